@@ -1,0 +1,364 @@
+//! Streaming decode with symphonia: a file is read as fixed-size planar blocks, never whole.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use symphonia::core::audio::{AudioBuffer, AudioBufferRef, Signal};
+use symphonia::core::codecs::{Decoder, DecoderOptions, CODEC_TYPE_NULL};
+use symphonia::core::errors::Error as SymError;
+use symphonia::core::formats::{FormatOptions, FormatReader};
+use symphonia::core::io::MediaSourceStream;
+use symphonia::core::meta::MetadataOptions;
+use symphonia::core::probe::Hint;
+
+use super::{AudioBlock, AudioError, Container};
+
+/// Frames per block handed out by [`AudioReader::next_block`] unless told otherwise (≈ 85 ms at 48 kHz).
+pub const DEFAULT_BLOCK_FRAMES: usize = 4096;
+
+/// Recoverable decode errors tolerated before a file is called corrupt (a damaged MP3 frame or two is common).
+const MAX_SKIPPED_PACKETS: usize = 8;
+
+/// What a stream is, as its container and codec declare it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamInfo {
+    /// Container, from the file's magic bytes.
+    pub container: Container,
+    /// Codec short name (symphonia's), e.g. `pcm_s16le`, `flac`, `mp3`, `aac`, `vorbis`.
+    pub codec: String,
+    /// Sample rate in Hz.
+    pub sample_rate: u32,
+    /// Number of channels.
+    pub channels: usize,
+    /// Bits per coded sample, where the codec has one (PCM, FLAC).
+    pub bits_per_sample: Option<u32>,
+    /// Length in frames the container declares, if it does.
+    pub declared_frames: Option<u64>,
+}
+
+/// Streaming decoder for one file: yields planar `f32` blocks of a fixed size until the stream ends.
+///
+/// Memory is bounded by one packet plus one block, whatever the file's length.
+pub struct AudioReader {
+    path: PathBuf,
+    format: Box<dyn FormatReader>,
+    decoder: Box<dyn Decoder>,
+    track_id: u32,
+    info: StreamInfo,
+    block_frames: usize,
+    /// Decoded samples not yet handed out: `pending[c][pending_start..]`.
+    pending: Vec<Vec<f32>>,
+    pending_start: usize,
+    convert: Option<AudioBuffer<f32>>,
+    decoded_frames: u64,
+    skipped_packets: usize,
+    exact_length: bool,
+    ended: bool,
+}
+
+impl AudioReader {
+    /// Opens `path`, probes its container and sets up a decoder for its first audio track.
+    pub fn open(path: &Path) -> Result<Self, AudioError> {
+        Self::open_with_block(path, DEFAULT_BLOCK_FRAMES)
+    }
+
+    /// Like [`AudioReader::open`], with `block_frames` frames per block (at least 1).
+    pub fn open_with_block(path: &Path, block_frames: usize) -> Result<Self, AudioError> {
+        let open_err = |source| AudioError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut file = File::open(path).map_err(open_err)?;
+        let meta = file.metadata().map_err(open_err)?;
+        if meta.is_dir() {
+            return Err(open_err(std::io::Error::other("is a directory")));
+        }
+        if meta.len() == 0 {
+            return Err(AudioError::Empty {
+                path: path.to_path_buf(),
+            });
+        }
+        let mut head = [0u8; 16];
+        let n = read_up_to(&mut file, &mut head).map_err(open_err)?;
+        let container = Container::sniff(&head[..n]);
+        let file = File::open(path).map_err(open_err)?;
+
+        let mut hint = Hint::new();
+        if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
+            hint.with_extension(ext);
+        }
+        let mss = MediaSourceStream::new(Box::new(file), Default::default());
+        let probed = symphonia::default::get_probe()
+            .format(
+                &hint,
+                mss,
+                &FormatOptions {
+                    enable_gapless: true,
+                    ..Default::default()
+                },
+                &MetadataOptions::default(),
+            )
+            .map_err(|e| AudioError::UnrecognisedFormat {
+                path: path.to_path_buf(),
+                reason: describe(&e),
+            })?;
+        let format = probed.format;
+        let track = format
+            .tracks()
+            .iter()
+            .find(|t| {
+                t.codec_params.codec != CODEC_TYPE_NULL && t.codec_params.sample_rate.is_some()
+            })
+            .or_else(|| {
+                format
+                    .tracks()
+                    .iter()
+                    .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
+            })
+            .ok_or_else(|| AudioError::NoAudioTrack {
+                path: path.to_path_buf(),
+                container: container.name().to_string(),
+            })?;
+        let params = track.codec_params.clone();
+        let track_id = track.id;
+        let codec = symphonia::default::get_codecs()
+            .get_codec(params.codec)
+            .map_or_else(
+                || format!("{:?}", params.codec),
+                |d| d.short_name.to_string(),
+            );
+        let decoder = symphonia::default::get_codecs()
+            .make(&params, &DecoderOptions::default())
+            .map_err(|_| AudioError::UnsupportedCodec {
+                path: path.to_path_buf(),
+                codec: codec.clone(),
+            })?;
+        let invalid = |reason: &str| AudioError::InvalidStream {
+            path: path.to_path_buf(),
+            reason: reason.to_string(),
+        };
+        let sample_rate = params
+            .sample_rate
+            .ok_or_else(|| invalid("no sample rate declared"))?;
+        if sample_rate == 0 {
+            return Err(invalid("sample rate is 0 Hz"));
+        }
+        let channels = params
+            .channels
+            .map(|c| c.count())
+            .or_else(|| decoder.codec_params().channels.map(|c| c.count()))
+            .ok_or_else(|| invalid("no channel layout declared"))?;
+        if channels == 0 {
+            return Err(invalid("0 channels"));
+        }
+        // PCM and FLAC declare their exact length; lossy codecs' declared lengths are estimates.
+        let exact_length = codec.starts_with("pcm") || codec == "flac";
+        let info = StreamInfo {
+            container,
+            codec,
+            sample_rate,
+            channels,
+            bits_per_sample: params.bits_per_sample.or(params.bits_per_coded_sample),
+            declared_frames: params.n_frames,
+        };
+        Ok(Self {
+            path: path.to_path_buf(),
+            format,
+            decoder,
+            track_id,
+            info,
+            block_frames: block_frames.max(1),
+            pending: vec![Vec::new(); channels],
+            pending_start: 0,
+            convert: None,
+            decoded_frames: 0,
+            skipped_packets: 0,
+            exact_length,
+            ended: false,
+        })
+    }
+
+    /// The stream's declared properties.
+    pub fn info(&self) -> &StreamInfo {
+        &self.info
+    }
+
+    /// The file being read.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Frames decoded so far (including those still buffered).
+    pub fn decoded_frames(&self) -> u64 {
+        self.decoded_frames
+    }
+
+    /// Damaged packets skipped so far (a handful are tolerated; more make the file an error).
+    pub fn skipped_packets(&self) -> usize {
+        self.skipped_packets
+    }
+
+    /// Fills `out` with the next block (exactly the block size, except the last one, which may be shorter).
+    ///
+    /// Returns `Ok(false)` once the stream is exhausted (with `out` empty). `out`'s allocations are reused.
+    pub fn next_block(&mut self, out: &mut AudioBlock) -> Result<bool, AudioError> {
+        while self.pending_len() < self.block_frames && !self.ended {
+            self.decode_packet()?;
+        }
+        let n = self.pending_len().min(self.block_frames);
+        out.sample_rate = self.info.sample_rate;
+        out.channels.resize_with(self.info.channels, Vec::new);
+        for (dst, src) in out.channels.iter_mut().zip(&self.pending) {
+            dst.clear();
+            dst.extend_from_slice(&src[self.pending_start..self.pending_start + n]);
+        }
+        self.pending_start += n;
+        Ok(n > 0)
+    }
+
+    fn pending_len(&self) -> usize {
+        self.pending[0].len() - self.pending_start
+    }
+
+    fn at_s(&self) -> f64 {
+        self.decoded_frames as f64 / f64::from(self.info.sample_rate)
+    }
+
+    /// Decodes one packet of our track into `pending`, or marks the end of the stream.
+    fn decode_packet(&mut self) -> Result<(), AudioError> {
+        // Compact what has been handed out before appending more.
+        if self.pending_start > 0 {
+            let start = self.pending_start;
+            self.pending.iter_mut().for_each(|c| {
+                c.drain(..start);
+            });
+            self.pending_start = 0;
+        }
+        let packet = match self.format.next_packet() {
+            Ok(p) => p,
+            Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                return self.finish();
+            }
+            Err(SymError::ResetRequired) => return self.finish(),
+            Err(e) => {
+                return Err(AudioError::Corrupt {
+                    path: self.path.clone(),
+                    at_s: self.at_s(),
+                    reason: describe(&e),
+                })
+            }
+        };
+        if packet.track_id() != self.track_id {
+            return Ok(());
+        }
+        let decoded = match self.decoder.decode(&packet) {
+            Ok(d) => d,
+            Err(SymError::DecodeError(reason)) => {
+                self.skipped_packets += 1;
+                if self.skipped_packets > MAX_SKIPPED_PACKETS {
+                    return Err(AudioError::Corrupt {
+                        path: self.path.clone(),
+                        at_s: self.at_s(),
+                        reason: format!("{reason} ({} damaged packets)", self.skipped_packets),
+                    });
+                }
+                return Ok(());
+            }
+            Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                return self.finish();
+            }
+            Err(e) => {
+                return Err(AudioError::Corrupt {
+                    path: self.path.clone(),
+                    at_s: self.at_s(),
+                    reason: describe(&e),
+                })
+            }
+        };
+        let frames = append(decoded, &mut self.convert, &mut self.pending).map_err(|found| {
+            AudioError::Corrupt {
+                path: self.path.clone(),
+                at_s: self.decoded_frames as f64 / f64::from(self.info.sample_rate),
+                reason: format!(
+                    "channel count changes from {} to {found} mid-stream",
+                    self.info.channels
+                ),
+            }
+        })?;
+        self.decoded_frames += frames as u64;
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), AudioError> {
+        self.ended = true;
+        if let Some(declared) = self.info.declared_frames {
+            // Lossy codecs may end a packet or two short of an estimated length; PCM and FLAC must not.
+            let slack = if self.exact_length { 0 } else { 2 * 4096 };
+            if self.decoded_frames + slack < declared {
+                let rate = f64::from(self.info.sample_rate);
+                return Err(AudioError::Truncated {
+                    path: self.path.clone(),
+                    expected_s: declared as f64 / rate,
+                    found_s: self.decoded_frames as f64 / rate,
+                });
+            }
+        }
+        if self.decoded_frames == 0 {
+            return Err(AudioError::InvalidStream {
+                path: self.path.clone(),
+                reason: "the audio track holds no samples".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Converts a decoded packet to f32 and appends it to the planar `pending` buffers; returns the
+/// frame count, or the packet's channel count when it differs from ours.
+fn append(
+    decoded: AudioBufferRef<'_>,
+    convert: &mut Option<AudioBuffer<f32>>,
+    pending: &mut [Vec<f32>],
+) -> Result<usize, usize> {
+    let spec = *decoded.spec();
+    if spec.channels.count() != pending.len() {
+        return Err(spec.channels.count());
+    }
+    let frames = decoded.frames();
+    let buf = match convert {
+        Some(buf) if buf.capacity() >= decoded.capacity() && *buf.spec() == spec => buf,
+        _ => convert.insert(AudioBuffer::new(decoded.capacity() as u64, spec)),
+    };
+    decoded.convert(buf);
+    for (c, dst) in pending.iter_mut().enumerate() {
+        dst.extend_from_slice(&buf.chan(c)[..frames]);
+    }
+    Ok(frames)
+}
+
+fn read_up_to(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// A one-line reason from a symphonia error.
+fn describe(e: &SymError) -> String {
+    match e {
+        SymError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            "unexpected end of file".into()
+        }
+        SymError::IoError(io) => format!("read error: {io}"),
+        SymError::DecodeError(m) => format!("malformed data: {m}"),
+        SymError::SeekError(k) => format!("seek error: {k:?}"),
+        SymError::Unsupported(m) => format!("unsupported: {m}"),
+        SymError::LimitError(m) => format!("limit exceeded: {m}"),
+        SymError::ResetRequired => "stream parameters change mid-file".into(),
+    }
+}

@@ -1,0 +1,243 @@
+//! Streaming sample-rate conversion with rubato, delay-compensated and length-exact.
+
+use rubato::{
+    FftFixedIn, Resampler, SincFixedIn, SincInterpolationParameters, SincInterpolationType,
+    WindowFunction,
+};
+
+use super::{AudioBlock, AudioError};
+
+/// Input frames per resampler call (the FFT resampler rounds it to its own period).
+const CHUNK_FRAMES: usize = 2048;
+
+/// Above this reduced input period (`from_hz / gcd`), the FFT resampler's transforms get too long and
+/// a windowed-sinc resampler is used instead (only for odd rate pairs such as 44 101 Hz → 16 kHz).
+const MAX_FFT_PERIOD: usize = 2048;
+
+enum Engine {
+    Fft(FftFixedIn<f32>),
+    Sinc(SincFixedIn<f32>),
+}
+
+macro_rules! engine {
+    ($self:expr, $r:ident => $body:expr) => {
+        match $self {
+            Engine::Fft($r) => $body,
+            Engine::Sinc($r) => $body,
+        }
+    };
+}
+
+/// Converts planar blocks from one rate to another, in a stream.
+///
+/// The resampler's own delay is removed, and after [`StreamResampler::finish`] exactly
+/// `round(n · to_hz / from_hz)` frames have come out for `n` frames in, so output and input stay
+/// sample-aligned. Equal rates pass samples through untouched.
+pub struct StreamResampler {
+    from_hz: u32,
+    to_hz: u32,
+    engine: Option<Engine>,
+    /// Input waiting for a full chunk: `fifo[c][fifo_start..]`.
+    fifo: Vec<Vec<f32>>,
+    fifo_start: usize,
+    scratch: Vec<Vec<f32>>,
+    delay: usize,
+    to_skip: usize,
+    frames_in: u64,
+    frames_out: u64,
+}
+
+impl StreamResampler {
+    /// A resampler for `channels` channels from `from_hz` to `to_hz`.
+    pub fn new(from_hz: u32, to_hz: u32, channels: usize) -> Result<Self, AudioError> {
+        let err = |reason: String| AudioError::Resample {
+            from_hz,
+            to_hz,
+            reason,
+        };
+        if from_hz == 0 || to_hz == 0 || channels == 0 {
+            return Err(err("rates and channel count must be positive".into()));
+        }
+        let engine = if from_hz == to_hz {
+            None
+        } else {
+            let (a, b) = (from_hz as usize, to_hz as usize);
+            let period = a / gcd(a, b);
+            Some(if period <= MAX_FFT_PERIOD {
+                Engine::Fft(
+                    FftFixedIn::new(a, b, CHUNK_FRAMES, 1, channels)
+                        .map_err(|e| err(e.to_string()))?,
+                )
+            } else {
+                let params = SincInterpolationParameters {
+                    sinc_len: 256,
+                    f_cutoff: 0.95,
+                    interpolation: SincInterpolationType::Cubic,
+                    oversampling_factor: 256,
+                    window: WindowFunction::BlackmanHarris2,
+                };
+                Engine::Sinc(
+                    SincFixedIn::new(b as f64 / a as f64, 1.0, params, CHUNK_FRAMES, channels)
+                        .map_err(|e| err(e.to_string()))?,
+                )
+            })
+        };
+        let (delay, out_max) = match &engine {
+            Some(e) => engine!(e, r => (r.output_delay(), r.output_frames_max())),
+            None => (0, 0),
+        };
+        Ok(Self {
+            from_hz,
+            to_hz,
+            engine,
+            fifo: vec![Vec::with_capacity(2 * CHUNK_FRAMES); channels],
+            fifo_start: 0,
+            scratch: vec![vec![0.0; out_max]; channels],
+            delay,
+            to_skip: delay,
+            frames_in: 0,
+            frames_out: 0,
+        })
+    }
+
+    /// Output frames for `frames` input frames: `round(frames · to / from)`.
+    pub fn output_len(&self, frames: u64) -> u64 {
+        let (to, from) = (u128::from(self.to_hz), u128::from(self.from_hz));
+        ((u128::from(frames) * to * 2 + from) / (2 * from)) as u64
+    }
+
+    /// Input rate in Hz.
+    pub fn from_hz(&self) -> u32 {
+        self.from_hz
+    }
+
+    /// Output rate in Hz.
+    pub fn to_hz(&self) -> u32 {
+        self.to_hz
+    }
+
+    /// Resamples `input` and replaces `out`'s contents with whatever output is ready (possibly none).
+    pub fn process(&mut self, input: &[Vec<f32>], out: &mut AudioBlock) -> Result<(), AudioError> {
+        self.prepare(out);
+        self.frames_in += input.first().map_or(0, Vec::len) as u64;
+        if self.engine.is_none() {
+            for (dst, src) in out.channels.iter_mut().zip(input) {
+                dst.extend_from_slice(src);
+            }
+            self.frames_out += out.frames() as u64;
+            return Ok(());
+        }
+        if self.fifo_start > 0 {
+            let start = self.fifo_start;
+            self.fifo.iter_mut().for_each(|c| {
+                c.drain(..start);
+            });
+            self.fifo_start = 0;
+        }
+        for (dst, src) in self.fifo.iter_mut().zip(input) {
+            dst.extend_from_slice(src);
+        }
+        loop {
+            let need = self.input_frames_next();
+            if self.fifo[0].len() - self.fifo_start < need {
+                break;
+            }
+            let start = self.fifo_start;
+            let (used, produced) = {
+                let chunk: Vec<&[f32]> =
+                    self.fifo.iter().map(|c| &c[start..start + need]).collect();
+                let Self {
+                    engine, scratch, ..
+                } = self;
+                let engine = engine.as_mut().expect("checked above");
+                engine!(engine, r => r.process_into_buffer(&chunk, scratch, None))
+                    .map_err(|e| self.error(e.to_string()))?
+            };
+            self.fifo_start += used;
+            self.emit(produced, out, u64::MAX);
+        }
+        Ok(())
+    }
+
+    /// Ends the stream: pushes the tail through and replaces `out`'s contents with the last frames,
+    /// so that the total output is exactly [`StreamResampler::output_len`] of the total input.
+    pub fn finish(&mut self, out: &mut AudioBlock) -> Result<(), AudioError> {
+        self.prepare(out);
+        let target = self.output_len(self.frames_in);
+        if self.engine.is_none() {
+            return Ok(());
+        }
+        let start = self.fifo_start;
+        let mut rest: Option<Vec<&[f32]>> = Some(self.fifo.iter().map(|c| &c[start..]).collect());
+        // Zero-padded calls until the delayed tail is out; bounded, because each call yields output.
+        let mut guard = 0;
+        while self.frames_out < target && guard < 64 {
+            let (_, produced) = {
+                let Self {
+                    engine, scratch, ..
+                } = self;
+                let engine = engine.as_mut().expect("checked above");
+                engine!(engine, r => r.process_partial_into_buffer(rest.as_deref(), scratch, None))
+                    .map_err(|e| self.error(e.to_string()))?
+            };
+            rest = None;
+            self.emit(produced, out, target);
+            guard += 1;
+        }
+        self.fifo.iter_mut().for_each(Vec::clear);
+        self.fifo_start = 0;
+        Ok(())
+    }
+
+    /// Clears all state so a new stream can start.
+    pub fn reset(&mut self) {
+        if let Some(e) = self.engine.as_mut() {
+            engine!(e, r => r.reset());
+        }
+        self.fifo.iter_mut().for_each(Vec::clear);
+        self.fifo_start = 0;
+        self.to_skip = self.delay;
+        self.frames_in = 0;
+        self.frames_out = 0;
+    }
+
+    fn prepare(&self, out: &mut AudioBlock) {
+        out.sample_rate = self.to_hz;
+        out.channels.resize_with(self.fifo.len(), Vec::new);
+        out.clear();
+    }
+
+    fn input_frames_next(&self) -> usize {
+        match self.engine.as_ref() {
+            Some(e) => engine!(e, r => r.input_frames_next()),
+            None => usize::MAX,
+        }
+    }
+
+    /// Appends `produced` scratch frames to `out`, dropping the leading delay and anything past `limit`.
+    fn emit(&mut self, produced: usize, out: &mut AudioBlock, limit: u64) {
+        let skip = self.to_skip.min(produced);
+        self.to_skip -= skip;
+        let room = limit.saturating_sub(self.frames_out) as usize;
+        let take = (produced - skip).min(room);
+        for (dst, src) in out.channels.iter_mut().zip(&self.scratch) {
+            dst.extend_from_slice(&src[skip..skip + take]);
+        }
+        self.frames_out += take as u64;
+    }
+
+    fn error(&self, reason: String) -> AudioError {
+        AudioError::Resample {
+            from_hz: self.from_hz,
+            to_hz: self.to_hz,
+            reason,
+        }
+    }
+}
+
+fn gcd(mut a: usize, mut b: usize) -> usize {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}

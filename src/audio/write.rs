@@ -1,0 +1,210 @@
+//! WAV output with hound, written to a temporary file beside the target and renamed into place.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use tempfile::NamedTempFile;
+
+use super::{AudioBlock, AudioError};
+
+/// Sample format of a written WAV file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutputFormat {
+    /// 16-bit integer PCM.
+    Wav16,
+    /// 24-bit integer PCM.
+    #[default]
+    Wav24,
+    /// 32-bit IEEE float.
+    F32,
+}
+
+impl FromStr for OutputFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "wav16" => Ok(Self::Wav16),
+            "wav24" => Ok(Self::Wav24),
+            "f32" => Ok(Self::F32),
+            other => Err(format!("unknown format {other:?}; use wav16, wav24 or f32")),
+        }
+    }
+}
+
+impl OutputFormat {
+    fn spec(self, sample_rate: u32, channels: u16) -> hound::WavSpec {
+        let (bits_per_sample, sample_format) = match self {
+            Self::Wav16 => (16, hound::SampleFormat::Int),
+            Self::Wav24 => (24, hound::SampleFormat::Int),
+            Self::F32 => (32, hound::SampleFormat::Float),
+        };
+        hound::WavSpec {
+            channels,
+            sample_rate,
+            bits_per_sample,
+            sample_format,
+        }
+    }
+}
+
+/// Checks that `output` may be written: it is none of `inputs`, and it does not exist unless `force`.
+///
+/// Call it before doing the work, so a refusal costs nothing.
+pub fn check_output_path(output: &Path, inputs: &[PathBuf], force: bool) -> Result<(), AudioError> {
+    let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    };
+    if inputs.iter().any(|i| same(output, i)) {
+        return Err(AudioError::WouldOverwriteInput {
+            path: output.to_path_buf(),
+        });
+    }
+    if !force && output.exists() {
+        return Err(AudioError::OutputExists {
+            path: output.to_path_buf(),
+        });
+    }
+    Ok(())
+}
+
+/// A WAV file being written. Nothing appears at the target path until [`WavOutput::finish`] succeeds;
+/// dropping it unfinished deletes the temporary file.
+pub struct WavOutput {
+    target: PathBuf,
+    force: bool,
+    format: OutputFormat,
+    channels: usize,
+    temp: NamedTempFile,
+    writer: hound::WavWriter<BufWriter<File>>,
+    interleaved: Vec<f32>,
+}
+
+impl WavOutput {
+    /// Starts writing `target` (`channels` channels at `sample_rate` Hz) through a temporary file in
+    /// the same folder. With `force` false an existing file at `target` is never replaced.
+    pub fn create(
+        target: &Path,
+        sample_rate: u32,
+        channels: usize,
+        format: OutputFormat,
+        force: bool,
+    ) -> Result<Self, AudioError> {
+        let err = |reason: String| AudioError::Write {
+            path: target.to_path_buf(),
+            reason,
+        };
+        let ch = u16::try_from(channels)
+            .ok()
+            .filter(|&c| c > 0)
+            .ok_or_else(|| err(format!("{channels} channels cannot be written to WAV")))?;
+        let dir = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "output".into());
+        let temp = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".part")
+            .tempfile_in(&dir)
+            .map_err(|e| {
+                err(format!(
+                    "cannot create a temporary file in {}: {e}",
+                    dir.display()
+                ))
+            })?;
+        let file = temp.as_file().try_clone().map_err(|e| err(e.to_string()))?;
+        let writer = hound::WavWriter::new(BufWriter::new(file), format.spec(sample_rate, ch))
+            .map_err(|e| err(e.to_string()))?;
+        Ok(Self {
+            target: target.to_path_buf(),
+            force,
+            format,
+            channels,
+            temp,
+            writer,
+            interleaved: Vec::new(),
+        })
+    }
+
+    /// Appends a planar block (its channel count must match). Samples beyond [-1, 1] are clipped in
+    /// the integer formats.
+    pub fn write_block(&mut self, block: &AudioBlock) -> Result<(), AudioError> {
+        if block.channel_count() != self.channels {
+            return Err(self.err(format!(
+                "block has {} channels, file has {}",
+                block.channel_count(),
+                self.channels
+            )));
+        }
+        let frames = block.frames();
+        self.interleaved.clear();
+        self.interleaved.reserve(frames * self.channels);
+        for i in 0..frames {
+            for ch in &block.channels {
+                self.interleaved.push(ch[i]);
+            }
+        }
+        let result = match self.format {
+            OutputFormat::F32 => self
+                .interleaved
+                .iter()
+                .try_for_each(|&s| self.writer.write_sample(s)),
+            OutputFormat::Wav16 => self
+                .interleaved
+                .iter()
+                .try_for_each(|&s| self.writer.write_sample(quantise(s, 32767.0) as i16)),
+            OutputFormat::Wav24 => self
+                .interleaved
+                .iter()
+                .try_for_each(|&s| self.writer.write_sample(quantise(s, 8_388_607.0))),
+        };
+        result.map_err(|e| self.err(e.to_string()))
+    }
+
+    /// Completes the header, flushes, and renames the temporary file onto the target.
+    pub fn finish(self) -> Result<PathBuf, AudioError> {
+        let Self {
+            target,
+            force,
+            temp,
+            writer,
+            ..
+        } = self;
+        let err = |reason: String| AudioError::Write {
+            path: target.clone(),
+            reason,
+        };
+        writer.finalize().map_err(|e| err(e.to_string()))?;
+        temp.as_file().sync_all().map_err(|e| err(e.to_string()))?;
+        let persisted = if force {
+            temp.persist(&target)
+        } else {
+            temp.persist_noclobber(&target)
+        };
+        match persisted {
+            Ok(_) => Ok(target),
+            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {
+                Err(AudioError::OutputExists { path: target })
+            }
+            Err(e) => Err(err(e.error.to_string())),
+        }
+    }
+
+    fn err(&self, reason: String) -> AudioError {
+        AudioError::Write {
+            path: self.target.clone(),
+            reason,
+        }
+    }
+}
+
+/// Rounds `s · full_scale` to the nearest integer, clipped to the format's range.
+fn quantise(s: f32, full_scale: f32) -> i32 {
+    (s.clamp(-1.0, 1.0) * full_scale).round() as i32
+}

@@ -1,0 +1,11 @@
+#![doc = include_str!("../README.md")]
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+// The pipeline, in the order the data flows through it.
+pub mod audio;
+pub mod features;
+pub mod models;
+pub mod report;
+
+pub use audio::{AudioBlock, AudioError, AudioReader};
