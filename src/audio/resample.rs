@@ -1,32 +1,11 @@
 //! Streaming sample-rate conversion with rubato, delay-compensated and length-exact.
 
-use rubato::{
-    FftFixedIn, Resampler, SincFixedIn, SincInterpolationParameters, SincInterpolationType,
-    WindowFunction,
-};
+use rubato::{FftFixedIn, Resampler};
 
 use super::{AudioBlock, AudioError};
 
 /// Input frames per resampler call (the FFT resampler rounds it to its own period).
 const CHUNK_FRAMES: usize = 2048;
-
-/// Above this reduced input period (`from_hz / gcd`), the FFT resampler's transforms get too long and
-/// a windowed-sinc resampler is used instead (only for odd rate pairs such as 44 101 Hz → 16 kHz).
-const MAX_FFT_PERIOD: usize = 2048;
-
-enum Engine {
-    Fft(FftFixedIn<f32>),
-    Sinc(SincFixedIn<f32>),
-}
-
-macro_rules! engine {
-    ($self:expr, $r:ident => $body:expr) => {
-        match $self {
-            Engine::Fft($r) => $body,
-            Engine::Sinc($r) => $body,
-        }
-    };
-}
 
 /// Converts planar blocks from one rate to another, in a stream.
 ///
@@ -36,7 +15,10 @@ macro_rules! engine {
 pub struct StreamResampler {
     from_hz: u32,
     to_hz: u32,
-    engine: Option<Engine>,
+    /// rubato's synchronous FFT resampler (`None` when the rates are equal). It works for any pair of
+    /// integer rates; odd pairs (44 101 → 16 000 Hz, 48 048 Hz pull-up) just get longer transforms.
+    /// rubato 0.16's sinc resampler was tried for those and left a fractional-sample offset.
+    engine: Option<FftFixedIn<f32>>,
     /// Input waiting for a full chunk: `fifo[c][fifo_start..]`.
     fifo: Vec<Vec<f32>>,
     fifo_start: usize,
@@ -63,29 +45,17 @@ impl StreamResampler {
         } else {
             let (a, b) = (from_hz as usize, to_hz as usize);
             let period = a / gcd(a, b);
-            Some(if period <= MAX_FFT_PERIOD {
-                Engine::Fft(
-                    FftFixedIn::new(a, b, CHUNK_FRAMES, 1, channels)
-                        .map_err(|e| err(e.to_string()))?,
-                )
-            } else {
-                let params = SincInterpolationParameters {
-                    sinc_len: 256,
-                    f_cutoff: 0.95,
-                    interpolation: SincInterpolationType::Cubic,
-                    oversampling_factor: 256,
-                    window: WindowFunction::BlackmanHarris2,
-                };
-                Engine::Sinc(
-                    SincFixedIn::new(b as f64 / a as f64, 1.0, params, CHUNK_FRAMES, channels)
-                        .map_err(|e| err(e.to_string()))?,
-                )
-            })
+            // An even number of periods per transform keeps the resampler's delay a whole number
+            // of output frames (an odd one leaves a half-frame offset).
+            let periods = CHUNK_FRAMES.div_ceil(period).next_multiple_of(2);
+            Some(
+                FftFixedIn::new(a, b, periods * period, 1, channels)
+                    .map_err(|e| err(e.to_string()))?,
+            )
         };
-        let (delay, out_max) = match &engine {
-            Some(e) => engine!(e, r => (r.output_delay(), r.output_frames_max())),
-            None => (0, 0),
-        };
+        let (delay, out_max) = engine
+            .as_ref()
+            .map_or((0, 0), |r| (r.output_delay(), r.output_frames_max()));
         Ok(Self {
             from_hz,
             to_hz,
@@ -150,7 +120,8 @@ impl StreamResampler {
                     engine, scratch, ..
                 } = self;
                 let engine = engine.as_mut().expect("checked above");
-                engine!(engine, r => r.process_into_buffer(&chunk, scratch, None))
+                engine
+                    .process_into_buffer(&chunk, scratch, None)
                     .map_err(|e| self.error(e.to_string()))?
             };
             self.fifo_start += used;
@@ -168,7 +139,9 @@ impl StreamResampler {
             return Ok(());
         }
         let start = self.fifo_start;
-        let mut rest: Option<Vec<&[f32]>> = Some(self.fifo.iter().map(|c| &c[start..]).collect());
+        // rubato treats an empty input slice as a disabled channel, so an empty rest is passed as None.
+        let mut rest: Option<Vec<&[f32]>> =
+            (self.fifo[0].len() > start).then(|| self.fifo.iter().map(|c| &c[start..]).collect());
         // Zero-padded calls until the delayed tail is out; bounded, because each call yields output.
         let mut guard = 0;
         while self.frames_out < target && guard < 64 {
@@ -177,7 +150,8 @@ impl StreamResampler {
                     engine, scratch, ..
                 } = self;
                 let engine = engine.as_mut().expect("checked above");
-                engine!(engine, r => r.process_partial_into_buffer(rest.as_deref(), scratch, None))
+                engine
+                    .process_partial_into_buffer(rest.as_deref(), scratch, None)
                     .map_err(|e| self.error(e.to_string()))?
             };
             rest = None;
@@ -192,7 +166,7 @@ impl StreamResampler {
     /// Clears all state so a new stream can start.
     pub fn reset(&mut self) {
         if let Some(e) = self.engine.as_mut() {
-            engine!(e, r => r.reset());
+            e.reset();
         }
         self.fifo.iter_mut().for_each(Vec::clear);
         self.fifo_start = 0;
@@ -209,7 +183,7 @@ impl StreamResampler {
 
     fn input_frames_next(&self) -> usize {
         match self.engine.as_ref() {
-            Some(e) => engine!(e, r => r.input_frames_next()),
+            Some(e) => e.input_frames_next(),
             None => usize::MAX,
         }
     }

@@ -158,11 +158,11 @@ impl WavOutput {
             OutputFormat::Wav16 => self
                 .interleaved
                 .iter()
-                .try_for_each(|&s| self.writer.write_sample(quantise(s, 32767.0) as i16)),
-            OutputFormat::Wav24 => self
-                .interleaved
-                .iter()
-                .try_for_each(|&s| self.writer.write_sample(quantise(s, 8_388_607.0))),
+                .try_for_each(|&s| self.writer.write_sample(quantise(s, 32768.0, 32767) as i16)),
+            OutputFormat::Wav24 => self.interleaved.iter().try_for_each(|&s| {
+                self.writer
+                    .write_sample(quantise(s, 8_388_608.0, 8_388_607))
+            }),
         };
         result.map_err(|e| self.err(e.to_string()))
     }
@@ -204,7 +204,10 @@ impl WavOutput {
     }
 }
 
-/// Rounds `s · full_scale` to the nearest integer, clipped to the format's range.
-fn quantise(s: f32, full_scale: f32) -> i32 {
-    (s.clamp(-1.0, 1.0) * full_scale).round() as i32
+/// Rounds `s · full_scale` to the nearest integer, clipped to `-full_scale ..= max`.
+///
+/// The scale is 2^(bits-1), the convention decoders use when they read integers back as
+/// `q / 2^(bits-1)`, so a write/read round trip is exact for samples already on that grid.
+fn quantise(s: f32, full_scale: f32, max: i32) -> i32 {
+    ((s * full_scale).round() as i32).clamp(-(max + 1), max)
 }

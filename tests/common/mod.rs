@@ -1,0 +1,63 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+/// `tests/data/<name>`.
+pub fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+/// Reads a raw little-endian f32 file.
+pub fn read_f32(path: &Path) -> Vec<f32> {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
+/// `amp · sin(2π f n / sr)` for n in 0..len, computed in f64.
+pub fn sine(freq: f64, sr: u32, len: usize, amp: f64) -> Vec<f32> {
+    (0..len)
+        .map(|n| (amp * (std::f64::consts::TAU * freq * n as f64 / f64::from(sr)).sin()) as f32)
+        .collect()
+}
+
+/// Signal-to-error ratio in dB of `test` against `reference`.
+pub fn snr_db(reference: &[f32], test: &[f32]) -> f64 {
+    assert_eq!(reference.len(), test.len(), "lengths differ");
+    let (mut sig, mut err) = (0.0f64, 0.0f64);
+    for (&r, &t) in reference.iter().zip(test) {
+        sig += f64::from(r) * f64::from(r);
+        err += (f64::from(r) - f64::from(t)).powi(2);
+    }
+    10.0 * (sig / err.max(1e-300)).log10()
+}
+
+/// Frequency in Hz of the strongest DFT bin of `x` (plain O(n·bins) DFT over a Hann window,
+/// refined by parabolic interpolation): a slow reference, independent of the code under test.
+pub fn dominant_frequency(x: &[f32], sr: u32) -> f64 {
+    let n = x.len();
+    let w: Vec<f64> = (0..n)
+        .map(|i| 0.5 - 0.5 * (std::f64::consts::TAU * i as f64 / n as f64).cos())
+        .collect();
+    let mag = |k: usize| {
+        let (mut re, mut im) = (0.0, 0.0);
+        for (i, (&s, &wi)) in x.iter().zip(&w).enumerate() {
+            let ph = std::f64::consts::TAU * (k * i) as f64 / n as f64;
+            re += f64::from(s) * wi * ph.cos();
+            im -= f64::from(s) * wi * ph.sin();
+        }
+        (re * re + im * im).sqrt()
+    };
+    let mags: Vec<f64> = (0..n / 2).map(mag).collect();
+    let k = (1..mags.len() - 1)
+        .max_by(|&a, &b| mags[a].total_cmp(&mags[b]))
+        .unwrap_or(1);
+    let (a, b, c) = (mags[k - 1].ln(), mags[k].ln(), mags[k + 1].ln());
+    let delta = 0.5 * (a - c) / (a - 2.0 * b + c);
+    (k as f64 + delta) * f64::from(sr) / n as f64
+}
