@@ -1,0 +1,35 @@
+# roomtone: the two commands of the README's quick start are `make demo` and `make test`.
+.PHONY: demo test setup build lint bench bench-process clean-downloads
+
+CARGO ?= cargo
+DEMO_OUT ?= demo-out
+
+## Fetch ONNX Runtime and the models (idempotent; quick when everything is present).
+setup:
+	bash scripts/setup.sh
+
+## Release build of the roomtone binary.
+build: setup
+	$(CARGO) build --release --locked
+
+## Run roomtone on the bundled example clip and print where the results are.
+demo: build
+	bash scripts/demo.sh target/release/roomtone examples/speech_over_rain.ogg $(DEMO_OUT)
+
+## Formatting, lints, and the whole test suite (what CI runs).
+test: setup
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --locked --all-targets -- -D warnings
+	$(CARGO) test --locked
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --locked --all-targets -- -D warnings
+
+## criterion benches (per stage and the whole front end).
+bench: setup
+	$(CARGO) bench --locked --bench pipeline
+
+## Whole-process runs under /usr/bin/time -v on 10-minute files (see BENCHMARKS.md).
+bench-process: build
+	bash scripts/bench_process.sh
