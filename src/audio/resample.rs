@@ -87,12 +87,16 @@ impl StreamResampler {
     }
 
     /// Resamples `input` and replaces `out`'s contents with whatever output is ready (possibly none).
-    pub fn process(&mut self, input: &[Vec<f32>], out: &mut AudioBlock) -> Result<(), AudioError> {
+    pub fn process<V: AsRef<[f32]>>(
+        &mut self,
+        input: &[V],
+        out: &mut AudioBlock,
+    ) -> Result<(), AudioError> {
         self.prepare(out);
-        self.frames_in += input.first().map_or(0, Vec::len) as u64;
+        self.frames_in += input.first().map_or(0, |c| c.as_ref().len()) as u64;
         if self.engine.is_none() {
             for (dst, src) in out.channels.iter_mut().zip(input) {
-                dst.extend_from_slice(src);
+                dst.extend_from_slice(src.as_ref());
             }
             self.frames_out += out.frames() as u64;
             return Ok(());
@@ -105,7 +109,7 @@ impl StreamResampler {
             self.fifo_start = 0;
         }
         for (dst, src) in self.fifo.iter_mut().zip(input) {
-            dst.extend_from_slice(src);
+            dst.extend_from_slice(src.as_ref());
         }
         loop {
             let need = self.input_frames_next();

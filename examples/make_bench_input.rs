@@ -1,0 +1,31 @@
+//! Writes a long benchmark input by looping the bundled example (48 kHz stereo rain and speech).
+//!
+//! Usage: cargo run --release --example make_bench_input -- OUT.wav MINUTES
+
+use std::path::Path;
+
+use roomtone::audio::{read_all, AudioBlock, OutputFormat, WavOutput};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [out, minutes] = args.as_slice() else {
+        return Err("usage: make_bench_input OUT.wav MINUTES".into());
+    };
+    let minutes: f64 = minutes.parse()?;
+    let clip = read_all(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/speech_over_rain.ogg")))?;
+    let total = (minutes * 60.0 * f64::from(clip.sample_rate)).round() as usize;
+    let mut w = WavOutput::create(Path::new(out), clip.sample_rate, clip.channel_count(), OutputFormat::Wav16, true)?;
+    let mut written = 0;
+    while written < total {
+        let n = (total - written).min(clip.frames());
+        let block = AudioBlock {
+            sample_rate: clip.sample_rate,
+            channels: clip.channels.iter().map(|c| c[..n].to_vec()).collect(),
+        };
+        w.write_block(&block)?;
+        written += n;
+    }
+    w.finish()?;
+    println!("{out}: {minutes} min, {} Hz, {} ch", clip.sample_rate, clip.channel_count());
+    Ok(())
+}
