@@ -283,13 +283,13 @@ fn outputs_are_never_clobbered_without_force_and_inputs_never() {
     ));
     assert!(check_output_path(&existing, &[], true).is_ok());
     assert!(matches!(
-        check_output_path(&input, &[input.clone()], true),
+        check_output_path(&input, std::slice::from_ref(&input), true),
         Err(AudioError::WouldOverwriteInput { .. })
     ));
     // Also through another spelling of the same path.
     let dotted = dir.path().join(".").join("in.wav");
     assert!(matches!(
-        check_output_path(&dotted, &[input.clone()], true),
+        check_output_path(&dotted, std::slice::from_ref(&input), true),
         Err(AudioError::WouldOverwriteInput { .. })
     ));
 

@@ -101,7 +101,15 @@ impl AudioReader {
             )
             .map_err(|e| AudioError::UnrecognisedFormat {
                 path: path.to_path_buf(),
-                reason: describe(&e),
+                reason: match container {
+                    Container::Unknown => {
+                        "its first bytes match no known audio or video format".into()
+                    }
+                    known => format!(
+                        "it starts like {known} but cannot be parsed: {}",
+                        describe(&e)
+                    ),
+                },
             })?;
         let format = probed.format;
         let track = format

@@ -118,10 +118,10 @@ impl MelParams {
                 ),
             ));
         }
-        if !(self.power > 0.0) {
+        if !self.power.is_finite() || self.power <= 0.0 {
             return Err(invalid("power", format!("{} ≤ 0", self.power)));
         }
-        if !(self.log_offset > 0.0) {
+        if !self.log_offset.is_finite() || self.log_offset <= 0.0 {
             return Err(invalid("log_offset", format!("{} ≤ 0", self.log_offset)));
         }
         Ok(())
