@@ -12,9 +12,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("usage: make_bench_input OUT.wav MINUTES".into());
     };
     let minutes: f64 = minutes.parse()?;
-    let clip = read_all(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/speech_over_rain.ogg")))?;
+    let clip = read_all(Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/speech_over_rain.ogg"
+    )))?;
     let total = (minutes * 60.0 * f64::from(clip.sample_rate)).round() as usize;
-    let mut w = WavOutput::create(Path::new(out), clip.sample_rate, clip.channel_count(), OutputFormat::Wav16, true)?;
+    let mut w = WavOutput::create(
+        Path::new(out),
+        clip.sample_rate,
+        clip.channel_count(),
+        OutputFormat::Wav16,
+        true,
+    )?;
     let mut written = 0;
     while written < total {
         let n = (total - written).min(clip.frames());
@@ -26,6 +35,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         written += n;
     }
     w.finish()?;
-    println!("{out}: {minutes} min, {} Hz, {} ch", clip.sample_rate, clip.channel_count());
+    println!(
+        "{out}: {minutes} min, {} Hz, {} ch",
+        clip.sample_rate,
+        clip.channel_count()
+    );
     Ok(())
 }
