@@ -1,9 +1,11 @@
 //! Model manifests (`models/<name>.toml`) and the ONNX Runtime environment.
 
 mod manifest;
+mod onnx_graph;
 mod runtime;
 
 pub use manifest::{FileEntry, FrontEnd, Graph, Manifest, MelFrontEnd, Source, TensorSpec};
+pub use onnx_graph::{Node, OnnxGraph, Quantisation};
 pub use runtime::{
     environment, models_dir, runtime_library, session, SessionOptions, ORT_LIBRARY_FILE,
 };
