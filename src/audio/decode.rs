@@ -152,13 +152,36 @@ impl AudioReader {
         if sample_rate == 0 {
             return Err(invalid("sample rate is 0 Hz"));
         }
-        let channels = params
+        let mut decoder = decoder;
+        let mut format = format;
+        let mut pending: Vec<Vec<f32>> = Vec::new();
+        let mut convert = None;
+        let mut decoded_frames = 0u64;
+        let channels = match params
             .channels
+            .or(decoder.codec_params().channels)
             .map(|c| c.count())
-            .or_else(|| decoder.codec_params().channels.map(|c| c.count()))
-            .ok_or_else(|| invalid("no channel layout declared"))?;
+        {
+            Some(n) => n,
+            // Some containers (AAC in MP4) only say once the first packet is decoded.
+            None => {
+                let n = first_packet(
+                    format.as_mut(),
+                    decoder.as_mut(),
+                    track_id,
+                    &mut convert,
+                    &mut pending,
+                )
+                .map_err(|reason| invalid(&reason))?;
+                decoded_frames = pending.first().map_or(0, Vec::len) as u64;
+                n
+            }
+        };
         if channels == 0 {
             return Err(invalid("0 channels"));
+        }
+        if pending.is_empty() {
+            pending = vec![Vec::new(); channels];
         }
         // PCM and FLAC declare their exact length; lossy codecs' declared lengths are estimates.
         let exact_length = codec.starts_with("pcm") || codec == "flac";
@@ -177,10 +200,10 @@ impl AudioReader {
             track_id,
             info,
             block_frames: block_frames.max(1),
-            pending: vec![Vec::new(); channels],
+            pending,
             pending_start: 0,
-            convert: None,
-            decoded_frames: 0,
+            convert,
+            decoded_frames,
             skipped_packets: 0,
             exact_length,
             ended: false,
@@ -320,6 +343,35 @@ impl AudioReader {
         }
         Ok(())
     }
+}
+
+/// Decodes the first decodable packet of `track_id` into `pending` (sized to its channel count), to
+/// learn a stream's channel layout. Returns the channel count.
+fn first_packet(
+    format: &mut dyn FormatReader,
+    decoder: &mut dyn Decoder,
+    track_id: u32,
+    convert: &mut Option<AudioBuffer<f32>>,
+    pending: &mut Vec<Vec<f32>>,
+) -> Result<usize, String> {
+    for _ in 0..64 {
+        let packet = format.next_packet().map_err(|e| describe(&e))?;
+        if packet.track_id() != track_id {
+            continue;
+        }
+        match decoder.decode(&packet) {
+            Ok(buf) => {
+                let n = buf.spec().channels.count();
+                *pending = vec![Vec::new(); n];
+                append(buf, convert, pending)
+                    .map_err(|_| "inconsistent channel count".to_string())?;
+                return Ok(n);
+            }
+            Err(SymError::DecodeError(_)) => continue,
+            Err(e) => return Err(describe(&e)),
+        }
+    }
+    Err("no decodable audio in the first 64 packets".into())
 }
 
 /// Converts a decoded packet to f32 and appends it to the planar `pending` buffers; returns the
