@@ -1,5 +1,35 @@
 //! Ambience tagging: YAMNet scores and embeddings, signal features, the product taxonomy.
 
+mod analysis;
+mod head;
+mod signal;
+mod tagger;
+mod taxonomy;
 mod yamnet;
 
+pub use analysis::{Analyser, FileSummary, PatchAnalysis};
+pub use head::Head;
+pub use signal::{SignalAnalyser, SIGNAL_FEATURES};
+pub use tagger::{
+    AmbienceModel, ClassScore, LabelScore, Segment, TagConfig, TagResult, TagWorker, Tagger,
+};
+pub use taxonomy::{Aggregate, Label, LabelKind, Taxonomy};
 pub use yamnet::{PatchOutput, Yamnet, YamnetSession, N_CLASSES};
+
+use crate::audio::AudioError;
+use crate::models::ModelError;
+
+/// What went wrong tagging a file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TagError {
+    /// The file could not be read.
+    #[error(transparent)]
+    Audio(#[from] AudioError),
+    /// The model could not be loaded or run.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// A tagging data file or option is invalid.
+    #[error("{0}")]
+    Config(String),
+}

@@ -1,0 +1,211 @@
+//! Signal features YAMNet does not see well: level, mains-hum lines, fan tones, spectral shape and
+//! short-term fluctuation, measured on the same 0.96 s patches at 16 kHz.
+
+use std::sync::Arc;
+
+use realfft::num_complex::Complex32;
+use realfft::{RealFftPlanner, RealToComplex};
+
+/// Names of the values [`SignalAnalyser::analyse`] returns, in order.
+pub const SIGNAL_FEATURES: [&str; 11] = [
+    "level_db",
+    "hum_db",
+    "tone_db",
+    "flatness",
+    "low_ratio_db",
+    "high_ratio_db",
+    "centroid_oct",
+    "slope_db_oct",
+    "frame_std_db",
+    "frame_peak_db",
+    "frame_floor_db",
+];
+
+/// FFT length for the fine spectrum: about 1 Hz bins at 16 kHz, enough to resolve mains harmonics.
+const FINE_FFT: usize = 16_384;
+/// Short frames for the fluctuation measures: 10 ms at 16 kHz.
+const SHORT_FRAME: usize = 160;
+
+/// Computes [`SIGNAL_FEATURES`] for patches of samples; buffers are made once.
+pub struct SignalAnalyser {
+    sample_rate: f32,
+    fft: Arc<dyn RealToComplex<f32>>,
+    input: Vec<f32>,
+    spectrum: Vec<Complex32>,
+    scratch: Vec<Complex32>,
+    power: Vec<f32>,
+    window: Vec<f32>,
+    neighbourhood: Vec<f32>,
+    frame_db: Vec<f32>,
+}
+
+impl SignalAnalyser {
+    /// An analyser for patches of at most `max_len` samples at `sample_rate` Hz.
+    pub fn new(sample_rate: u32, max_len: usize) -> Self {
+        let fft = RealFftPlanner::<f32>::new().plan_fft_forward(FINE_FFT);
+        let len = max_len.min(FINE_FFT);
+        Self {
+            sample_rate: sample_rate as f32,
+            input: fft.make_input_vec(),
+            spectrum: fft.make_output_vec(),
+            scratch: fft.make_scratch_vec(),
+            power: vec![0.0; FINE_FFT / 2 + 1],
+            window: (0..len)
+                .map(|n| (0.5 - 0.5 * (std::f64::consts::TAU * n as f64 / len as f64).cos()) as f32)
+                .collect(),
+            neighbourhood: Vec::with_capacity(128),
+            frame_db: Vec::with_capacity(len / SHORT_FRAME + 1),
+            fft,
+        }
+    }
+
+    fn bin(&self, hz: f32) -> usize {
+        ((hz * FINE_FFT as f32 / self.sample_rate).round() as usize).min(self.power.len() - 1)
+    }
+
+    fn band_energy(&self, lo: f32, hi: f32) -> f64 {
+        self.power[self.bin(lo)..=self.bin(hi)]
+            .iter()
+            .map(|&p| f64::from(p))
+            .sum()
+    }
+
+    /// Prominence in dB of the strongest bin within ±`half_hz` of `hz` over the median of the
+    /// surrounding `±guard_hz..±reach_hz` bins.
+    fn prominence(&mut self, hz: f32, half_hz: f32, guard_hz: f32, reach_hz: f32) -> f32 {
+        let (a, b) = (self.bin(hz - half_hz), self.bin(hz + half_hz));
+        let peak = self.power[a..=b].iter().fold(0.0f32, |m, &p| m.max(p));
+        self.neighbourhood.clear();
+        let (g0, g1) = (self.bin(hz - guard_hz), self.bin(hz + guard_hz));
+        let (r0, r1) = (self.bin((hz - reach_hz).max(1.0)), self.bin(hz + reach_hz));
+        self.neighbourhood.extend_from_slice(&self.power[r0..g0]);
+        self.neighbourhood
+            .extend_from_slice(&self.power[g1 + 1..=r1]);
+        if self.neighbourhood.is_empty() {
+            return 0.0;
+        }
+        let mid = self.neighbourhood.len() / 2;
+        let (_, median, _) = self
+            .neighbourhood
+            .select_nth_unstable_by(mid, f32::total_cmp);
+        10.0 * ((peak + 1e-20) / (*median + 1e-20)).log10()
+    }
+
+    /// The features of one patch of samples (16 kHz mono in [-1, 1]).
+    pub fn analyse(&mut self, x: &[f32]) -> [f32; SIGNAL_FEATURES.len()] {
+        let len = x.len().min(self.window.len());
+        let x = &x[..len];
+        let mean_sq =
+            x.iter().map(|&s| f64::from(s) * f64::from(s)).sum::<f64>() / len.max(1) as f64;
+        let level_db = (10.0 * (mean_sq + 1e-12).log10()) as f32;
+
+        // Fine spectrum (window scaled to the patch length when the patch is short).
+        self.input.fill(0.0);
+        let step = self.window.len() as f32 / len.max(1) as f32;
+        for (i, (dst, &s)) in self.input.iter_mut().zip(x).enumerate() {
+            *dst = s * self.window[((i as f32 * step) as usize).min(self.window.len() - 1)];
+        }
+        let _ =
+            self.fft
+                .process_with_scratch(&mut self.input, &mut self.spectrum, &mut self.scratch);
+        for (p, c) in self.power.iter_mut().zip(&self.spectrum) {
+            *p = c.norm_sqr();
+        }
+
+        // Mains hum: mean prominence of the strongest 4 of the first 8 harmonics, 50 or 60 Hz.
+        let mut hum_db = f32::MIN;
+        for f0 in [50.0f32, 60.0] {
+            let mut proms: Vec<f32> = (1..=8)
+                .map(|h| self.prominence(f0 * h as f32, 1.5, 4.0, 20.0))
+                .collect();
+            proms.sort_by(|a, b| b.total_cmp(a));
+            hum_db = hum_db.max(proms[..4].iter().sum::<f32>() / 4.0);
+        }
+        // Any other steady tone (fan blade-pass, compressor whine): strongest line 80–2000 Hz.
+        let mut tone_db = 0.0f32;
+        let mut hz = 80.0f32;
+        while hz < 2000.0 {
+            tone_db = tone_db.max(self.prominence(hz, 2.0, 6.0, 30.0));
+            hz += 4.0;
+        }
+
+        let (lo, hi) = (self.bin(100.0), self.bin(7500.0));
+        let (mut log_sum, mut sum) = (0.0f64, 0.0f64);
+        for &p in &self.power[lo..=hi] {
+            let p = f64::from(p) + 1e-20;
+            log_sum += p.ln();
+            sum += p;
+        }
+        let n = (hi - lo + 1) as f64;
+        let flatness = ((log_sum / n).exp() / (sum / n)) as f32;
+
+        let total = self.band_energy(20.0, 7900.0) + 1e-20;
+        let low_ratio_db =
+            (10.0 * ((self.band_energy(20.0, 200.0) + 1e-20) / total).log10()) as f32;
+        let high_ratio_db =
+            (10.0 * ((self.band_energy(4000.0, 7900.0) + 1e-20) / total).log10()) as f32;
+        let (mut fw, mut w) = (0.0f64, 0.0f64);
+        for (k, &p) in self
+            .power
+            .iter()
+            .enumerate()
+            .take(self.bin(7900.0) + 1)
+            .skip(self.bin(20.0))
+        {
+            fw += k as f64 * f64::from(p);
+            w += f64::from(p);
+        }
+        let centroid_hz = (fw / w.max(1e-20)) as f32 * self.sample_rate / FINE_FFT as f32;
+        let centroid_oct = (centroid_hz.max(20.0) / 1000.0).log2();
+
+        // Spectral slope in dB per octave: least squares over octave-band levels 125 Hz – 4 kHz.
+        let centres = [125.0f32, 250.0, 500.0, 1000.0, 2000.0, 4000.0];
+        let levels: Vec<f64> = centres
+            .iter()
+            .map(|&c| 10.0 * (self.band_energy(c / 2f32.sqrt(), c * 2f32.sqrt()) + 1e-20).log10())
+            .collect();
+        let xs: Vec<f64> = (0..centres.len()).map(|i| i as f64).collect();
+        let (mx, my) = (
+            xs.iter().sum::<f64>() / 6.0,
+            levels.iter().sum::<f64>() / 6.0,
+        );
+        let cov: f64 = xs
+            .iter()
+            .zip(&levels)
+            .map(|(x, y)| (x - mx) * (y - my))
+            .sum();
+        let var: f64 = xs.iter().map(|x| (x - mx) * (x - mx)).sum();
+        let slope_db_oct = (cov / var) as f32;
+
+        // Short-term fluctuation: 10 ms frame levels.
+        self.frame_db.clear();
+        for f in x.chunks_exact(SHORT_FRAME) {
+            let e = f.iter().map(|&s| s * s).sum::<f32>() / SHORT_FRAME as f32;
+            self.frame_db.push(10.0 * (e + 1e-12).log10());
+        }
+        let (frame_std_db, frame_peak_db, frame_floor_db) = if self.frame_db.is_empty() {
+            (0.0, 0.0, 0.0)
+        } else {
+            let m = self.frame_db.iter().sum::<f32>() / self.frame_db.len() as f32;
+            let var = self.frame_db.iter().map(|v| (v - m) * (v - m)).sum::<f32>()
+                / self.frame_db.len() as f32;
+            self.frame_db.sort_by(f32::total_cmp);
+            let q = |p: f32| self.frame_db[((self.frame_db.len() - 1) as f32 * p) as usize];
+            (var.sqrt(), q(0.95) - q(0.5), q(0.5) - q(0.05))
+        };
+
+        [
+            level_db,
+            hum_db,
+            tone_db,
+            flatness,
+            low_ratio_db,
+            high_ratio_db,
+            centroid_oct,
+            slope_db_oct,
+            frame_std_db,
+            frame_peak_db,
+            frame_floor_db,
+        ]
+    }
+}
