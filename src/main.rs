@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 
+use roomtone::classify::{self, AmbienceModel, TagConfig, Tagger};
 use roomtone::{audio, models, report};
 
 /// Tag, separate, clean and remix the background audio of video and film.
@@ -35,18 +36,178 @@ enum Command {
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
+    /// Tag the ambience of clips: rain, traffic, crowd, hvac, wind, water, nature, music, speech,
+    /// silence or other, with scores, a timeline and YAMNet's own top AudioSet classes.
+    ///
+    /// Folders are searched recursively for audio and video files. Output is one record per input
+    /// file, in input order; a file that cannot be read gets an error record and a line on stderr,
+    /// and the others are still tagged (exit status 1 if any failed).
+    ///
+    /// Examples:
+    ///   roomtone tag take1.wav
+    ///   roomtone tag --format csv --output labels.csv /footage/day1
+    ///   roomtone tag --format jsonl --hop 0.96 interview.mov
+    Tag {
+        /// Output format: json (one array), jsonl (one object per line) or csv (one row per file).
+        #[arg(long, value_enum, default_value_t = Format::Json)]
+        format: Format,
+        /// Write to FILE (atomically) instead of standard output.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Replace FILE given to --output if it exists.
+        #[arg(long)]
+        force: bool,
+        /// Seconds between the starts of the 0.96 s analysis patches (smaller = finer timeline, slower).
+        #[arg(long, default_value_t = 0.48, value_name = "SECONDS")]
+        hop: f64,
+        /// Timeline segments shorter than this are merged into a neighbour.
+        #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
+        min_segment: f64,
+        /// Files tagged in parallel (each worker loads its own copy of the model).
+        #[arg(long, short, value_name = "N")]
+        jobs: Option<usize>,
+        /// ONNX Runtime threads per worker.
+        #[arg(long, default_value_t = 1, value_name = "N")]
+        threads: usize,
+        /// What chooses the ambience: the trained classifier head, or the plain AudioSet class
+        /// mapping of models/tagging/taxonomy.toml (for comparison).
+        #[arg(long, value_enum, default_value_t = AmbienceArg::Head)]
+        ambience_model: AmbienceArg,
+        /// Audio or video files, or folders.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
     /// List the models, check their files, and load each one in ONNX Runtime.
     ///
     /// Use it after scripts/setup.sh to confirm the runtime and the models work on this machine.
     Models,
 }
 
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Format {
+    Json,
+    Jsonl,
+    Csv,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum AmbienceArg {
+    Head,
+    Mapping,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Info { json, paths } => info(&paths, json),
+        Command::Tag {
+            format,
+            output,
+            force,
+            hop,
+            min_segment,
+            jobs,
+            threads,
+            ambience_model,
+            paths,
+        } => {
+            let config = TagConfig {
+                hop_s: hop,
+                min_segment_s: min_segment,
+                intra_threads: threads,
+                ambience_model: match ambience_model {
+                    AmbienceArg::Head => AmbienceModel::Head,
+                    AmbienceArg::Mapping => AmbienceModel::Mapping,
+                },
+            };
+            let jobs =
+                jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            tag(&paths, &config, format, output.as_deref(), force, jobs)
+        }
         Command::Models => models_check(),
     }
+}
+
+fn tag(
+    paths: &[PathBuf],
+    config: &TagConfig,
+    format: Format,
+    output: Option<&std::path::Path>,
+    force: bool,
+    jobs: usize,
+) -> ExitCode {
+    let inputs = audio::expand_inputs(paths);
+    if inputs.is_empty() {
+        eprintln!("roomtone: no audio or video files found in the given folders");
+        return ExitCode::FAILURE;
+    }
+    if let Some(out) = output {
+        if let Err(e) = audio::check_output_path(out, &inputs, force) {
+            eprintln!("roomtone: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let tagger = match Tagger::load(&models::models_dir()) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("roomtone: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if !tagger.has_head() && matches!(config.ambience_model, AmbienceModel::Head) {
+        eprintln!("roomtone: note: models/tagging/ambience_head.json not found; using the plain class mapping");
+    }
+    let mut text = String::new();
+    let mut emit = |line: String| match output {
+        Some(_) => {
+            text.push_str(&line);
+            text.push('\n');
+        }
+        None => println!("{line}"),
+    };
+    match format {
+        Format::Csv => emit(report::TAG_CSV_HEADER.to_string()),
+        Format::Json => emit("[".to_string()),
+        Format::Jsonl => {}
+    }
+    let total = inputs.len();
+    let result = classify::tag_files(&tagger, config, &inputs, jobs, |i, result| {
+        let record = match result {
+            Ok(t) => report::TagRecord::Tagged(t),
+            Err(e) => {
+                eprintln!("roomtone: {e}");
+                report::TagRecord::Failed {
+                    path: inputs[i].display().to_string(),
+                    error: e.to_string(),
+                }
+            }
+        };
+        match format {
+            Format::Csv => emit(report::tag_csv_row(&record)),
+            Format::Jsonl => emit(to_json(&record)),
+            Format::Json => {
+                let sep = if i + 1 < total { "," } else { "" };
+                emit(format!("  {}{sep}", to_json(&record)));
+            }
+        }
+    });
+    let failed = match result {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("roomtone: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if matches!(format, Format::Json) {
+        emit("]".to_string());
+    }
+    if let Some(out) = output {
+        if let Err(e) = report::write_text_atomic(out, &text, force) {
+            eprintln!("roomtone: {}: cannot write: {e}", out.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    exit_status(failed, total)
 }
 
 fn info(paths: &[PathBuf], json: bool) -> ExitCode {

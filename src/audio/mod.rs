@@ -4,12 +4,14 @@
 
 mod container;
 mod decode;
+mod discover;
 mod error;
 mod resample;
 mod write;
 
 pub use container::Container;
 pub use decode::{AudioReader, StreamInfo, DEFAULT_BLOCK_FRAMES};
+pub use discover::{expand_inputs, is_media, MEDIA_EXTENSIONS};
 pub use error::AudioError;
 pub use resample::StreamResampler;
 pub use write::{check_output_path, OutputFormat, WavOutput};

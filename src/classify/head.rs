@@ -1,5 +1,5 @@
 //! The ambience classifier head: one-vs-rest logistic regression over YAMNet's embedding and the
-//! signal features, trained by scripts/train_tagger.py and stored in `models/ambience_head.json`.
+//! signal features, trained by scripts/train_tagger.py and stored in `models/tagging/ambience_head.json`.
 
 use std::path::Path;
 

@@ -11,7 +11,8 @@ pub use analysis::{Analyser, FileSummary, PatchAnalysis};
 pub use head::Head;
 pub use signal::{SignalAnalyser, SIGNAL_FEATURES};
 pub use tagger::{
-    AmbienceModel, ClassScore, LabelScore, Segment, TagConfig, TagResult, TagWorker, Tagger,
+    tag_files, AmbienceModel, ClassScore, LabelScore, Segment, TagConfig, TagResult, TagWorker,
+    Tagger,
 };
 pub use taxonomy::{Aggregate, Label, LabelKind, Taxonomy};
 pub use yamnet::{PatchOutput, Yamnet, YamnetSession, N_CLASSES};

@@ -17,7 +17,7 @@ pub enum AmbienceModel {
     /// The trained head over YAMNet's embedding and signal features (the default when present).
     #[default]
     Head,
-    /// The plain AudioSet class mapping of `models/taxonomy.toml` (for comparison).
+    /// The plain AudioSet class mapping of `models/tagging/taxonomy.toml` (for comparison).
     Mapping,
 }
 
@@ -103,11 +103,11 @@ pub struct Tagger {
 }
 
 impl Tagger {
-    /// Loads YAMNet, `taxonomy.toml` and (if present) `ambience_head.json` from `models_dir`.
+    /// Loads YAMNet, `tagging/taxonomy.toml` and (if present) `tagging/ambience_head.json` from `models_dir`.
     pub fn load(models_dir: &Path) -> Result<Self, TagError> {
         let model = Yamnet::load(models_dir)?;
         let taxonomy = Taxonomy::load(&Taxonomy::path_in(models_dir), model.class_names())?;
-        let head_path = models_dir.join("ambience_head.json");
+        let head_path = models_dir.join("tagging").join("ambience_head.json");
         let head = if head_path.exists() {
             let head = Head::load(&head_path)?;
             for l in &head.labels {
@@ -460,4 +460,54 @@ fn timeline(
             }
         })
         .collect()
+}
+
+/// Tags `paths` with `jobs` workers (each its own ONNX session) and hands every result to
+/// `on_result` in input order, as soon as it and all before it are done. Returns how many failed.
+pub fn tag_files(
+    tagger: &Tagger,
+    config: &TagConfig,
+    paths: &[std::path::PathBuf],
+    jobs: usize,
+    mut on_result: impl FnMut(usize, Result<TagResult, TagError>),
+) -> Result<usize, TagError> {
+    use std::collections::BTreeMap;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::mpsc;
+
+    let jobs = jobs.clamp(1, paths.len().max(1));
+    // Build the workers first so a model problem is reported once, not per file.
+    let workers: Vec<TagWorker<'_>> = (0..jobs)
+        .map(|_| tagger.worker(config))
+        .collect::<Result<_, _>>()?;
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = mpsc::channel();
+    let mut failed = 0;
+    std::thread::scope(|scope| {
+        for mut worker in workers {
+            let tx = tx.clone();
+            let next = &next;
+            scope.spawn(move || loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(path) = paths.get(i) else { break };
+                if tx.send((i, worker.tag(path))).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        let mut waiting = BTreeMap::new();
+        let mut due = 0;
+        for (i, result) in rx {
+            waiting.insert(i, result);
+            while let Some(result) = waiting.remove(&due) {
+                if result.is_err() {
+                    failed += 1;
+                }
+                on_result(due, result);
+                due += 1;
+            }
+        }
+    });
+    Ok(failed)
 }

@@ -1,4 +1,4 @@
-//! The product taxonomy (`models/taxonomy.toml`): labels, their AudioSet classes, aggregation and
+//! The product taxonomy (`models/tagging/taxonomy.toml`): labels, their AudioSet classes, aggregation and
 //! thresholds.
 
 use std::path::{Path, PathBuf};
@@ -110,9 +110,9 @@ impl Taxonomy {
         })
     }
 
-    /// The committed taxonomy, `models_dir/taxonomy.toml`.
+    /// The committed taxonomy, `models_dir/tagging/taxonomy.toml`.
     pub fn path_in(models_dir: &Path) -> PathBuf {
-        models_dir.join("taxonomy.toml")
+        models_dir.join("tagging").join("taxonomy.toml")
     }
 
     /// Index of a label by name.

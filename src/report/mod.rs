@@ -62,3 +62,92 @@ mod tests {
         assert_eq!(format_duration(3.0 * 3600.0 + 2.25), "3:00:02.250");
     }
 }
+
+use crate::classify::TagResult;
+
+/// One line of `roomtone tag` output: a result, or the error for that file.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum TagRecord {
+    /// The file was tagged.
+    Tagged(TagResult),
+    /// It could not be read.
+    Failed {
+        /// The file as given.
+        path: String,
+        /// One-line reason.
+        error: String,
+    },
+}
+
+/// Header of `roomtone tag --format csv`.
+pub const TAG_CSV_HEADER: &str =
+    "path,duration_s,ambience,labels,speech,segments,audioset_top,error";
+
+/// One CSV row: lists are joined with `;`, each item `name:score` (segments `start-end:label`).
+pub fn tag_csv_row(record: &TagRecord) -> String {
+    match record {
+        TagRecord::Tagged(t) => {
+            let labels: Vec<String> = t
+                .labels
+                .iter()
+                .map(|l| format!("{}:{:.3}", l.label, l.score))
+                .collect();
+            let segments: Vec<String> = t
+                .segments
+                .iter()
+                .map(|s| format!("{:.2}-{:.2}:{}", s.start_s, s.end_s, s.label))
+                .collect();
+            let top: Vec<String> = t
+                .audioset_top
+                .iter()
+                .map(|c| format!("{}:{:.3}", c.class, c.score))
+                .collect();
+            [
+                csv_field(&t.path),
+                format!("{:.3}", t.duration_s),
+                csv_field(&t.ambience),
+                csv_field(&labels.join(";")),
+                t.speech.to_string(),
+                csv_field(&segments.join(";")),
+                csv_field(&top.join(";")),
+                String::new(),
+            ]
+            .join(",")
+        }
+        TagRecord::Failed { path, error } => {
+            format!("{},,,,,,,{}", csv_field(path), csv_field(error))
+        }
+    }
+}
+
+/// Quotes a CSV field when it holds a comma, quote or line break (RFC 4180).
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// Writes `text` to `path` through a temporary file in the same folder, renamed into place; an
+/// existing file is replaced only with `force`.
+pub fn write_text_atomic(path: &std::path::Path, text: &str, force: bool) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".roomtone.")
+        .suffix(".part")
+        .tempfile_in(dir)?;
+    tmp.write_all(text.as_bytes())?;
+    tmp.as_file().sync_all()?;
+    let result = if force {
+        tmp.persist(path)
+    } else {
+        tmp.persist_noclobber(path)
+    };
+    result.map(|_| ()).map_err(|e| e.error)
+}
