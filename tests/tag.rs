@@ -1,0 +1,212 @@
+//! `roomtone tag` as users meet it (needs scripts/setup.sh for the model).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use roomtone::classify::{LabelKind, Taxonomy, Yamnet};
+use roomtone::models;
+use serde_json::Value;
+
+fn roomtone() -> Command {
+    Command::cargo_bin("roomtone").expect("binary")
+}
+
+fn write_wav(path: &Path, sr: u32, samples: &[f32]) {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: sr,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).expect("create");
+    for &s in samples {
+        w.write_sample((s * 32767.0) as i16).expect("write");
+    }
+    w.finalize().expect("finalize");
+}
+
+fn example() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/speech_over_rain.ogg")
+}
+
+#[test]
+fn jsonl_follows_the_contract_and_a_bad_file_in_the_middle_gets_its_error_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let silent = dir.path().join("silent.wav");
+    write_wav(&silent, 22_050, &vec![0.0; 22_050 * 3]);
+    let broken = dir.path().join("broken.wav");
+    std::fs::write(&broken, b"RIFF\x24\x00\x00\x00WAVEjunkjunk").expect("write");
+    let out = roomtone()
+        .args(["tag", "--format", "jsonl", "--jobs", "2"])
+        .arg(example())
+        .arg(&broken)
+        .arg(&silent)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1), "one file failed");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.lines().filter(|l| l.contains("broken.wav")).count(),
+        1,
+        "{stderr}"
+    );
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is one JSON object"))
+        .collect();
+    assert_eq!(lines.len(), 3, "one line per input, in input order");
+
+    let t = &lines[0];
+    assert!(t["path"]
+        .as_str()
+        .expect("path")
+        .ends_with("speech_over_rain.ogg"));
+    assert!((t["duration_s"].as_f64().expect("duration") - 12.0).abs() < 0.01);
+    assert!(t["ambience"].is_string());
+    assert!(t["speech"].is_boolean());
+    let labels = t["labels"].as_array().expect("labels");
+    let scores: Vec<f64> = labels
+        .iter()
+        .map(|l| l["score"].as_f64().expect("score"))
+        .collect();
+    assert!(
+        scores.windows(2).all(|w| w[0] >= w[1]),
+        "labels best first: {labels:?}"
+    );
+    let segments = t["segments"].as_array().expect("segments");
+    assert!(!segments.is_empty());
+    assert_eq!(segments[0]["start_s"].as_f64(), Some(0.0));
+    assert!(
+        (segments.last().expect("last")["end_s"]
+            .as_f64()
+            .expect("end")
+            - 12.0)
+            .abs()
+            < 0.01
+    );
+    for w in segments.windows(2) {
+        assert_eq!(w[0]["end_s"], w[1]["start_s"], "segments tile the clip");
+        assert_ne!(w[0]["label"], w[1]["label"], "neighbouring segments differ");
+    }
+    let top = t["audioset_top"].as_array().expect("audioset_top");
+    assert_eq!(top.len(), 5);
+    assert!(top
+        .iter()
+        .all(|c| c["class"].is_string() && c["score"].is_number()));
+
+    assert!(lines[1]["path"]
+        .as_str()
+        .expect("path")
+        .ends_with("broken.wav"));
+    assert!(lines[1]["error"]
+        .as_str()
+        .expect("error")
+        .contains("broken.wav"));
+
+    assert_eq!(
+        lines[2]["ambience"], "silence",
+        "silence comes from the level"
+    );
+    assert_eq!(lines[2]["speech"], false);
+}
+
+#[test]
+fn json_and_csv_carry_the_same_fields_and_folders_are_searched() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sub = dir.path().join("day1/cam2");
+    std::fs::create_dir_all(&sub).expect("mkdir");
+    std::fs::copy(example(), sub.join("take, \"one\".ogg")).expect("copy");
+    std::fs::write(dir.path().join("notes.txt"), "not audio").expect("write");
+
+    let out = roomtone()
+        .args(["tag", "--format", "json"])
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("a JSON array");
+    let arr = v.as_array().expect("array");
+    assert_eq!(arr.len(), 1, "only the media file is picked up");
+    let ambience = arr[0]["ambience"].as_str().expect("ambience").to_string();
+
+    let csv_path = dir.path().join("labels.csv");
+    roomtone()
+        .args(["tag", "--format", "csv", "--output"])
+        .arg(&csv_path)
+        .arg(dir.path())
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&csv_path).expect("csv written");
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("path,duration_s,ambience,labels,speech,segments,audioset_top,error")
+    );
+    let row = lines.next().expect("one row");
+    assert!(
+        row.starts_with('"') && row.contains("\"\"one\"\""),
+        "quoted path: {row}"
+    );
+    assert!(row.contains(&format!(",{ambience},")), "{row}");
+    // The output exists now: without --force it is kept.
+    roomtone()
+        .args(["tag", "--format", "csv", "--output"])
+        .arg(&csv_path)
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("--force"));
+}
+
+#[test]
+fn the_taxonomy_maps_real_classes_and_refuses_unknown_ones() {
+    let dir = models::models_dir();
+    let model = Yamnet::load(&dir).expect("yamnet");
+    let tax =
+        Taxonomy::load(&Taxonomy::path_in(&dir), model.class_names()).expect("taxonomy loads");
+    for want in [
+        "rain", "traffic", "crowd", "hvac", "wind", "water", "nature", "music", "speech", "silence",
+    ] {
+        let i = tax
+            .index(want)
+            .unwrap_or_else(|| panic!("label {want} missing"));
+        let l = &tax.labels[i];
+        assert!(
+            l.kind == LabelKind::Silence || !l.classes.is_empty(),
+            "{want} maps no class"
+        );
+        assert!(l.threshold > 0.0 && l.threshold < 1.0);
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let text = std::fs::read_to_string(Taxonomy::path_in(&dir)).expect("read");
+    let bad = tmp.path().join("taxonomy.toml");
+    std::fs::write(&bad, text.replacen("\"Rain\"", "\"Rainn\"", 1)).expect("write");
+    let err = Taxonomy::load(&bad, model.class_names()).expect_err("unknown class");
+    assert!(err.to_string().contains("Rainn"), "{err}");
+}
+
+#[test]
+fn a_clip_shorter_than_one_patch_is_still_tagged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let short = dir.path().join("short.wav");
+    write_wav(&short, 48_000, &common::sine(1000.0, 48_000, 12_000, 0.3)); // 0.25 s
+    let out = roomtone()
+        .args(["tag", "--format", "jsonl"])
+        .arg(&short)
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!((v["duration_s"].as_f64().expect("duration") - 0.25).abs() < 1e-6);
+    assert_eq!(v["segments"][0]["end_s"].as_f64(), Some(0.25));
+}
