@@ -46,8 +46,9 @@ impl StreamResampler {
             let (a, b) = (from_hz as usize, to_hz as usize);
             let period = a / gcd(a, b);
             // An even number of periods per transform keeps the resampler's delay a whole number
-            // of output frames (an odd one leaves a half-frame offset).
-            let periods = CHUNK_FRAMES.div_ceil(period).next_multiple_of(2);
+            // of output frames (an odd one leaves a half-frame offset); a power of two keeps the
+            // transform lengths' prime factors small (48 → 16 kHz: 3072 → 1024, not 2052 → 684).
+            let periods = CHUNK_FRAMES.div_ceil(period).next_power_of_two().max(2);
             Some(
                 FftFixedIn::new(a, b, periods * period, 1, channels)
                     .map_err(|e| err(e.to_string()))?,

@@ -21,8 +21,9 @@ pub const SIGNAL_FEATURES: [&str; 11] = [
     "frame_floor_db",
 ];
 
-/// FFT length for the fine spectrum: about 1 Hz bins at 16 kHz, enough to resolve mains harmonics.
-const FINE_FFT: usize = 16_384;
+/// FFT length for the fine spectrum: 2 Hz bins at 16 kHz, enough to resolve mains harmonics (the
+/// centre 0.51 s of each 0.96 s patch; at the default hop, consecutive centres still tile the file).
+const FINE_FFT: usize = 8_192;
 /// Short frames for the fluctuation measures: 10 ms at 16 kHz.
 const SHORT_FRAME: usize = 160;
 
@@ -35,9 +36,14 @@ pub struct SignalAnalyser {
     scratch: Vec<Complex32>,
     power: Vec<f32>,
     window: Vec<f32>,
-    neighbourhood: Vec<f32>,
+    /// Power in dB of the bins up to [`TONAL_MAX_HZ`], and its prefix sums (`db_prefix[k]` = Σ db[..k]).
+    db: Vec<f32>,
+    db_prefix: Vec<f64>,
     frame_db: Vec<f32>,
 }
+
+/// Highest frequency the hum and tone measures look at, in Hz.
+const TONAL_MAX_HZ: f32 = 2100.0;
 
 impl SignalAnalyser {
     /// An analyser for patches of at most `max_len` samples at `sample_rate` Hz.
@@ -53,7 +59,8 @@ impl SignalAnalyser {
             window: (0..len)
                 .map(|n| (0.5 - 0.5 * (std::f64::consts::TAU * n as f64 / len as f64).cos()) as f32)
                 .collect(),
-            neighbourhood: Vec::with_capacity(128),
+            db: Vec::new(),
+            db_prefix: Vec::new(),
             frame_db: Vec::with_capacity(len / SHORT_FRAME + 1),
             fft,
         }
@@ -70,39 +77,37 @@ impl SignalAnalyser {
             .sum()
     }
 
-    /// Prominence in dB of the strongest bin within ±`half_hz` of `hz` over the median of the
-    /// surrounding `±guard_hz..±reach_hz` bins.
-    fn prominence(&mut self, hz: f32, half_hz: f32, guard_hz: f32, reach_hz: f32) -> f32 {
-        let (a, b) = (self.bin(hz - half_hz), self.bin(hz + half_hz));
-        let peak = self.power[a..=b].iter().fold(0.0f32, |m, &p| m.max(p));
-        self.neighbourhood.clear();
-        let (g0, g1) = (self.bin(hz - guard_hz), self.bin(hz + guard_hz));
-        let (r0, r1) = (self.bin((hz - reach_hz).max(1.0)), self.bin(hz + reach_hz));
-        self.neighbourhood.extend_from_slice(&self.power[r0..g0]);
-        self.neighbourhood
-            .extend_from_slice(&self.power[g1 + 1..=r1]);
-        if self.neighbourhood.is_empty() {
+    /// Prominence in dB of the strongest bin within ±`half_hz` of `hz` over the mean level (in dB,
+    /// that is the geometric mean of the power) of the bins `guard_hz..reach_hz` away on both sides.
+    /// Uses the prefix sums of `db`, so each call costs only the peak's width.
+    fn prominence(&self, hz: f32, half_hz: f32, guard_hz: f32, reach_hz: f32) -> f32 {
+        let last = self.db.len() - 1;
+        let bin = |f: f32| self.bin(f).min(last);
+        let (a, b) = (bin(hz - half_hz), bin(hz + half_hz));
+        let peak = self.db[a..=b].iter().fold(f32::MIN, |m, &v| m.max(v));
+        let (g0, g1) = (bin(hz - guard_hz), bin(hz + guard_hz));
+        let (r0, r1) = (bin((hz - reach_hz).max(1.0)), bin(hz + reach_hz));
+        let sum = |from: usize, to: usize| self.db_prefix[to] - self.db_prefix[from]; // bins from..to
+        let count = (g0 - r0) + (r1 - g1);
+        if count == 0 {
             return 0.0;
         }
-        let mid = self.neighbourhood.len() / 2;
-        let (_, median, _) = self
-            .neighbourhood
-            .select_nth_unstable_by(mid, f32::total_cmp);
-        10.0 * ((peak + 1e-20) / (*median + 1e-20)).log10()
+        let floor = (sum(r0, g0) + sum(g1 + 1, r1 + 1)) / count as f64;
+        peak - floor as f32
     }
 
     /// The features of one patch of samples (16 kHz mono in [-1, 1]).
     pub fn analyse(&mut self, x: &[f32]) -> [f32; SIGNAL_FEATURES.len()] {
-        let len = x.len().min(self.window.len());
-        let x = &x[..len];
         let mean_sq =
-            x.iter().map(|&s| f64::from(s) * f64::from(s)).sum::<f64>() / len.max(1) as f64;
+            x.iter().map(|&s| f64::from(s) * f64::from(s)).sum::<f64>() / x.len().max(1) as f64;
         let level_db = (10.0 * (mean_sq + 1e-12).log10()) as f32;
 
-        // Fine spectrum (window scaled to the patch length when the patch is short).
+        // Fine spectrum of the patch's centre (window stretched over a patch shorter than the FFT).
+        let len = x.len().min(self.window.len());
+        let centre = &x[(x.len() - len) / 2..][..len];
         self.input.fill(0.0);
         let step = self.window.len() as f32 / len.max(1) as f32;
-        for (i, (dst, &s)) in self.input.iter_mut().zip(x).enumerate() {
+        for (i, (dst, &s)) in self.input.iter_mut().zip(centre).enumerate() {
             *dst = s * self.window[((i as f32 * step) as usize).min(self.window.len() - 1)];
         }
         let _ =
@@ -110,6 +115,20 @@ impl SignalAnalyser {
                 .process_with_scratch(&mut self.input, &mut self.spectrum, &mut self.scratch);
         for (p, c) in self.power.iter_mut().zip(&self.spectrum) {
             *p = c.norm_sqr();
+        }
+        let tonal_bins = self.bin(TONAL_MAX_HZ) + 1;
+        self.db.clear();
+        self.db.extend(
+            self.power[..tonal_bins]
+                .iter()
+                .map(|&p| 10.0 * (p + 1e-20).log10()),
+        );
+        self.db_prefix.clear();
+        self.db_prefix.push(0.0);
+        let mut acc = 0.0f64;
+        for &v in &self.db {
+            acc += f64::from(v);
+            self.db_prefix.push(acc);
         }
 
         // Mains hum: mean prominence of the strongest 4 of the first 8 harmonics, 50 or 60 Hz.

@@ -212,8 +212,14 @@ impl LogMel {
                 .analyse(&self.pending[self.start..self.start + n_fft]);
             let power = self.params.power;
             for (s, c) in self.spectrum.iter_mut().zip(spectrum) {
-                let mag = c.norm();
-                *s = if power == 1.0 { mag } else { mag.powf(power) };
+                let power_spectrum = c.re * c.re + c.im * c.im;
+                *s = if power == 1.0 {
+                    power_spectrum.sqrt()
+                } else if power == 2.0 {
+                    power_spectrum
+                } else {
+                    power_spectrum.powf(power / 2.0)
+                };
             }
             let offset = self.params.log_offset;
             out.extend(self.bands.iter().map(|b| {
