@@ -16,4 +16,10 @@ echo "== roomtone models (ONNX Runtime and the model graphs, checked against the
 "$bin" models | tee "$out/models.txt"
 
 echo
-echo "Results are in $out/: info.json (format, duration, peak), models.txt (runtime and model check)."
+echo "== roomtone tag $input"
+"$bin" tag --format json --force --output "$out/tags.json" "$input"
+cat "$out/tags.json"
+
+echo
+echo "Results are in $out/: info.json (format, duration, peak), models.txt (runtime and model check),"
+echo "tags.json (ambience, labels, speech, timeline, top AudioSet classes)."

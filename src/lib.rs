@@ -5,6 +5,7 @@
 // The pipeline, in the order the data flows through it.
 pub mod audio;
 pub mod classify;
+pub mod separate;
 pub mod features;
 pub mod models;
 pub mod report;

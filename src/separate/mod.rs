@@ -1,0 +1,1 @@
+//! Dialogue/background separation (DeepFilterNet3 through ONNX Runtime).
