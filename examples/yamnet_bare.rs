@@ -14,7 +14,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let model = Yamnet::load(&models::models_dir())?;
     let mut session = model.session(SessionOptions { intra_threads: 1 })?;
     // A real patch: the first 0.96 s of the bundled example at 16 kHz.
-    let clip = roomtone::audio::read_all(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/speech_over_rain.ogg")))?;
+    let clip = roomtone::audio::read_all(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/speech_over_rain.ogg"
+    )))?;
     let mut mono = Vec::new();
     clip.downmix_into(&mut mono);
     let mut r = roomtone::audio::StreamResampler::new(clip.sample_rate, 16_000, 1)?;

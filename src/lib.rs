@@ -5,9 +5,9 @@
 // The pipeline, in the order the data flows through it.
 pub mod audio;
 pub mod classify;
-pub mod separate;
 pub mod features;
 pub mod models;
 pub mod report;
+pub mod separate;
 
 pub use audio::{AudioBlock, AudioError, AudioReader};
