@@ -5,7 +5,9 @@
 // The pipeline, in the order the data flows through it.
 pub mod audio;
 pub mod classify;
+pub mod dsp;
 pub mod features;
+pub mod mix;
 pub mod models;
 pub mod report;
 pub mod separate;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use roomtone::classify::{self, AmbienceModel, TagConfig, Tagger};
-use roomtone::{audio, models, report, separate};
+use roomtone::{audio, mix, models, report, separate};
 
 /// Tag, separate, clean and remix the background audio of video and film.
 ///
@@ -108,10 +108,83 @@ enum Command {
         #[arg(required = true, value_name = "INPUT")]
         inputs: Vec<PathBuf>,
     },
+    /// Remix dialogue and background: clean the stems, set their levels, duck the background under
+    /// speech, and deliver at a loudness target under a true-peak ceiling.
+    ///
+    /// Without --stems the input is separated first. Cleanup order: high-pass, hum, denoise,
+    /// de-ess, level (dialogue); hum only on the background. Output keeps the input's sample
+    /// rate, channels and exact length (24-bit WAV).
+    ///
+    /// Examples:
+    ///   roomtone remix take1.wav -o take1.remix.wav --background-gain-db -12 --preset ebu-r128
+    ///   roomtone remix take1.wav -o out.wav --stems stems/ --duck-db 6 --clean hum,highpass --json
+    Remix(RemixArgs),
     /// List the models, check their files, and load each one in ONNX Runtime.
     ///
     /// Use it after scripts/setup.sh to confirm the runtime and the models work on this machine.
     Models,
+}
+
+#[derive(clap::Args, Debug)]
+struct RemixArgs {
+    /// The original mix (any format roomtone reads).
+    #[arg(value_name = "INPUT")]
+    input: PathBuf,
+    /// Output WAV file (written atomically; never the input).
+    #[arg(long, short, value_name = "OUT.wav")]
+    output: PathBuf,
+    /// Gain on the dialogue, dB.
+    #[arg(
+        long,
+        default_value_t = 0.0,
+        value_name = "DB",
+        allow_negative_numbers = true
+    )]
+    speech_gain_db: f64,
+    /// Gain on the background, dB.
+    #[arg(
+        long,
+        default_value_t = 0.0,
+        value_name = "DB",
+        allow_negative_numbers = true
+    )]
+    background_gain_db: f64,
+    /// Turn the background down by this much more while speech is present, dB (0 = off).
+    #[arg(
+        long,
+        default_value_t = 0.0,
+        value_name = "DB",
+        allow_negative_numbers = true
+    )]
+    duck_db: f64,
+    /// Cleanup steps to run, comma-separated: highpass, hum, denoise, deess, level
+    /// (default: highpass,hum,denoise,deess).
+    #[arg(long, value_name = "LIST", conflicts_with = "no_clean")]
+    clean: Option<String>,
+    /// No cleanup at all.
+    #[arg(long)]
+    no_clean: bool,
+    /// Normalise integrated loudness to this target, LUFS (also turns on the limiter at -1 dBTP
+    /// unless --true-peak-db says otherwise).
+    #[arg(long, value_name = "LUFS", allow_negative_numbers = true)]
+    target_lufs: Option<f64>,
+    /// True-peak ceiling of the look-ahead limiter, dBTP.
+    #[arg(long, value_name = "DBTP", allow_negative_numbers = true)]
+    true_peak_db: Option<f64>,
+    /// Delivery preset: ebu-r128 (-23 LUFS, -1 dBTP), atsc-a85 (-24, -2), streaming (-14, -1),
+    /// podcast (-16, -1). --target-lufs and --true-peak-db override its values.
+    #[arg(long, value_name = "NAME")]
+    preset: Option<String>,
+    /// Read the stems from DIR/<input name>.speech.wav and DIR/<input name>.background.wav
+    /// (as `roomtone separate` writes them) instead of separating.
+    #[arg(long, value_name = "DIR")]
+    stems: Option<PathBuf>,
+    /// Print a JSON report (loudness before/after, gains, limiter, cleanup) on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Replace the output file if it exists.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -174,8 +247,77 @@ fn main() -> ExitCode {
             };
             separate_files(&inputs, &out_dir, &config, json)
         }
+        Command::Remix(args) => match remix_cmd(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("roomtone: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }
+
+/// Maps the remix arguments to a [`mix::RemixConfig`].
+fn remix_config(args: &RemixArgs) -> anyhow::Result<mix::RemixConfig> {
+    let preset = args
+        .preset
+        .as_deref()
+        .map(str::parse::<mix::Preset>)
+        .transpose()?;
+    let mut cleanup = roomtone::dsp::CleanupConfig::default();
+    if args.no_clean {
+        cleanup.steps.clear();
+    } else if let Some(list) = &args.clean {
+        cleanup.steps = roomtone::dsp::CleanupConfig::parse_steps(list)?;
+    }
+    let target_lufs = args.target_lufs.or(preset.map(|p| p.target_lufs));
+    let ceiling = args
+        .true_peak_db
+        .or(preset.map(|p| p.ceiling_dbtp))
+        .or(target_lufs.map(|_| -1.0));
+    Ok(mix::RemixConfig {
+        speech_gain_db: args.speech_gain_db,
+        background_gain_db: args.background_gain_db,
+        duck: (args.duck_db != 0.0).then(|| mix::DuckConfig {
+            depth_db: args.duck_db.abs(),
+            ..mix::DuckConfig::default()
+        }),
+        cleanup,
+        target_lufs,
+        limiter: ceiling.map(|c| mix::LimiterConfig {
+            ceiling_dbtp: c,
+            ..mix::LimiterConfig::default()
+        }),
+    })
+}
+
+fn remix_cmd(args: &RemixArgs) -> anyhow::Result<()> {
+    let config = remix_config(args)?;
+    audio::check_output_path(&args.output, std::slice::from_ref(&args.input), args.force)?;
+    let mixture = audio::read_all(&args.input)?;
+    let (speech, background) = match &args.stems {
+        Some(dir) => {
+            let (s, b, _) = mix::load_stems(dir, &args.input, &mixture)?;
+            (s, b)
+        }
+        None => mix::separate_for_remix(&args.input, &mixture)?,
+    };
+    let (out, report) = mix::remix(&mixture, speech, background, &config)?;
+    let mut writer = audio::WavOutput::create(
+        &args.output,
+        out.sample_rate,
+        out.channel_count(),
+        audio::OutputFormat::Wav24,
+        args.force,
+    )?;
+    writer.write_block(&out)?;
+    writer.finish()?;
+    if args.json {
+        println!("{}", to_json(&report));
+    } else {
+        eprintln!("{}", report::remix_summary(&args.output, &report));
+    }
+    Ok(())
 
 fn separate_files(
     inputs: &[PathBuf],

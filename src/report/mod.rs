@@ -151,3 +151,43 @@ pub fn write_text_atomic(path: &std::path::Path, text: &str, force: bool) -> std
     };
     result.map(|_| ()).map_err(|e| e.error)
 }
+
+/// One-paragraph human summary of a remix (printed on stderr without `--json`).
+pub fn remix_summary(output: &std::path::Path, r: &crate::mix::RemixReport) -> String {
+    let f = |x: Option<f64>| x.map_or("n/a".to_string(), |v| format!("{v:.1}"));
+    let mut s = format!(
+        "{}: loudness {} -> {} LUFS, LRA {} -> {} LU, true peak {} -> {} dBTP; speech {:+.1} dB, background {:+.1} dB",
+        output.display(),
+        f(r.before.integrated_lufs),
+        f(r.after.integrated_lufs),
+        f(r.before.lra_lu),
+        f(r.after.lra_lu),
+        f(r.before.true_peak_dbtp),
+        f(r.after.true_peak_dbtp),
+        r.speech_gain_db,
+        r.background_gain_db
+    );
+    if let Some(d) = &r.ducking {
+        s.push_str(&format!(", ducked {:.1} dB under speech", d.depth_db));
+    }
+    if let Some(l) = &r.limiter {
+        s.push_str(&format!(", limiter max {:.1} dB", l.max_reduction_db));
+    }
+    for (name, c) in [
+        ("speech", &r.cleanup_speech),
+        ("background", &r.cleanup_background),
+    ] {
+        if let Some(h) = c.hum.as_ref().filter(|h| h.found) {
+            let freqs: Vec<String> = h
+                .lines
+                .iter()
+                .map(|l| format!("{:.1}", l.freq_hz))
+                .collect();
+            s.push_str(&format!(
+                "; hum in {name} notched at {} Hz",
+                freqs.join(", ")
+            ));
+        }
+    }
+    s
+}

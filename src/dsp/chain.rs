@@ -1,0 +1,267 @@
+//! The cleanup chain and its order.
+//!
+//! Dialogue (speech stem): high-pass → hum notches → spectral gate → de-esser → leveller.
+//! Background stem: hum notches only (rumble and noise there are part of the ambience the user is
+//! remixing, not a defect of the dialogue).
+
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use super::{
+    detect_hum, run_aligned, DeEsser, DeessConfig, DeessReport, DenoiseConfig, DenoiseReport,
+    DspError, HighPass, HighpassConfig, HumConfig, HumDetection, HumNotch, Leveller,
+    LevellerConfig, NoiseProfile, SpectralGate,
+};
+use crate::audio::AudioBlock;
+
+/// One switchable cleanup step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CleanupStep {
+    /// Rumble high-pass on the dialogue.
+    Highpass,
+    /// Mains-hum detection and notches (both stems).
+    Hum,
+    /// Stationary noise reduction on the dialogue.
+    Denoise,
+    /// De-esser on the dialogue.
+    Deess,
+    /// Leveller (compressor) on the dialogue.
+    Level,
+}
+
+/// The order the steps run in, whatever order they are listed in.
+pub const CLEANUP_ORDER: [CleanupStep; 5] = [
+    CleanupStep::Highpass,
+    CleanupStep::Hum,
+    CleanupStep::Denoise,
+    CleanupStep::Deess,
+    CleanupStep::Level,
+];
+
+/// The steps on by default: all but the leveller.
+pub const DEFAULT_CLEANUP: [CleanupStep; 4] = [
+    CleanupStep::Highpass,
+    CleanupStep::Hum,
+    CleanupStep::Denoise,
+    CleanupStep::Deess,
+];
+
+impl FromStr for CleanupStep {
+    type Err = DspError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "highpass" | "hp" | "rumble" => Ok(Self::Highpass),
+            "hum" => Ok(Self::Hum),
+            "denoise" | "noise" => Ok(Self::Denoise),
+            "deess" | "de-ess" => Ok(Self::Deess),
+            "level" | "leveller" | "leveler" => Ok(Self::Level),
+            other => Err(DspError::UnknownStep {
+                found: other.to_string(),
+            }),
+        }
+    }
+}
+
+/// Which stem a chain runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StemRole {
+    /// Dialogue.
+    Speech,
+    /// Ambience, music, effects.
+    Background,
+}
+
+/// Settings of every cleanup step and which are on.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CleanupConfig {
+    /// Steps that are on.
+    pub steps: Vec<CleanupStep>,
+    /// High-pass settings.
+    pub highpass: HighpassConfig,
+    /// Hum settings.
+    pub hum: HumConfig,
+    /// Spectral gate settings.
+    pub denoise: DenoiseConfig,
+    /// De-esser settings.
+    pub deess: DeessConfig,
+    /// Leveller settings.
+    pub level: LevellerConfig,
+}
+
+impl Default for CleanupConfig {
+    fn default() -> Self {
+        Self {
+            steps: DEFAULT_CLEANUP.to_vec(),
+            highpass: HighpassConfig::default(),
+            hum: HumConfig::default(),
+            denoise: DenoiseConfig::default(),
+            deess: DeessConfig::default(),
+            level: LevellerConfig::default(),
+        }
+    }
+}
+
+impl CleanupConfig {
+    /// Every step off.
+    pub fn off() -> Self {
+        Self {
+            steps: Vec::new(),
+            ..Self::default()
+        }
+    }
+
+    /// Parses a comma-separated list such as `highpass,hum,deess`.
+    pub fn parse_steps(list: &str) -> Result<Vec<CleanupStep>, DspError> {
+        let mut steps = Vec::new();
+        for name in list.split(',').filter(|s| !s.trim().is_empty()) {
+            let step: CleanupStep = name.parse()?;
+            if !steps.contains(&step) {
+                steps.push(step);
+            }
+        }
+        Ok(steps)
+    }
+
+    fn has(&self, step: CleanupStep) -> bool {
+        self.steps.contains(&step)
+    }
+}
+
+/// What cleanup found and did on one stem.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct CleanupReport {
+    /// Steps that ran, in order.
+    pub applied: Vec<CleanupStep>,
+    /// Steps that were asked for but skipped, with the reason.
+    pub skipped: Vec<String>,
+    /// High-pass used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub highpass: Option<HighpassConfig>,
+    /// Hum found (and notched when `found`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hum: Option<HumDetection>,
+    /// Noise reduction.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub denoise: Option<DenoiseReport>,
+    /// De-esser.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deess: Option<DeessReport>,
+    /// Leveller: loudness range of the stem before and after, LU.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level_lra_lu: Option<(f64, f64)>,
+}
+
+fn energy(block: &AudioBlock) -> f64 {
+    block
+        .channels
+        .iter()
+        .flat_map(|c| c.iter())
+        .map(|&x| f64::from(x) * f64::from(x))
+        .sum()
+}
+
+fn lra(block: &AudioBlock) -> Option<f64> {
+    let mut m = ebur128::EbuR128::new(
+        u32::try_from(block.channel_count()).ok()?,
+        block.sample_rate,
+        ebur128::Mode::LRA,
+    )
+    .ok()?;
+    let planes: Vec<&[f32]> = block.channels.iter().map(Vec::as_slice).collect();
+    m.add_frames_planar_f32(&planes).ok()?;
+    m.loudness_range().ok()
+}
+
+/// Runs the cleanup chain for `role` on `block` in place (same length, sample-aligned).
+///
+/// Holds the whole stem: hum detection and the noise profile look at all of it before filtering.
+pub fn clean_stem(
+    block: &mut AudioBlock,
+    role: StemRole,
+    config: &CleanupConfig,
+) -> Result<CleanupReport, DspError> {
+    let sr = block.sample_rate;
+    let mut report = CleanupReport::default();
+    let speech = role == StemRole::Speech;
+    if block.frames() == 0 {
+        return Ok(report);
+    }
+    for step in CLEANUP_ORDER {
+        if !config.has(step) {
+            continue;
+        }
+        match step {
+            CleanupStep::Highpass if speech => {
+                for ch in &mut block.channels {
+                    let mut hp = HighPass::new(&config.highpass, sr)?;
+                    run_aligned(&mut hp, ch);
+                }
+                report.highpass = Some(config.highpass);
+            }
+            CleanupStep::Hum => {
+                let planes: Vec<&[f32]> = block.channels.iter().map(Vec::as_slice).collect();
+                let found = detect_hum(&planes, sr, &config.hum);
+                if found.found {
+                    for ch in &mut block.channels {
+                        let mut notch =
+                            HumNotch::from_lines(&found.lines, sr, config.hum.notch_bandwidth_hz)?;
+                        run_aligned(&mut notch, ch);
+                    }
+                }
+                report.hum = Some(found);
+            }
+            CleanupStep::Denoise if speech => {
+                let before = energy(block);
+                let mut profile_db = f64::NEG_INFINITY;
+                for ch in &mut block.channels {
+                    let profile =
+                        NoiseProfile::from_quiet_frames(ch, sr, config.denoise.quiet_fraction)?;
+                    profile_db = profile_db.max(profile.level_dbfs());
+                    let mut gate = SpectralGate::new(&config.denoise, &profile, sr)?;
+                    run_aligned(&mut gate, ch);
+                }
+                let after = energy(block);
+                report.denoise = Some(DenoiseReport {
+                    amount_db: config.denoise.amount_db,
+                    noise_profile_dbfs: profile_db,
+                    energy_reduction_db: 10.0 * (before.max(1e-30) / after.max(1e-30)).log10(),
+                });
+            }
+            CleanupStep::Deess if speech => {
+                if config.deess.high_hz >= 0.45 * f64::from(sr) {
+                    report.skipped.push(format!(
+                        "deess: the {}–{} Hz band does not fit at {sr} Hz",
+                        config.deess.low_hz, config.deess.high_hz
+                    ));
+                    continue;
+                }
+                let mut worst: Option<DeessReport> = None;
+                for ch in &mut block.channels {
+                    let mut d = DeEsser::new(&config.deess, sr)?;
+                    run_aligned(&mut d, ch);
+                    let r = d.report();
+                    worst = Some(match worst {
+                        Some(w) if w.max_reduction_db >= r.max_reduction_db => w,
+                        _ => r,
+                    });
+                }
+                report.deess = worst;
+            }
+            CleanupStep::Level if speech => {
+                let before = lra(block).unwrap_or(f64::NAN);
+                for ch in &mut block.channels {
+                    let mut l = Leveller::new(&config.level, sr)?;
+                    run_aligned(&mut l, ch);
+                }
+                let after = lra(block).unwrap_or(f64::NAN);
+                report.level_lra_lu = Some((before, after));
+            }
+            _ => continue,
+        }
+        report.applied.push(step);
+    }
+    Ok(report)
+}

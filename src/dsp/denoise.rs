@@ -1,0 +1,305 @@
+//! Stationary noise reduction by spectral gating against a noise profile.
+//!
+//! STFT (periodic Hann, hop = n_fft / 4); each bin's power, smoothed over 5 bins and a little over
+//! time, is compared with the profile; bins within `threshold_db` of the noise are turned down by up
+//! to `amount_db`. The gain is smoothed over frequency and over time (fast to open, slower to close),
+//! which keeps isolated noise peaks from flickering through as "musical noise".
+
+use realfft::num_complex::Complex32;
+use serde::Serialize;
+
+use super::{invalid, one_pole, DspError, Stage};
+use crate::features::{Istft, Stft, StftParams, Window};
+
+/// Settings of the spectral gate.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct DenoiseConfig {
+    /// Largest reduction of a bin that holds only noise, in dB.
+    pub amount_db: f64,
+    /// A bin this far (dB) or more above the noise profile is left alone (at least 4); at 3 dB or
+    /// less it is turned down by the full amount, and in between by part of it.
+    pub threshold_db: f64,
+    /// Time constant for the gain to close (seconds); it opens in a fifth of that.
+    pub release_s: f64,
+    /// Fraction of the quietest frames that form the profile when it is taken from the stem itself.
+    pub quiet_fraction: f64,
+}
+
+impl Default for DenoiseConfig {
+    fn default() -> Self {
+        Self {
+            amount_db: 12.0,
+            threshold_db: 9.0,
+            release_s: 0.08,
+            quiet_fraction: 0.1,
+        }
+    }
+}
+
+/// What the gate did.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct DenoiseReport {
+    /// Configured maximum reduction, dB.
+    pub amount_db: f64,
+    /// Level of the noise profile (all bins), in dBFS RMS.
+    pub noise_profile_dbfs: f64,
+    /// Energy of the stem before minus after, dB (positive = quieter).
+    pub energy_reduction_db: f64,
+}
+
+/// The noise's mean power per STFT bin.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NoiseProfile {
+    n_fft: usize,
+    power: Vec<f32>,
+}
+
+impl NoiseProfile {
+    /// FFT length used for a stream at `sample_rate` Hz (about 20 ms, a power of two).
+    pub fn n_fft_for(sample_rate: u32) -> usize {
+        ((f64::from(sample_rate) * 0.02) as usize)
+            .next_power_of_two()
+            .max(64)
+    }
+
+    fn frame_powers(signal: &[f32], n_fft: usize) -> Result<Vec<Vec<f32>>, DspError> {
+        let params = params(n_fft);
+        let mut stft = Stft::new(params).map_err(|e| invalid("denoise", e.to_string()))?;
+        let hop = params.hop_length;
+        let mut out = Vec::new();
+        let mut start = 0;
+        while start + n_fft <= signal.len() {
+            let spec = stft.analyse(&signal[start..start + n_fft]);
+            out.push(spec.iter().map(|c| c.norm_sqr()).collect());
+            start += hop;
+        }
+        Ok(out)
+    }
+
+    /// Mean power of every frame of `noise` (a recording of the noise alone, e.g. the background stem).
+    pub fn from_noise(noise: &[f32], sample_rate: u32) -> Result<Self, DspError> {
+        let n_fft = Self::n_fft_for(sample_rate);
+        let frames = Self::frame_powers(noise, n_fft)?;
+        Ok(Self::mean(n_fft, frames.iter()))
+    }
+
+    /// Mean power of the quietest `fraction` of frames of `signal` (its pauses).
+    pub fn from_quiet_frames(
+        signal: &[f32],
+        sample_rate: u32,
+        fraction: f64,
+    ) -> Result<Self, DspError> {
+        let n_fft = Self::n_fft_for(sample_rate);
+        let frames = Self::frame_powers(signal, n_fft)?;
+        let mut order: Vec<(f32, usize)> = frames
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.iter().sum::<f32>(), i))
+            .collect();
+        order.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let take = ((frames.len() as f64 * fraction).ceil() as usize)
+            .clamp(1.min(frames.len()), frames.len());
+        Ok(Self::mean(
+            n_fft,
+            order[..take].iter().map(|&(_, i)| &frames[i]),
+        ))
+    }
+
+    fn mean<'a>(n_fft: usize, frames: impl Iterator<Item = &'a Vec<f32>>) -> Self {
+        let mut power = vec![0.0f64; n_fft / 2 + 1];
+        let mut n = 0usize;
+        for f in frames {
+            power
+                .iter_mut()
+                .zip(f)
+                .for_each(|(p, &x)| *p += f64::from(x));
+            n += 1;
+        }
+        let inv = 1.0 / n.max(1) as f64;
+        Self {
+            n_fft,
+            power: power.iter().map(|p| (p * inv) as f32).collect(),
+        }
+    }
+
+    /// Level of the profile as dBFS RMS (Hann-windowed frames, Parseval).
+    pub fn level_dbfs(&self) -> f64 {
+        let n = self.n_fft as f64;
+        let sum: f64 = self
+            .power
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| {
+                let twice = i != 0 && i != self.power.len() - 1;
+                f64::from(p) * if twice { 2.0 } else { 1.0 }
+            })
+            .sum();
+        // Σ|X|² = n Σ (w x)²; mean w² of periodic Hann = 3/8; full-scale sine has mean square 1/2.
+        let ms = sum / (n * n * 0.375);
+        10.0 * (ms / 0.5).max(1e-30).log10()
+    }
+}
+
+fn params(n_fft: usize) -> StftParams {
+    StftParams {
+        n_fft,
+        win_length: n_fft,
+        hop_length: n_fft / 4,
+        window: Window::HannPeriodic,
+    }
+}
+
+/// The spectral gate as a streaming stage; latency `n_fft - 1` samples.
+pub struct SpectralGate {
+    n_fft: usize,
+    hop: usize,
+    stft: Stft,
+    istft: Istft,
+    noise: Vec<f32>,
+    floor_gain: f32,
+    threshold: f32,
+    /// ln of the power ratio over the noise at and below which the gate is fully closed.
+    closed: f32,
+    open_coef: f32,
+    close_coef: f32,
+    /// Analysis buffer of `n_fft` samples; the newest `filled` samples of the current hop arrive at the end.
+    frame: Vec<f32>,
+    filled: usize,
+    smoothed_power: Vec<f32>,
+    gain: Vec<f32>,
+    target: Vec<f32>,
+    spectrum: Vec<Complex32>,
+    out_hop: Vec<f32>,
+    out_pos: usize,
+}
+
+impl SpectralGate {
+    /// A gate for `sample_rate` Hz against `profile` (made at the same rate).
+    pub fn new(
+        config: &DenoiseConfig,
+        profile: &NoiseProfile,
+        sample_rate: u32,
+    ) -> Result<Self, DspError> {
+        let n_fft = NoiseProfile::n_fft_for(sample_rate);
+        if profile.n_fft != n_fft {
+            return Err(invalid(
+                "noise profile",
+                format!("made with FFT length {}, expected {n_fft}", profile.n_fft),
+            ));
+        }
+        if !(0.0..=60.0).contains(&config.amount_db) {
+            return Err(invalid(
+                "denoise amount",
+                format!("{} dB not in 0..=60", config.amount_db),
+            ));
+        }
+        let p = params(n_fft);
+        let hop = p.hop_length;
+        let frame_rate = f64::from(sample_rate) / hop as f64;
+        let bins = n_fft / 2 + 1;
+        Ok(Self {
+            n_fft,
+            hop,
+            stft: Stft::new(p).map_err(|e| invalid("denoise", e.to_string()))?,
+            istft: Istft::new(p).map_err(|e| invalid("denoise", e.to_string()))?,
+            noise: profile.power.iter().map(|&x| x.max(1e-20)).collect(),
+            floor_gain: 10f64.powf(-config.amount_db / 20.0) as f32,
+            threshold: 10f64.powf(config.threshold_db.max(4.0) / 10.0) as f32,
+            closed: (10f64.powf(0.3)).ln() as f32,
+            open_coef: one_pole(config.release_s / 5.0, frame_rate) as f32,
+            close_coef: one_pole(config.release_s, frame_rate) as f32,
+            frame: vec![0.0; n_fft],
+            filled: n_fft - hop,
+            smoothed_power: vec![0.0; bins],
+            gain: vec![1.0; bins],
+            target: vec![1.0; bins],
+            spectrum: vec![Complex32::new(0.0, 0.0); bins],
+            out_hop: vec![0.0; hop],
+            out_pos: hop,
+        })
+    }
+
+    fn process_frame(&mut self) {
+        let spec = self.stft.analyse(&self.frame);
+        self.spectrum.copy_from_slice(spec);
+        let bins = self.spectrum.len();
+        // Power smoothed over time (one frame of memory) then over ±2 bins.
+        for (s, c) in self.smoothed_power.iter_mut().zip(&self.spectrum) {
+            *s = 0.5 * *s + 0.5 * c.norm_sqr();
+        }
+        for k in 0..bins {
+            let lo = k.saturating_sub(2);
+            let hi = (k + 2).min(bins - 1);
+            let mut p = 0.0;
+            let mut n = 0.0;
+            for j in lo..=hi {
+                p += self.smoothed_power[j];
+                n += self.noise[j];
+            }
+            // Ratio of signal to (threshold × noise): ≥ 1 opens fully; ≤ 1/threshold closes fully.
+            let r = p / (n * self.threshold);
+            let t = if r >= 1.0 {
+                1.0
+            } else {
+                // Position in the knee (in dB): 0 up to 3 dB over the noise (the smoothed power of
+                // pure noise rarely gets further), 1 at the threshold.
+                let over = (r * self.threshold).max(1e-12).ln();
+                let x =
+                    ((over - self.closed) / (self.threshold.ln() - self.closed)).clamp(0.0, 1.0);
+                self.floor_gain.powf(1.0 - x)
+            };
+            self.target[k] = t;
+        }
+        for k in 0..bins {
+            let lo = k.saturating_sub(1);
+            let hi = (k + 1).min(bins - 1);
+            let t = (self.target[lo] + self.target[k] + self.target[hi]) / 3.0;
+            let g = &mut self.gain[k];
+            let c = if t > *g {
+                self.open_coef
+            } else {
+                self.close_coef
+            };
+            *g = c * *g + (1.0 - c) * t;
+            self.spectrum[k] *= *g;
+        }
+        self.istft.synthesise(&self.spectrum, &mut self.out_hop);
+    }
+}
+
+impl Stage for SpectralGate {
+    fn latency(&self) -> usize {
+        // Frame k (virtual start k·hop − (n_fft − hop)) completes at input k·hop + hop − 1 and its
+        // first hop is emitted from that sample on.
+        self.n_fft - 1
+    }
+    fn process(&mut self, input: &[f32], output: &mut [f32]) {
+        for (o, &x) in output.iter_mut().zip(input) {
+            self.frame[self.filled] = x;
+            self.filled += 1;
+            if self.filled == self.n_fft {
+                self.process_frame();
+                self.frame.copy_within(self.hop.., 0);
+                self.filled = self.n_fft - self.hop;
+                self.out_pos = 0;
+            }
+            // The hop synthesised last is emitted while the next hop is collected.
+            *o = if self.out_pos < self.hop {
+                let y = self.out_hop[self.out_pos];
+                self.out_pos += 1;
+                y
+            } else {
+                0.0
+            };
+        }
+    }
+    fn reset(&mut self) {
+        self.frame.fill(0.0);
+        self.filled = self.n_fft - self.hop;
+        self.smoothed_power.fill(0.0);
+        self.gain.fill(1.0);
+        self.istft.reset();
+        self.out_hop.fill(0.0);
+        self.out_pos = self.hop;
+    }
+}

@@ -1,0 +1,131 @@
+//! Cleanup of the separated stems: rumble high-pass, mains-hum notches, stationary noise reduction by
+//! spectral gating, split-band de-esser and an optional leveller.
+//!
+//! Every step is a [`Stage`]: it takes blocks of any size into a preallocated output, reports its
+//! latency in samples, and has `reset()`; [`run_aligned`] feeds the tail and trims the latency so the
+//! output has exactly the input's length and is sample-aligned with it. The order of the chain is
+//! fixed and documented in [`CLEANUP_ORDER`].
+
+mod chain;
+mod deess;
+mod denoise;
+mod highpass;
+mod hum;
+mod leveller;
+
+pub use chain::{
+    clean_stem, CleanupConfig, CleanupReport, CleanupStep, StemRole, CLEANUP_ORDER, DEFAULT_CLEANUP,
+};
+pub use deess::{DeEsser, DeessConfig, DeessReport};
+pub use denoise::{DenoiseConfig, DenoiseReport, NoiseProfile, SpectralGate};
+pub use highpass::{HighPass, HighpassConfig};
+pub use hum::{detect_hum, HumConfig, HumDetection, HumLine, HumNotch};
+pub use leveller::{Leveller, LevellerConfig};
+
+/// What is wrong with a cleanup parameter.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DspError {
+    /// A parameter is out of range for this sample rate or inconsistent with another.
+    #[error("invalid cleanup parameter {name}: {reason}")]
+    InvalidParameter {
+        /// The parameter.
+        name: &'static str,
+        /// Expected versus found.
+        reason: String,
+    },
+    /// A name in a cleanup list is not a known step.
+    #[error(
+        "unknown cleanup step {found:?}; expected some of highpass, hum, denoise, deess, level"
+    )]
+    UnknownStep {
+        /// What was given.
+        found: String,
+    },
+}
+
+pub(crate) fn invalid(name: &'static str, reason: impl Into<String>) -> DspError {
+    DspError::InvalidParameter {
+        name,
+        reason: reason.into(),
+    }
+}
+
+/// A mono streaming stage: blocks of any length in, the same number of samples out.
+pub trait Stage: Send {
+    /// Delay of the output behind the input, in samples.
+    fn latency(&self) -> usize;
+    /// Processes `input` into `output` (same length). Output sample `i` corresponds to input sample
+    /// `i - latency()` counted over the whole stream.
+    fn process(&mut self, input: &[f32], output: &mut [f32]);
+    /// Forgets all state, as if newly made.
+    fn reset(&mut self);
+    /// Pushes `latency()` zeros through and writes the delayed tail into `output`
+    /// (which must hold `latency()` samples).
+    fn flush(&mut self, output: &mut [f32]) {
+        let zeros = vec![0.0f32; output.len()];
+        self.process(&zeros, output);
+    }
+}
+
+/// Block length used by [`run_aligned`], in samples.
+pub const BLOCK: usize = 4096;
+
+/// Runs `stage` over `signal` in [`BLOCK`]-sized blocks, in place, compensating its latency: the
+/// result has the same length and alignment as the input.
+pub fn run_aligned(stage: &mut dyn Stage, signal: &mut [f32]) {
+    let latency = stage.latency();
+    let len = signal.len();
+    let mut out = vec![0.0f32; BLOCK];
+    // Written output position (in input coordinates) and read position.
+    let mut written = 0usize;
+    let mut pos = 0usize;
+    let emit = |block: &[f32], produced_from: usize, signal: &mut [f32], written: &mut usize| {
+        // `block[k]` is output sample `produced_from + k`, which is input sample
+        // `produced_from + k - latency`.
+        for (k, &y) in block.iter().enumerate() {
+            let at = produced_from + k;
+            if at >= latency {
+                let i = at - latency;
+                if i < len {
+                    signal[i] = y;
+                    *written = i + 1;
+                }
+            }
+        }
+    };
+    // The stage reads ahead of what we write, so copy the input block before overwriting.
+    let mut inbuf = vec![0.0f32; BLOCK];
+    while pos < len {
+        let n = BLOCK.min(len - pos);
+        inbuf[..n].copy_from_slice(&signal[pos..pos + n]);
+        stage.process(&inbuf[..n], &mut out[..n]);
+        emit(&out[..n], pos, signal, &mut written);
+        pos += n;
+    }
+    if latency > 0 {
+        let mut tail = vec![0.0f32; latency];
+        stage.flush(&mut tail);
+        emit(&tail, pos, signal, &mut written);
+    }
+    debug_assert!(written == len || len == 0);
+}
+
+/// Decibels to a linear amplitude factor.
+pub fn db_to_gain(db: f64) -> f64 {
+    10f64.powf(db / 20.0)
+}
+
+/// A linear amplitude factor to decibels.
+pub fn gain_to_db(gain: f64) -> f64 {
+    20.0 * gain.max(1e-30).log10()
+}
+
+/// Coefficient of a one-pole smoother with time constant `seconds` at `rate` updates per second.
+pub(crate) fn one_pole(seconds: f64, rate: f64) -> f64 {
+    if seconds <= 0.0 {
+        0.0
+    } else {
+        (-1.0 / (seconds * rate)).exp()
+    }
+}

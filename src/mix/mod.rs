@@ -1,0 +1,317 @@
+//! Remix: cleaned stems at chosen gains, background ducked under speech, summed, normalised to an
+//! integrated loudness target (ITU-R BS.1770 / EBU R128, ebur128 crate) and kept under a true-peak
+//! ceiling by a look-ahead limiter.
+//!
+//! Order: cleanup ([`crate::dsp`]) → stem gains → ducking → sum → loudness gain → limiter.
+//! The remix holds both stems and the mixture in memory: normalisation needs the whole programme's
+//! integrated loudness before it can set its gain.
+
+mod duck;
+mod limiter;
+mod loudness;
+mod stems;
+
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+pub use duck::{ducking_gains, DuckConfig, DuckReport};
+pub use limiter::{Limiter, LimiterConfig, LimiterReport};
+pub use loudness::{measure, Loudness};
+pub use stems::{conform, load_stems, separate_for_remix, stem_paths};
+
+use crate::audio::AudioBlock;
+use crate::dsp::{clean_stem, db_to_gain, CleanupConfig, CleanupReport, DspError, StemRole};
+
+/// What went wrong in a remix.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MixError {
+    /// The stems could not be read.
+    #[error("cannot read stems: {0}")]
+    Stems(String),
+    /// A stem does not fit the input.
+    #[error("{}: stem does not match the input: {reason}", path.display())]
+    StemMismatch {
+        /// The stem file.
+        path: PathBuf,
+        /// Expected versus found.
+        reason: String,
+    },
+    /// No separation backend in this build.
+    #[error("{}: separation backend not available in this build; give the stems with --stems DIR", path.display())]
+    SeparationUnavailable {
+        /// The input.
+        path: PathBuf,
+    },
+    /// The loudness meter refused the stream.
+    #[error("loudness measurement failed: {0}")]
+    Loudness(String),
+    /// A cleanup setting is invalid.
+    #[error(transparent)]
+    Dsp(#[from] DspError),
+    /// A preset name is unknown.
+    #[error("unknown preset {found:?}; expected ebu-r128, atsc-a85, streaming or podcast")]
+    UnknownPreset {
+        /// What was given.
+        found: String,
+    },
+    /// A gain or target is out of range.
+    #[error("invalid remix setting {name}: {reason}")]
+    InvalidSetting {
+        /// The setting.
+        name: &'static str,
+        /// Expected versus found.
+        reason: String,
+    },
+}
+
+/// A delivery loudness standard: integrated target and true-peak ceiling.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Preset {
+    /// Name as given on the command line.
+    pub name: &'static str,
+    /// Integrated loudness target, LUFS.
+    pub target_lufs: f64,
+    /// True-peak ceiling, dBTP.
+    pub ceiling_dbtp: f64,
+}
+
+/// The presets: EBU R128 (−23, −1), ATSC A/85 (−24, −2), streaming (−14, −1), podcast (−16, −1).
+pub const PRESETS: [Preset; 4] = [
+    Preset {
+        name: "ebu-r128",
+        target_lufs: -23.0,
+        ceiling_dbtp: -1.0,
+    },
+    Preset {
+        name: "atsc-a85",
+        target_lufs: -24.0,
+        ceiling_dbtp: -2.0,
+    },
+    Preset {
+        name: "streaming",
+        target_lufs: -14.0,
+        ceiling_dbtp: -1.0,
+    },
+    Preset {
+        name: "podcast",
+        target_lufs: -16.0,
+        ceiling_dbtp: -1.0,
+    },
+];
+
+impl FromStr for Preset {
+    type Err = MixError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        PRESETS
+            .iter()
+            .find(|p| p.name.eq_ignore_ascii_case(s))
+            .copied()
+            .ok_or_else(|| MixError::UnknownPreset {
+                found: s.to_string(),
+            })
+    }
+}
+
+/// Everything a remix does.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RemixConfig {
+    /// Gain on the speech stem, dB.
+    pub speech_gain_db: f64,
+    /// Gain on the background stem, dB.
+    pub background_gain_db: f64,
+    /// Ducking of the background under speech (`None` or depth 0 = off).
+    pub duck: Option<DuckConfig>,
+    /// Cleanup of the stems.
+    pub cleanup: CleanupConfig,
+    /// Integrated loudness target, LUFS (`None` = no normalisation).
+    pub target_lufs: Option<f64>,
+    /// True-peak ceiling, dBTP (`None` = no limiter).
+    pub limiter: Option<LimiterConfig>,
+}
+
+impl Default for RemixConfig {
+    fn default() -> Self {
+        Self {
+            speech_gain_db: 0.0,
+            background_gain_db: 0.0,
+            duck: None,
+            cleanup: CleanupConfig::default(),
+            target_lufs: None,
+            limiter: None,
+        }
+    }
+}
+
+/// Loudness normalisation that was applied.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct NormalisationReport {
+    /// Target, LUFS.
+    pub target_lufs: f64,
+    /// Loudness of the remix before normalisation, LUFS.
+    pub measured_lufs: f64,
+    /// Gain applied, dB.
+    pub gain_db: f64,
+}
+
+/// What a remix did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RemixReport {
+    /// Loudness of the input.
+    pub before: Loudness,
+    /// Loudness of the output.
+    pub after: Loudness,
+    /// Gain on speech, dB.
+    pub speech_gain_db: f64,
+    /// Gain on background, dB.
+    pub background_gain_db: f64,
+    /// Ducking, when on.
+    pub ducking: Option<DuckReport>,
+    /// Normalisation, when on.
+    pub normalisation: Option<NormalisationReport>,
+    /// Limiter, when on.
+    pub limiter: Option<LimiterReport>,
+    /// Cleanup of the speech stem.
+    pub cleanup_speech: CleanupReport,
+    /// Cleanup of the background stem.
+    pub cleanup_background: CleanupReport,
+    /// Samples beyond full scale in the output (only possible without a limiter).
+    pub clipped_samples: u64,
+}
+
+fn check_finite(
+    name: &'static str,
+    v: f64,
+    range: std::ops::RangeInclusive<f64>,
+) -> Result<(), MixError> {
+    if v.is_finite() && range.contains(&v) {
+        Ok(())
+    } else {
+        Err(MixError::InvalidSetting {
+            name,
+            reason: format!("{v} is not within {}..={}", range.start(), range.end()),
+        })
+    }
+}
+
+/// Remixes `speech` and `background` (conformed to `mixture`) into a new programme.
+///
+/// `mixture` is the original input, measured for the report's "before".
+pub fn remix(
+    mixture: &AudioBlock,
+    mut speech: AudioBlock,
+    mut background: AudioBlock,
+    config: &RemixConfig,
+) -> Result<(AudioBlock, RemixReport), MixError> {
+    check_finite("speech gain", config.speech_gain_db, -120.0..=40.0)?;
+    check_finite("background gain", config.background_gain_db, -120.0..=40.0)?;
+    if let Some(t) = config.target_lufs {
+        check_finite("target loudness", t, -70.0..=0.0)?;
+    }
+    if let Some(l) = &config.limiter {
+        check_finite("true-peak ceiling", l.ceiling_dbtp, -30.0..=0.0)?;
+    }
+    let before = measure(mixture)?;
+    let cleanup_speech = clean_stem(&mut speech, StemRole::Speech, &config.cleanup)?;
+    let cleanup_background = clean_stem(&mut background, StemRole::Background, &config.cleanup)?;
+
+    let gs = db_to_gain(config.speech_gain_db) as f32;
+    let gb = db_to_gain(config.background_gain_db) as f32;
+    let ducking = match &config.duck {
+        Some(d) if d.depth_db != 0.0 => {
+            check_finite("duck depth", d.depth_db.abs(), 0.0..=60.0)?;
+            let (gains, report) = ducking_gains(&speech, d);
+            for ch in &mut background.channels {
+                ch.iter_mut().zip(&gains).for_each(|(x, g)| *x *= g);
+            }
+            Some(report)
+        }
+        _ => None,
+    };
+    let mut out = AudioBlock::new(mixture.sample_rate, mixture.channel_count());
+    for ((o, s), b) in out
+        .channels
+        .iter_mut()
+        .zip(&speech.channels)
+        .zip(&background.channels)
+    {
+        o.extend(s.iter().zip(b).map(|(&s, &b)| gs * s + gb * b));
+    }
+    drop(speech);
+    drop(background);
+
+    let mut normalisation = None;
+    let mut limiter_report = None;
+    let pre = if config.target_lufs.is_some() || config.limiter.is_some() {
+        Some(out.clone())
+    } else {
+        None
+    };
+    let measured = match config.target_lufs {
+        Some(_) => measure(&out)?.integrated_lufs,
+        None => None,
+    };
+    // Gain, then limiter; if the limiter took loudness away, correct the gain and run again.
+    let mut extra_db = 0.0;
+    for _ in 0..3 {
+        let gain_db = match (config.target_lufs, measured) {
+            (Some(t), Some(m)) => t - m + extra_db,
+            _ => 0.0,
+        };
+        if let Some(pre) = &pre {
+            out.channels.clone_from(&pre.channels);
+        }
+        if gain_db != 0.0 {
+            let g = db_to_gain(gain_db) as f32;
+            out.channels
+                .iter_mut()
+                .for_each(|c| c.iter_mut().for_each(|x| *x *= g));
+        }
+        if let (Some(t), Some(m)) = (config.target_lufs, measured) {
+            normalisation = Some(NormalisationReport {
+                target_lufs: t,
+                measured_lufs: m,
+                gain_db,
+            });
+        }
+        if let Some(lc) = &config.limiter {
+            let mut lim = Limiter::new(lc, out.channel_count(), out.sample_rate);
+            lim.run_aligned(&mut out.channels);
+            limiter_report = Some(lim.report(lc.ceiling_dbtp));
+        }
+        let (Some(t), Some(_), Some(_)) = (config.target_lufs, measured, &config.limiter) else {
+            break;
+        };
+        let Some(now) = measure(&out)?.integrated_lufs else {
+            break;
+        };
+        if (now - t).abs() <= 0.05 {
+            break;
+        }
+        extra_db += t - now;
+    }
+    let clipped_samples = out
+        .channels
+        .iter()
+        .flat_map(|c| c.iter())
+        .filter(|x| x.abs() > 1.0)
+        .count() as u64;
+    let after = measure(&out)?;
+    Ok((
+        out,
+        RemixReport {
+            before,
+            after,
+            speech_gain_db: config.speech_gain_db,
+            background_gain_db: config.background_gain_db,
+            ducking,
+            normalisation,
+            limiter: limiter_report,
+            cleanup_speech,
+            cleanup_background,
+            clipped_samples,
+        },
+    ))
+}

@@ -1,0 +1,103 @@
+//! Where the remix gets its stems: from files `separate` wrote, or from separation itself.
+
+use std::path::{Path, PathBuf};
+
+use super::MixError;
+use crate::audio::{read_all, AudioBlock};
+
+/// `DIR/<input file stem>.speech.wav` and `DIR/<input file stem>.background.wav`, the names
+/// `roomtone separate` writes.
+pub fn stem_paths(dir: &Path, input: &Path) -> (PathBuf, PathBuf) {
+    let stem = input
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "input".into());
+    (
+        dir.join(format!("{stem}.speech.wav")),
+        dir.join(format!("{stem}.background.wav")),
+    )
+}
+
+/// Makes `stem` match the input's rate, channels and length: a mono stem is copied to every
+/// channel; a length difference (a codec's padding) is trimmed or padded with silence.
+/// Returns how many frames the length differed by.
+pub fn conform(
+    stem: &mut AudioBlock,
+    path: &Path,
+    sample_rate: u32,
+    channels: usize,
+    frames: usize,
+) -> Result<usize, MixError> {
+    if stem.sample_rate != sample_rate {
+        return Err(MixError::StemMismatch {
+            path: path.to_path_buf(),
+            reason: format!(
+                "sample rate {} Hz, the input has {sample_rate} Hz",
+                stem.sample_rate
+            ),
+        });
+    }
+    if stem.channel_count() != channels {
+        if stem.channel_count() == 1 {
+            let mono = stem.channels[0].clone();
+            stem.channels = vec![mono; channels];
+        } else {
+            return Err(MixError::StemMismatch {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "{} channels, the input has {channels}",
+                    stem.channel_count()
+                ),
+            });
+        }
+    }
+    let diff = stem.frames().abs_diff(frames);
+    // More than a second off is a different recording, not codec padding.
+    if diff > sample_rate as usize {
+        return Err(MixError::StemMismatch {
+            path: path.to_path_buf(),
+            reason: format!(
+                "{} frames long, the input has {frames} (more than 1 s apart: is it the stem of this input?)",
+                stem.frames()
+            ),
+        });
+    }
+    for ch in &mut stem.channels {
+        ch.resize(frames, 0.0);
+    }
+    Ok(diff)
+}
+
+/// Reads the two stems for `input` from `dir` and conforms them to `mixture`.
+pub fn load_stems(
+    dir: &Path,
+    input: &Path,
+    mixture: &AudioBlock,
+) -> Result<(AudioBlock, AudioBlock, usize), MixError> {
+    let (sp, bp) = stem_paths(dir, input);
+    let mut speech = read_all(&sp).map_err(|e| MixError::Stems(e.to_string()))?;
+    let mut background = read_all(&bp).map_err(|e| MixError::Stems(e.to_string()))?;
+    let (sr, ch, n) = (
+        mixture.sample_rate,
+        mixture.channel_count(),
+        mixture.frames(),
+    );
+    let d1 = conform(&mut speech, &sp, sr, ch, n)?;
+    let d2 = conform(&mut background, &bp, sr, ch, n)?;
+    Ok((speech, background, d1.max(d2)))
+}
+
+/// THE SEPARATION SEAM for `roomtone remix` without `--stems`: returns (speech, background) for the
+/// decoded `mixture` of `input`, each with the mixture's rate, channels and length.
+///
+/// This build has no separation backend wired in yet; once `crate::separate` lands, this function
+/// calls it. Until then it returns [`MixError::SeparationUnavailable`].
+pub fn separate_for_remix(
+    input: &Path,
+    mixture: &AudioBlock,
+) -> Result<(AudioBlock, AudioBlock), MixError> {
+    let _ = mixture;
+    Err(MixError::SeparationUnavailable {
+        path: input.to_path_buf(),
+    })
+}

@@ -1,0 +1,406 @@
+//! Known answers for the cleanup and remix stages, from synthetic signals.
+
+use roomtone::audio::AudioBlock;
+use roomtone::dsp::{
+    self, run_aligned, CleanupConfig, CleanupStep, HighPass, HighpassConfig, HumConfig, HumNotch,
+    NoiseProfile, SpectralGate, Stage, StemRole,
+};
+use roomtone::mix::{self, Limiter, LimiterConfig, RemixConfig, PRESETS};
+
+const SR: u32 = 48_000;
+
+fn sine(freq: f64, len: usize, amp: f64) -> Vec<f32> {
+    (0..len)
+        .map(|n| (amp * (std::f64::consts::TAU * freq * n as f64 / f64::from(SR)).sin()) as f32)
+        .collect()
+}
+
+/// Deterministic white noise in [-amp, amp] (xorshift).
+fn noise(len: usize, amp: f64, seed: u64) -> Vec<f32> {
+    let mut s = seed.max(1);
+    (0..len)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            ((s >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0) as f32 * amp as f32
+        })
+        .collect()
+}
+
+fn add(a: &[f32], b: &[f32]) -> Vec<f32> {
+    a.iter().zip(b).map(|(x, y)| x + y).collect()
+}
+
+/// Amplitude of the component at `freq` in `x` (Hann-windowed single-frequency DFT).
+fn tone_amp(x: &[f32], freq: f64) -> f64 {
+    let n = x.len();
+    let (mut re, mut im, mut ws) = (0.0f64, 0.0f64, 0.0f64);
+    for (i, &s) in x.iter().enumerate() {
+        let w = 0.5 - 0.5 * (std::f64::consts::TAU * i as f64 / n as f64).cos();
+        let ph = std::f64::consts::TAU * freq * i as f64 / f64::from(SR);
+        re += f64::from(s) * w * ph.cos();
+        im += f64::from(s) * w * ph.sin();
+        ws += w;
+    }
+    2.0 * (re * re + im * im).sqrt() / ws
+}
+
+fn energy_db(x: &[f32]) -> f64 {
+    10.0 * x.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>().log10()
+}
+
+fn block(channels: Vec<Vec<f32>>) -> AudioBlock {
+    AudioBlock {
+        sample_rate: SR,
+        channels,
+    }
+}
+
+#[test]
+fn ebu_3341_stereo_sine_at_minus_23_dbfs_reads_minus_23_lufs() {
+    let s = sine(1000.0, SR as usize * 20, 10f64.powf(-23.0 / 20.0));
+    let l = mix::measure(&block(vec![s.clone(), s])).unwrap();
+    let i = l.integrated_lufs.unwrap();
+    assert!((i + 23.0).abs() <= 0.1, "measured {i} LUFS");
+}
+
+#[test]
+fn sine_normalised_to_minus_23_measures_minus_23() {
+    let s = sine(1000.0, SR as usize * 10, 0.05);
+    let mixture = block(vec![s.clone(), s.clone()]);
+    let zeros = block(vec![vec![0.0; s.len()]; 2]);
+    let config = RemixConfig {
+        cleanup: CleanupConfig::off(),
+        target_lufs: Some(-23.0),
+        limiter: Some(LimiterConfig::default()),
+        ..RemixConfig::default()
+    };
+    let (out, report) = mix::remix(&mixture, mixture.clone(), zeros, &config).unwrap();
+    let i = mix::measure(&out).unwrap().integrated_lufs.unwrap();
+    assert!((i + 23.0).abs() <= 0.1, "measured {i} LUFS");
+    assert!((report.after.integrated_lufs.unwrap() + 23.0).abs() <= 0.1);
+}
+
+#[test]
+fn presets_deliver_their_targets_and_ceilings() {
+    // A loud, peaky programme: speech-like bursts over noise, so the limiter has work to do.
+    let len = SR as usize * 12;
+    let speech: Vec<f32> = sine(220.0, len, 0.6)
+        .iter()
+        .zip(sine(3.0, len, 1.0))
+        .map(|(s, m)| s * m.max(0.0))
+        .collect();
+    let bg = noise(len, 0.2, 7);
+    let mixture = block(vec![add(&speech, &bg); 2]);
+    for p in PRESETS {
+        let config = RemixConfig {
+            cleanup: CleanupConfig::off(),
+            target_lufs: Some(p.target_lufs),
+            limiter: Some(LimiterConfig {
+                ceiling_dbtp: p.ceiling_dbtp,
+                ..LimiterConfig::default()
+            }),
+            ..RemixConfig::default()
+        };
+        let (out, _) = mix::remix(
+            &mixture,
+            block(vec![speech.clone(); 2]),
+            block(vec![bg.clone(); 2]),
+            &config,
+        )
+        .unwrap();
+        let m = mix::measure(&out).unwrap();
+        let i = m.integrated_lufs.unwrap();
+        let tp = m.true_peak_dbtp.unwrap();
+        assert!((i - p.target_lufs).abs() <= 0.5, "{}: {i} LUFS", p.name);
+        assert!(
+            tp <= p.ceiling_dbtp + 1e-3,
+            "{}: true peak {tp} dBTP",
+            p.name
+        );
+        let parsed: mix::Preset = p.name.parse().unwrap();
+        assert_eq!(parsed, p);
+    }
+    assert!("ebu".parse::<mix::Preset>().is_err());
+}
+
+#[test]
+fn hum_notches_take_60_hz_and_harmonics_down_30_db_and_leave_1_khz() {
+    let len = SR as usize * 6;
+    let freqs = [60.0, 120.0, 180.0, 240.0];
+    let mut x = add(&sine(1000.0, len, 0.1), &noise(len, 1e-4, 3));
+    for (k, f) in freqs.iter().enumerate() {
+        x = add(&x, &sine(*f, len, 0.1 / (k + 1) as f64));
+    }
+    let mut b = block(vec![x.clone()]);
+    let config = CleanupConfig {
+        steps: vec![CleanupStep::Hum],
+        ..CleanupConfig::default()
+    };
+    let report = dsp::clean_stem(&mut b, StemRole::Background, &config).unwrap();
+    let hum = report.hum.unwrap();
+    assert!(hum.found);
+    assert_eq!(hum.mains_hz, Some(60.0));
+    assert!(hum.lines.len() >= 4, "{hum:?}");
+    assert!((hum.fundamental_hz.unwrap() - 60.0).abs() < 0.05);
+    // Steady state: skip the first second while the notches settle.
+    let (a, y) = (&x[SR as usize..], &b.channels[0][SR as usize..]);
+    for f in freqs {
+        let drop = 20.0 * (tone_amp(a, f) / tone_amp(y, f)).log10();
+        assert!(drop >= 30.0, "{f} Hz down only {drop:.1} dB");
+    }
+    let moved = 20.0 * (tone_amp(y, 1000.0) / tone_amp(a, 1000.0)).log10();
+    assert!(moved.abs() < 0.5, "1 kHz moved {moved:.2} dB");
+}
+
+#[test]
+fn hum_free_input_is_not_notched() {
+    let len = SR as usize * 6;
+    // A 1 kHz tone, noise, and a speech-like harmonic complex whose pitch glides (no fixed lines).
+    let glide: Vec<f32> = (0..len)
+        .map(|n| {
+            let t = n as f64 / f64::from(SR);
+            let f0 = 130.0 + 30.0 * (0.7 * t).sin();
+            let phase = std::f64::consts::TAU * (130.0 * t - 30.0 / 0.7 * ((0.7 * t).cos() - 1.0));
+            let _ = f0;
+            (0.05 * (phase.sin() + 0.5 * (2.0 * phase).sin())) as f32
+        })
+        .collect();
+    let x = add(&add(&sine(1000.0, len, 0.1), &noise(len, 0.01, 5)), &glide);
+    let mut b = block(vec![x.clone()]);
+    let config = CleanupConfig {
+        steps: vec![CleanupStep::Hum],
+        ..CleanupConfig::default()
+    };
+    let report = dsp::clean_stem(&mut b, StemRole::Background, &config).unwrap();
+    let hum = report.hum.unwrap();
+    assert!(!hum.found, "{hum:?}");
+    assert_eq!(b.channels[0], x);
+}
+
+#[test]
+fn notch_response_is_deep_at_the_line_and_flat_away() {
+    let n = HumNotch::new(&[60.0, 120.0], SR, 4.0).unwrap();
+    assert!(n.response_db(60.0, SR) < -60.0);
+    assert!(n.response_db(1000.0, SR).abs() < 0.01);
+    assert_eq!(n.len(), 2);
+}
+
+#[test]
+fn highpass_is_3_db_down_at_its_cutoff() {
+    for slope in [12, 24, 48] {
+        for cutoff in [80.0, 120.0] {
+            let config = HighpassConfig {
+                cutoff_hz: cutoff,
+                slope_db_per_octave: slope,
+            };
+            let mut hp = HighPass::new(&config, SR).unwrap();
+            let mut x = sine(cutoff, SR as usize * 3, 0.5);
+            let reference = x.clone();
+            run_aligned(&mut hp, &mut x);
+            let s = SR as usize;
+            let g = 20.0 * (tone_amp(&x[s..], cutoff) / tone_amp(&reference[s..], cutoff)).log10();
+            assert!(
+                (g + 3.0).abs() <= 0.5,
+                "{slope} dB/oct at {cutoff} Hz: {g:.2} dB"
+            );
+            // An octave and more above, nothing happens.
+            let mut hp = HighPass::new(&config, SR).unwrap();
+            let mut y = sine(1000.0, SR as usize * 2, 0.5);
+            let r = y.clone();
+            run_aligned(&mut hp, &mut y);
+            let g1k = 20.0 * (tone_amp(&y[s..], 1000.0) / tone_amp(&r[s..], 1000.0)).log10();
+            assert!(g1k.abs() < 0.05, "1 kHz: {g1k:.3} dB");
+        }
+    }
+    assert!(HighPass::new(&HighpassConfig::default(), 100).is_err());
+}
+
+fn square(freq: f64, len: usize, sr: u32) -> Vec<f32> {
+    (0..len)
+        .map(|n| {
+            if (freq * n as f64 / f64::from(sr)).fract() < 0.5 {
+                1.0
+            } else {
+                -1.0
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn limiter_keeps_a_full_scale_square_wave_under_its_ceiling() {
+    for (freq, sr) in [
+        (1000.0, 48_000),
+        (997.0, 48_000),
+        (441.0, 44_100),
+        (5000.0, 48_000),
+    ] {
+        for ceiling in [-1.0, -2.0] {
+            let len = sr as usize * 2;
+            let x = square(freq, len, sr);
+            let mut ch = vec![x.clone(), x];
+            let mut lim = Limiter::new(
+                &LimiterConfig {
+                    ceiling_dbtp: ceiling,
+                    ..LimiterConfig::default()
+                },
+                2,
+                sr,
+            );
+            lim.run_aligned(&mut ch);
+            assert_eq!(ch[0].len(), len);
+            let m = mix::measure(&AudioBlock {
+                sample_rate: sr,
+                channels: ch,
+            })
+            .unwrap();
+            let tp = m.true_peak_dbtp.unwrap();
+            assert!(
+                tp <= ceiling,
+                "{freq} Hz at {sr} Hz: {tp:.3} dBTP over {ceiling}"
+            );
+            assert!(
+                tp > ceiling - 1.0,
+                "{freq} Hz: limited too hard, {tp:.3} dBTP"
+            );
+        }
+    }
+}
+
+#[test]
+fn limiter_is_transparent_below_the_ceiling_and_aligned() {
+    let x = sine(440.0, 20_000, 0.5);
+    let mut ch = vec![x.clone()];
+    let mut lim = Limiter::new(&LimiterConfig::default(), 1, SR);
+    lim.run_aligned(&mut ch);
+    assert_eq!(ch[0], x);
+}
+
+#[test]
+fn spectral_gate_lowers_stationary_noise_10_db_and_keeps_speech_like_energy() {
+    let len = SR as usize * 4;
+    let profile = NoiseProfile::from_noise(&noise(len, 0.02, 11), SR).unwrap();
+    let config = dsp::DenoiseConfig::default();
+
+    let n = noise(len, 0.02, 12);
+    let mut y = n.clone();
+    run_aligned(
+        &mut SpectralGate::new(&config, &profile, SR).unwrap(),
+        &mut y,
+    );
+    let drop = energy_db(&n) - energy_db(&y);
+    assert!(drop >= 10.0, "noise down only {drop:.1} dB");
+
+    // Speech-like: a 140 Hz harmonic complex (1/k amplitudes) with a 4 Hz syllable envelope.
+    let speech: Vec<f32> = (0..len)
+        .map(|i| {
+            let t = i as f64 / f64::from(SR);
+            let env = (std::f64::consts::TAU * 4.0 * t).sin().max(0.0).powi(2);
+            let v: f64 = (1..=25)
+                .map(|k| (std::f64::consts::TAU * 140.0 * k as f64 * t).sin() / k as f64)
+                .sum();
+            (0.2 * env * v) as f32
+        })
+        .collect();
+    let mut s = speech.clone();
+    run_aligned(
+        &mut SpectralGate::new(&config, &profile, SR).unwrap(),
+        &mut s,
+    );
+    let moved = energy_db(&s) - energy_db(&speech);
+    assert!(moved.abs() < 1.0, "speech-like energy moved {moved:.2} dB");
+}
+
+#[test]
+fn spectral_gate_without_noise_is_an_aligned_identity() {
+    let len = 30_000;
+    let profile = NoiseProfile::from_noise(&vec![0.0; 10_000], SR).unwrap();
+    let mut gate = SpectralGate::new(&dsp::DenoiseConfig::default(), &profile, SR).unwrap();
+    assert!(gate.latency() > 0);
+    let x = add(&sine(300.0, len, 0.3), &noise(len, 0.1, 9));
+    let mut y = x.clone();
+    run_aligned(&mut gate, &mut y);
+    let err: f64 = x
+        .iter()
+        .zip(&y)
+        .map(|(a, b)| f64::from(a - b).powi(2))
+        .sum::<f64>();
+    let snr = 10.0 * (x.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() / err).log10();
+    assert!(snr > 100.0, "reconstruction SNR {snr:.1} dB");
+    // reset() reproduces the output exactly.
+    gate.reset();
+    let mut z = x.clone();
+    run_aligned(&mut gate, &mut z);
+    assert_eq!(y, z);
+}
+
+#[test]
+fn zero_gains_no_cleanup_no_normalisation_reproduce_the_input() {
+    let len = SR as usize * 3;
+    let s = vec![sine(200.0, len, 0.3), sine(310.0, len, 0.3)];
+    let b = vec![noise(len, 0.3, 1), noise(len, 0.3, 2)];
+    let mixture = block(vec![add(&s[0], &b[0]), add(&s[1], &b[1])]);
+    let config = RemixConfig {
+        cleanup: CleanupConfig::off(),
+        ..RemixConfig::default()
+    };
+    let (out, report) = mix::remix(&mixture, block(s), block(b), &config).unwrap();
+    assert_eq!(out.frames(), len);
+    for (o, m) in out.channels.iter().zip(&mixture.channels) {
+        let err: f64 = o.iter().zip(m).map(|(a, b)| f64::from(a - b).powi(2)).sum();
+        let sig: f64 = m.iter().map(|&v| f64::from(v).powi(2)).sum();
+        assert!(10.0 * (err / sig).log10() < -80.0);
+    }
+    assert!(report.limiter.is_none() && report.normalisation.is_none());
+}
+
+#[test]
+fn ducking_turns_the_background_down_only_under_speech() {
+    let len = SR as usize * 6;
+    // Speech from 2 s to 4 s with 0.2 s gaps every 0.6 s (gaps shorter than the hold).
+    let speech: Vec<f32> = sine(300.0, len, 0.3)
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            let t = i as f64 / f64::from(SR);
+            let on = (2.0..4.0).contains(&t) && (t - 2.0) % 0.6 < 0.4;
+            if on {
+                v
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let cfg = mix::DuckConfig {
+        depth_db: 10.0,
+        ..mix::DuckConfig::default()
+    };
+    let (g, report) = mix::ducking_gains(&block(vec![speech]), &cfg);
+    let at = |t: f64| 20.0 * f64::from(g[(t * f64::from(SR)) as usize]).log10();
+    assert!(at(1.0).abs() < 0.01);
+    assert!((at(3.0) + 10.0).abs() < 0.2, "{}", at(3.0));
+    // In a 0.2 s gap the background stays down.
+    assert!((at(2.55) + 10.0).abs() < 0.2, "{}", at(2.55));
+    assert!(at(5.9).abs() < 0.3, "{}", at(5.9));
+    assert!(report.speech_fraction > 0.3 && report.speech_fraction < 0.5);
+}
+
+#[test]
+fn cleanup_steps_parse_and_keep_length() {
+    let steps = CleanupConfig::parse_steps("hum, highpass,deess").unwrap();
+    assert_eq!(
+        steps,
+        vec![CleanupStep::Hum, CleanupStep::Highpass, CleanupStep::Deess]
+    );
+    assert!(CleanupConfig::parse_steps("hum,reverb").is_err());
+    let mut all = CleanupConfig::default();
+    all.steps.push(CleanupStep::Level);
+    let len = 12_345;
+    let mut b = block(vec![noise(len, 0.1, 4), sine(500.0, len, 0.2)]);
+    let r = dsp::clean_stem(&mut b, StemRole::Speech, &all).unwrap();
+    assert_eq!(b.frames(), len);
+    assert_eq!(r.applied.len(), 5);
+    let _ = HumConfig::default();
+}

@@ -1,0 +1,208 @@
+//! `roomtone remix` as users meet it: stems given with --stems, JSON report, output rules.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::str::contains;
+
+const SR: u32 = 44_100;
+
+fn write_f32(path: &Path, channels: &[Vec<f32>]) {
+    let spec = hound::WavSpec {
+        channels: channels.len() as u16,
+        sample_rate: SR,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for i in 0..channels[0].len() {
+        for ch in channels {
+            w.write_sample(ch[i]).unwrap();
+        }
+    }
+    w.finalize().unwrap();
+}
+
+fn read(path: &Path) -> (hound::WavSpec, Vec<Vec<f32>>) {
+    let mut r = hound::WavReader::open(path).unwrap();
+    let spec = r.spec();
+    let scale = 1.0 / (1u32 << (spec.bits_per_sample - 1)) as f32;
+    let inter: Vec<f32> = r
+        .samples::<i32>()
+        .map(|s| s.unwrap() as f32 * scale)
+        .collect();
+    let nch = spec.channels as usize;
+    let chans = (0..nch)
+        .map(|c| inter.iter().skip(c).step_by(nch).copied().collect())
+        .collect();
+    (spec, chans)
+}
+
+/// Speech-like bursts (harmonic complex, 3 Hz envelope) and a noise bed, stereo, odd length.
+fn stems(len: usize) -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
+    let mut seed = 42u64;
+    let mut noise = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        ((seed >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0) as f32
+    };
+    let speech: Vec<f32> = (0..len)
+        .map(|i| {
+            let t = i as f64 / f64::from(SR);
+            let env = (std::f64::consts::TAU * 1.5 * t).sin().max(0.0);
+            let v: f64 = (1..=10)
+                .map(|k| (std::f64::consts::TAU * 150.0 * k as f64 * t).sin() / k as f64)
+                .sum();
+            (0.15 * env * v) as f32
+        })
+        .collect();
+    let bg: Vec<f32> = (0..len).map(|_| 0.1 * noise()).collect();
+    let bg2: Vec<f32> = bg.iter().rev().copied().collect();
+    (vec![speech.clone(), speech], vec![bg, bg2])
+}
+
+/// Least-squares coefficients (a, b) of `out ≈ a·s + b·g` over all channels.
+fn fit(out: &[Vec<f32>], s: &[Vec<f32>], g: &[Vec<f32>]) -> (f64, f64) {
+    let (mut ss, mut gg, mut sg, mut os, mut og) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for c in 0..out.len() {
+        for i in 0..out[c].len() {
+            let (o, a, b) = (f64::from(out[c][i]), f64::from(s[c][i]), f64::from(g[c][i]));
+            ss += a * a;
+            gg += b * b;
+            sg += a * b;
+            os += o * a;
+            og += o * b;
+        }
+    }
+    let det = ss * gg - sg * sg;
+    ((os * gg - og * sg) / det, (og * ss - os * sg) / det)
+}
+
+#[test]
+fn remix_with_stems_sets_the_levels_and_reports_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let len = SR as usize * 4 + 123;
+    let (s, g) = stems(len);
+    let mix: Vec<Vec<f32>> = (0..2)
+        .map(|c| s[c].iter().zip(&g[c]).map(|(a, b)| a + b).collect())
+        .collect();
+    let input = dir.path().join("take.wav");
+    write_f32(&input, &mix);
+    let stems_dir = dir.path().join("stems");
+    std::fs::create_dir(&stems_dir).unwrap();
+    write_f32(&stems_dir.join("take.speech.wav"), &s);
+    write_f32(&stems_dir.join("take.background.wav"), &g);
+    let out = dir.path().join("out.wav");
+
+    let assert = Command::cargo_bin("roomtone")
+        .unwrap()
+        .args([
+            "remix",
+            "--no-clean",
+            "--background-gain-db",
+            "-12",
+            "--json",
+            "-o",
+        ])
+        .arg(&out)
+        .arg("--stems")
+        .arg(&stems_dir)
+        .arg(&input)
+        .assert()
+        .success();
+    let report: serde_json::Value =
+        serde_json::from_slice(&assert.get_output().stdout).expect("JSON report");
+    assert_eq!(report["background_gain_db"], -12.0);
+    assert!(report["before"]["integrated_lufs"].is_number());
+    assert!(report["after"]["true_peak_dbtp"].is_number());
+    assert!(report["limiter"].is_null());
+
+    let (spec, y) = read(&out);
+    assert_eq!((spec.sample_rate, spec.channels), (SR, 2));
+    assert_eq!(y[0].len(), len);
+    let (a, b) = fit(&y, &s, &g);
+    assert!((20.0 * a.log10()).abs() < 0.01, "speech {a}");
+    assert!((20.0 * b.log10() + 12.0).abs() < 0.01, "background {b}");
+
+    // Existing output is refused without --force, accepted with it; normalisation hits its target.
+    Command::cargo_bin("roomtone")
+        .unwrap()
+        .args(["remix", "-o"])
+        .arg(&out)
+        .arg("--stems")
+        .arg(&stems_dir)
+        .arg(&input)
+        .assert()
+        .failure()
+        .stderr(contains("exists"));
+    let assert = Command::cargo_bin("roomtone")
+        .unwrap()
+        .args([
+            "remix",
+            "--preset",
+            "podcast",
+            "--duck-db",
+            "6",
+            "--json",
+            "--force",
+            "-o",
+        ])
+        .arg(&out)
+        .arg("--stems")
+        .arg(&stems_dir)
+        .arg(&input)
+        .assert()
+        .success();
+    let report: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    let i = report["after"]["integrated_lufs"].as_f64().unwrap();
+    let tp = report["after"]["true_peak_dbtp"].as_f64().unwrap();
+    assert!((i + 16.0).abs() <= 0.5, "{i} LUFS");
+    assert!(tp <= -1.0, "{tp} dBTP");
+    assert!(report["ducking"]["depth_db"] == 6.0);
+    assert_eq!(read(&out).1[0].len(), len);
+}
+
+#[test]
+fn remix_refuses_to_overwrite_its_input_and_explains_missing_separation() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, _) = stems(10_000);
+    let input = dir.path().join("a.wav");
+    write_f32(&input, &s);
+    Command::cargo_bin("roomtone")
+        .unwrap()
+        .args(["remix", "--force", "-o"])
+        .arg(&input)
+        .arg(&input)
+        .assert()
+        .failure()
+        .stderr(contains("input"));
+    Command::cargo_bin("roomtone")
+        .unwrap()
+        .args(["remix", "-o"])
+        .arg(dir.path().join("b.wav"))
+        .arg(&input)
+        .assert()
+        .failure()
+        .stderr(contains("separation backend not available in this build"));
+    assert!(!dir.path().join("b.wav").exists());
+    // Stems that are missing are named.
+    Command::cargo_bin("roomtone")
+        .unwrap()
+        .args(["remix", "--stems"])
+        .arg(dir.path())
+        .arg("-o")
+        .arg(dir.path().join("c.wav"))
+        .arg(&input)
+        .assert()
+        .failure()
+        .stderr(contains("a.speech.wav"));
+    Command::cargo_bin("roomtone")
+        .unwrap()
+        .args(["remix", "--preset", "loud", "-o"])
+        .arg(dir.path().join("d.wav"))
+        .arg(&input)
+        .assert()
+        .failure()
+        .stderr(contains("unknown preset"));
+}
