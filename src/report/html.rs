@@ -213,6 +213,8 @@ if(num){return dir*((parseFloat(x.dataset.v)||0)-(parseFloat(y.dataset.v)||0));}
 return dir*x.textContent.localeCompare(y.textContent);});
 rows.forEach(function(r){tb.appendChild(r);});});});
 apply();
+window.addEventListener('load',function(){var im=document.querySelectorAll('img.sg'),ok=0;
+for(var i of im){if(i.complete&&i.naturalWidth>0)ok++;}document.body.dataset.images=ok+'/'+im.length;});
 })();"#;
 
 /// Encodes a spectrogram (`columns` of mel-band values, low band first, natural-log mel as
