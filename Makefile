@@ -18,6 +18,7 @@ demo: build
 
 ## Formatting, lints, and the whole test suite (what CI runs).
 test: setup
+	bash scripts/setup_test.sh
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 	$(CARGO) test --locked

@@ -4,6 +4,7 @@
 
 // The pipeline, in the order the data flows through it.
 pub mod audio;
+pub mod batch;
 pub mod classify;
 pub mod dsp;
 pub mod features;

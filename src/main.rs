@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use roomtone::classify::{self, AmbienceModel, TagConfig, Tagger};
-use roomtone::{audio, mix, models, report, separate};
+use roomtone::{audio, batch, mix, models, report, separate};
 
 /// Tag, separate, clean and remix the background audio of video and film.
 ///
@@ -119,6 +119,61 @@ enum Command {
     ///   roomtone remix take1.wav -o take1.remix.wav --background-gain-db -12 --preset ebu-r128
     ///   roomtone remix take1.wav -o out.wav --stems stems/ --duck-db 6 --clean hum,highpass --json
     Remix(RemixArgs),
+    /// Tag a whole library: folders walked recursively, files in parallel, resumable, shardable.
+    ///
+    /// Writes OUTDIR/labels.jsonl (the `tag` record plus size_bytes and mtime_ns), labels.csv,
+    /// spectrograms.jsonl and report.html, sorted by path whatever --jobs is. Finished records are
+    /// appended to OUTDIR/labels.partial.jsonl as they come, so Ctrl-C (or a kill) loses nothing that
+    /// was done: Ctrl-C stops after the files in progress and writes the outputs; --resume continues.
+    /// Hidden files and folders are skipped. Exit status 1 if any file failed, 130 if interrupted.
+    ///
+    /// Examples:
+    ///   roomtone batch /footage --out labels/
+    ///   roomtone batch /footage --out labels/ --resume
+    ///   roomtone batch /footage --out shard-3/ --shard 3/8     (machine 3 of 8; then `roomtone merge`)
+    Batch {
+        /// Output folder.
+        #[arg(long, value_name = "OUTDIR")]
+        out: PathBuf,
+        /// Files tagged in parallel, each worker with its own model session [default: CPU count].
+        #[arg(long, short, value_name = "N")]
+        jobs: Option<usize>,
+        /// Skip files already recorded in OUTDIR with the same size and modification time.
+        #[arg(long)]
+        resume: bool,
+        /// Take share K of N (0-based) by a hash of each file's path relative to its PATH.
+        #[arg(long, value_name = "K/N")]
+        shard: Option<roomtone::batch::Shard>,
+        /// No progress display (failed files are still reported).
+        #[arg(long, short)]
+        quiet: bool,
+        /// Seconds between the starts of the 0.96 s analysis patches.
+        #[arg(long, default_value_t = 0.48, value_name = "SECONDS")]
+        hop: f64,
+        /// ONNX Runtime threads per worker.
+        #[arg(long, default_value_t = 1, value_name = "N")]
+        threads: usize,
+        /// Also separate dialogue and background into OUTDIR/stems/ (not in this build yet).
+        #[arg(long)]
+        separate: bool,
+        /// Also remix the stems with these options (not in this build yet).
+        #[arg(long, value_name = "OPTIONS")]
+        remix: Option<String>,
+        /// Folders (walked recursively) or files.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+    /// Combine the output folders of `roomtone batch --shard` runs into one labels.jsonl/csv/report.
+    ///
+    /// Example: roomtone merge shard-*/ --out labels/
+    Merge {
+        /// Output folder for the combined files.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Output folders of the shards.
+        #[arg(required = true, value_name = "OUTDIR")]
+        dirs: Vec<PathBuf>,
+    },
     /// List the models, check their files, and load each one in ONNX Runtime.
     ///
     /// Use it after scripts/setup.sh to confirm the runtime and the models work on this machine.
@@ -228,6 +283,53 @@ fn main() -> ExitCode {
                 jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
             tag(&paths, &config, format, output.as_deref(), force, jobs)
         }
+        Command::Batch {
+            out,
+            jobs,
+            resume,
+            shard,
+            quiet,
+            hop,
+            threads,
+            separate,
+            remix,
+            paths,
+        } => {
+            let config = batch::BatchConfig {
+                out_dir: out,
+                jobs: jobs
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+                resume,
+                tag: TagConfig {
+                    hop_s: hop,
+                    intra_threads: threads,
+                    ..TagConfig::default()
+                },
+                progress: if quiet {
+                    batch::ProgressMode::Quiet
+                } else {
+                    batch::ProgressMode::Auto
+                },
+                stages: batch::StageOptions { separate, remix },
+            };
+            run_batch(&paths, shard, &config)
+        }
+        Command::Merge { out, dirs } => match batch::merge(&dirs, &out) {
+            Ok(entries) => {
+                let failed = entries.iter().filter(|e| !e.record.is_ok()).count();
+                println!(
+                    "roomtone: merged {} records ({failed} errors) from {} folders into {}",
+                    entries.len(),
+                    dirs.len(),
+                    out.display()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("roomtone: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Models => models_check(),
         Command::Separate {
             out_dir,
@@ -318,6 +420,7 @@ fn remix_cmd(args: &RemixArgs) -> anyhow::Result<()> {
         eprintln!("{}", report::remix_summary(&args.output, &report));
     }
     Ok(())
+}
 
 fn separate_files(
     inputs: &[PathBuf],
@@ -364,6 +467,87 @@ fn separate_files(
     }
     exit_status(failed, inputs.len())
 }
+
+fn run_batch(
+    paths: &[PathBuf],
+    shard: Option<batch::Shard>,
+    config: &batch::BatchConfig,
+) -> ExitCode {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    // Fails at once for stages this build does not have (see src/batch/stages.rs).
+    if let Err(e) = batch::plan_stages(&config.stages) {
+        eprintln!("roomtone: {e}");
+        return ExitCode::FAILURE;
+    }
+    let (inputs, warnings) = match batch::discover(paths, shard) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("roomtone: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    for w in &warnings {
+        eprintln!("roomtone: {w}");
+    }
+    if inputs.is_empty() {
+        eprintln!("roomtone: no audio or video files found");
+        return ExitCode::FAILURE;
+    }
+    let tagger = match Tagger::load(&models::models_dir()) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("roomtone: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // First Ctrl-C: finish the files in progress, write the outputs. Second: leave at once (the
+    // journal keeps every finished record; --resume picks it up).
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&cancel);
+    let handler = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            eprintln!(
+                "\nroomtone: stopped; finished records are in labels.partial.jsonl (use --resume)"
+            );
+            std::process::exit(130);
+        }
+        eprintln!("\nroomtone: stopping after the files in progress (Ctrl-C again to quit now)");
+    });
+    if let Err(e) = handler {
+        eprintln!("roomtone: note: cannot handle Ctrl-C: {e}");
+    }
+    let summary = match batch::run(&tagger, &inputs, config, &cancel) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("roomtone: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    eprintln!(
+        "roomtone: {} ok, {} failed, {} skipped{}; {:.2} h of audio in {:.1} s ({:.0}× real time); results in {}",
+        summary.ok,
+        summary.failed,
+        summary.skipped,
+        if summary.interrupted {
+            format!(", {} not started (interrupted)", summary.not_started)
+        } else {
+            String::new()
+        },
+        summary.audio_s / 3600.0,
+        summary.wall_s,
+        summary.realtime_factor(),
+        config.out_dir.display()
+    );
+    if summary.interrupted {
+        ExitCode::from(130)
+    } else if summary.failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
 
 fn tag(
     paths: &[PathBuf],

@@ -11,7 +11,7 @@ mod write;
 
 pub use container::Container;
 pub use decode::{AudioReader, StreamInfo, DEFAULT_BLOCK_FRAMES};
-pub use discover::{expand_inputs, is_media, MEDIA_EXTENSIONS};
+pub use discover::{expand_inputs, is_media, walk_media, MEDIA_EXTENSIONS};
 pub use error::AudioError;
 pub use resample::StreamResampler;
 pub use write::{check_output_path, OutputFormat, WavOutput};

@@ -22,6 +22,9 @@ pub struct PatchAnalysis {
     pub embedding: Vec<f32>,
     /// The values named by [`SIGNAL_FEATURES`].
     pub signal: [f32; SIGNAL_FEATURES.len()],
+    /// Mean log-mel value per mel band over the patch's frames (natural log; low band first): a
+    /// column of a coarse spectrogram, as drawn in the batch report.
+    pub mel_band_mean: Vec<f32>,
 }
 
 /// Per-worker analysis state: a YAMNet session plus the front end's buffers.
@@ -164,6 +167,15 @@ impl<'m> Analyser<'m> {
         available_s: f64,
     ) -> Result<PatchAnalysis, TagError> {
         let out = self.session.run(mel)?;
+        let n_mels = self.model.mel_params().n_mels;
+        let mut mel_band_mean = vec![0.0f32; n_mels];
+        for frame in mel.chunks_exact(n_mels) {
+            for (m, &v) in mel_band_mean.iter_mut().zip(frame) {
+                *m += v;
+            }
+        }
+        let n_frames = (mel.len() / n_mels).max(1) as f32;
+        mel_band_mean.iter_mut().for_each(|m| *m /= n_frames);
         let sr = f64::from(self.model.mel_params().sample_rate);
         let signal = if samples.is_empty() {
             [0.0; SIGNAL_FEATURES.len()]
@@ -179,6 +191,7 @@ impl<'m> Analyser<'m> {
             scores: out.scores,
             embedding: out.embedding,
             signal,
+            mel_band_mean,
         })
     }
 }

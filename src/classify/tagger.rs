@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::analysis::{Analyser, PatchAnalysis};
 use super::head::Head;
@@ -46,7 +46,7 @@ impl Default for TagConfig {
 }
 
 /// A label and its clip-level score.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LabelScore {
     /// Product label.
     pub label: String,
@@ -55,7 +55,7 @@ pub struct LabelScore {
 }
 
 /// A stretch of the timeline with one ambience.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Segment {
     /// Start in seconds.
     pub start_s: f64,
@@ -68,7 +68,7 @@ pub struct Segment {
 }
 
 /// A raw AudioSet class and its mean probability over the clip.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClassScore {
     /// AudioSet display name.
     pub class: String,
@@ -77,7 +77,7 @@ pub struct ClassScore {
 }
 
 /// Everything `roomtone tag` reports for one file.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TagResult {
     /// The file as given.
     pub path: String,
@@ -179,6 +179,16 @@ struct PatchRow {
 impl TagWorker<'_> {
     /// Tags one file.
     pub fn tag(&mut self, path: &Path) -> Result<TagResult, TagError> {
+        self.tag_with(path, |_| {})
+    }
+
+    /// Tags one file and shows every patch to `observe` as well (the batch report draws its
+    /// spectrogram from them, so the file is decoded once).
+    pub fn tag_with(
+        &mut self,
+        path: &Path,
+        mut observe: impl FnMut(&PatchAnalysis),
+    ) -> Result<TagResult, TagError> {
         let tagger = self.tagger;
         let tax = &tagger.taxonomy;
         let head = match self.config.ambience_model {
@@ -190,6 +200,7 @@ impl TagWorker<'_> {
         let mut mapping = Vec::new();
         let mut head_out = Vec::new();
         let summary = self.analyser.analyse(path, |p: &PatchAnalysis| {
+            observe(p);
             tax.patch_scores(&p.scores, &mut mapping);
             if let Some(h) = head {
                 h.predict(&p.embedding, &p.signal, &mut head_out);

@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+pub mod html;
+
 use crate::audio::FileInfo;
 
 /// A failed file as a JSON record: `{"path": "...", "error": "..."}`.
@@ -66,7 +68,7 @@ mod tests {
 use crate::classify::TagResult;
 
 /// One line of `roomtone tag` output: a result, or the error for that file.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(untagged)]
 pub enum TagRecord {
     /// The file was tagged.

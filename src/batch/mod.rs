@@ -1,0 +1,413 @@
+//! Many files: walk a library, tag every clip in parallel (one ONNX session per worker), stream
+//! finished records to a journal, and write `labels.jsonl`, `labels.csv`, `spectrograms.jsonl` and
+//! `report.html` atomically in path order. Resumable, shardable across machines, and mergeable.
+
+mod output;
+mod progress;
+mod shard;
+mod stages;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Mutex};
+use std::time::{Instant, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::classify::{TagConfig, TagError, TagWorker, Tagger};
+use crate::report::html::{base64, spectrogram_png};
+use crate::report::TagRecord;
+
+pub use output::{
+    load_outdir, merge, write_outputs, Entry, JOURNAL, LABELS_CSV, LABELS_CSV_HEADER, LABELS_JSONL,
+    REPORT_HTML, SPECTROGRAMS_JSONL,
+};
+pub use progress::{Counts, Progress, ProgressMode};
+pub use shard::{stable_hash, Shard, ShardParseError};
+pub use stages::{plan_stages, StageOptions, StagePlan};
+
+/// What went wrong with a batch as a whole (a file that cannot be read is a record, not this).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BatchError {
+    /// Reading or writing a file or folder failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A line of an output file is not a batch record.
+    #[error("{}:{line}: not a batch record: {message}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// What the parser said.
+        message: String,
+    },
+    /// The output folder already holds results and `--resume` was not given.
+    #[error("{}: holds results of an earlier run; add --resume to continue it, or choose another --out", path.display())]
+    Exists {
+        /// The output folder.
+        path: PathBuf,
+    },
+    /// A path given does not exist.
+    #[error("{}: no such file or folder", path.display())]
+    Missing {
+        /// The path as given.
+        path: PathBuf,
+    },
+    /// The same file is in two of the folders being merged.
+    #[error("{path} is in both {} and {}", first.display(), second.display())]
+    Duplicate {
+        /// The file's path as recorded.
+        path: String,
+        /// The first output folder holding it.
+        first: PathBuf,
+        /// The second.
+        second: PathBuf,
+    },
+    /// A requested stage is not part of this build.
+    #[error("{0}")]
+    Unavailable(String),
+    /// The model could not be loaded or a worker could not be made.
+    #[error(transparent)]
+    Tag(#[from] TagError),
+    /// The worker threads could not be started.
+    #[error("cannot start {jobs} workers: {message}")]
+    Threads {
+        /// Requested workers.
+        jobs: usize,
+        /// Why.
+        message: String,
+    },
+}
+
+/// One line of `labels.jsonl`: the `roomtone tag` record plus what `--resume` compares.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchRecord {
+    /// The tag result or the error, exactly as `roomtone tag --format jsonl` writes it.
+    #[serde(flatten)]
+    pub record: TagRecord,
+    /// File size in bytes when it was processed.
+    pub size_bytes: u64,
+    /// Modification time when it was processed, in nanoseconds since 1970-01-01 UTC.
+    pub mtime_ns: i64,
+}
+
+impl BatchRecord {
+    /// The file's path as recorded (the sort key).
+    pub fn path(&self) -> &str {
+        match &self.record {
+            TagRecord::Tagged(t) => &t.path,
+            TagRecord::Failed { path, .. } => path,
+        }
+    }
+
+    /// Whether the file was tagged (not an error record).
+    pub fn is_ok(&self) -> bool {
+        matches!(self.record, TagRecord::Tagged(_))
+    }
+}
+
+/// A file found for a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    /// Path to open.
+    pub path: PathBuf,
+    /// The path as recorded in the output (its display form) and sorted by.
+    pub key: String,
+    /// Path relative to the root it was found under, `/`-separated: what `--shard` hashes.
+    pub relative: String,
+}
+
+/// Finds the media files under `roots` (files are taken as given; folders are walked, see
+/// [`crate::audio::walk_media`]), keeps the share of `shard`, and sorts by path. Returns the files
+/// and one warning per folder that could not be read.
+pub fn discover(
+    roots: &[PathBuf],
+    shard: Option<Shard>,
+) -> Result<(Vec<Input>, Vec<String>), BatchError> {
+    let mut inputs = Vec::new();
+    let mut warnings = Vec::new();
+    for root in roots {
+        if root.is_dir() {
+            let (files, unreadable) = crate::audio::walk_media(root);
+            for (p, e) in unreadable {
+                warnings.push(format!("{}: cannot read folder: {e}", p.display()));
+            }
+            for f in files {
+                let relative = f
+                    .strip_prefix(root)
+                    .unwrap_or(&f)
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                inputs.push(Input {
+                    key: f.display().to_string(),
+                    path: f,
+                    relative,
+                });
+            }
+        } else if root.exists() {
+            let relative = root.file_name().map_or_else(
+                || root.display().to_string(),
+                |n| n.to_string_lossy().into(),
+            );
+            inputs.push(Input {
+                key: root.display().to_string(),
+                path: root.clone(),
+                relative,
+            });
+        } else {
+            return Err(BatchError::Missing { path: root.clone() });
+        }
+    }
+    if let Some(s) = shard {
+        inputs.retain(|i| s.contains(&i.relative));
+    }
+    inputs.sort_by(|a, b| a.key.cmp(&b.key));
+    inputs.dedup_by(|a, b| a.key == b.key);
+    Ok((inputs, warnings))
+}
+
+/// How a batch runs.
+#[derive(Debug, Clone)]
+pub struct BatchConfig {
+    /// Output folder (created if missing).
+    pub out_dir: PathBuf,
+    /// Parallel workers, each with its own ONNX session.
+    pub jobs: usize,
+    /// Keep the records of files already tagged with the same size and modification time.
+    pub resume: bool,
+    /// Tagging options (`intra_threads` 1 is best for many files).
+    pub tag: TagConfig,
+    /// Progress display.
+    pub progress: ProgressMode,
+    /// Stages after tagging (see [`plan_stages`]).
+    pub stages: StageOptions,
+}
+
+/// What a batch did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Summary {
+    /// Files tagged this run.
+    pub ok: usize,
+    /// Files that failed this run (error records).
+    pub failed: usize,
+    /// Files skipped by `--resume` (already recorded with the same size and time).
+    pub skipped: usize,
+    /// Files not started because the run was interrupted.
+    pub not_started: usize,
+    /// Whether the run was interrupted (Ctrl-C).
+    pub interrupted: bool,
+    /// Seconds of audio tagged this run.
+    pub audio_s: f64,
+    /// Wall-clock seconds of this run.
+    pub wall_s: f64,
+}
+
+impl Summary {
+    /// Seconds of audio per second of wall time.
+    pub fn realtime_factor(&self) -> f64 {
+        self.audio_s / self.wall_s.max(1e-9)
+    }
+}
+
+fn file_stamp(path: &Path) -> (u64, i64) {
+    let Ok(m) = std::fs::metadata(path) else {
+        return (0, 0);
+    };
+    let mtime = m
+        .modified()
+        .ok()
+        .map_or(0, |t| match t.duration_since(UNIX_EPOCH) {
+            Ok(d) => i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
+            Err(e) => -i64::try_from(e.duration().as_nanos()).unwrap_or(i64::MAX),
+        });
+    (m.len(), mtime)
+}
+
+fn process(worker: &mut TagWorker<'_>, input: &Input, stamp: (u64, i64)) -> Entry {
+    let mut columns: Vec<Vec<f32>> = Vec::new();
+    let result = worker.tag_with(&input.path, |p| columns.push(p.mel_band_mean.clone()));
+    let (record, spectrogram) = match result {
+        Ok(t) => (
+            TagRecord::Tagged(t),
+            spectrogram_png(&columns).map(|png| base64(&png)),
+        ),
+        Err(e) => (
+            TagRecord::Failed {
+                path: input.key.clone(),
+                error: e.to_string(),
+            },
+            None,
+        ),
+    };
+    Entry {
+        record: BatchRecord {
+            record,
+            size_bytes: stamp.0,
+            mtime_ns: stamp.1,
+        },
+        spectrogram,
+    }
+}
+
+/// Runs a batch over `inputs` (from [`discover`]) into `config.out_dir`. Each finished record is
+/// appended to the journal (`labels.partial.jsonl`) at once; at the end, or when `cancel` is set
+/// (Ctrl-C), the records so far are written in path order to the output files (each atomically)
+/// and the journal is removed. A run killed outright leaves the journal, which `--resume` reads.
+pub fn run(
+    tagger: &Tagger,
+    inputs: &[Input],
+    config: &BatchConfig,
+    cancel: &AtomicBool,
+) -> Result<Summary, BatchError> {
+    plan_stages(&config.stages)?;
+    let start = Instant::now();
+    let out = &config.out_dir;
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| BatchError::Io { path, source }
+    };
+    let journal_path = out.join(JOURNAL);
+    if !config.resume && (out.join(LABELS_JSONL).exists() || journal_path.exists()) {
+        return Err(BatchError::Exists { path: out.clone() });
+    }
+    std::fs::create_dir_all(out).map_err(io(out))?;
+    let mut previous: HashMap<String, Entry> = if config.resume {
+        load_outdir(out)?
+            .into_iter()
+            .map(|e| (e.record.path().to_string(), e))
+            .collect()
+    } else {
+        HashMap::new()
+    };
+
+    // What is already done.
+    let stamps: Vec<(u64, i64)> = inputs.iter().map(|i| file_stamp(&i.path)).collect();
+    let mut kept: Vec<Entry> = Vec::new();
+    let mut todo: Vec<usize> = Vec::new();
+    for (i, input) in inputs.iter().enumerate() {
+        match previous.remove(&input.key) {
+            Some(e)
+                if e.record.is_ok() && (e.record.size_bytes, e.record.mtime_ns) == stamps[i] =>
+            {
+                kept.push(e);
+            }
+            Some(e) => {
+                // Changed or failed before: tagged again; the old record stays if this run stops first.
+                previous.insert(input.key.clone(), e);
+                todo.push(i);
+            }
+            None => todo.push(i),
+        }
+    }
+    let skipped = kept.len();
+    // Longest first (by size), so the last files do not leave one worker busy alone.
+    todo.sort_by(|&a, &b| stamps[b].0.cmp(&stamps[a].0).then(a.cmp(&b)));
+
+    let mut journal = output::Journal::open(&journal_path, config.resume)?;
+    let jobs = config.jobs.clamp(1, todo.len().max(1));
+    let workers: Vec<Mutex<Option<TagWorker<'_>>>> = (0..jobs)
+        .map(|_| tagger.worker(&config.tag).map(|w| Mutex::new(Some(w))))
+        .collect::<Result<_, _>>()?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .thread_name(|i| format!("roomtone-batch-{i}"))
+        .build()
+        .map_err(|e| BatchError::Threads {
+            jobs,
+            message: e.to_string(),
+        })?;
+
+    let mut counts = Counts {
+        total: todo.len(),
+        ..Counts::default()
+    };
+    let mut progress = Progress::new(config.progress, todo.len());
+    let mut fresh: Vec<Entry> = Vec::with_capacity(todo.len());
+    let mut journal_error = None;
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = mpsc::channel::<(usize, Entry)>();
+    std::thread::scope(|scope| {
+        let (workers, todo, stamps, next) = (&workers, &todo, &stamps, &next);
+        let pool = &pool;
+        scope.spawn(move || {
+            pool.broadcast(|ctx| {
+                let taken = workers
+                    .get(ctx.index())
+                    .and_then(|m| m.lock().ok().and_then(|mut g| g.take()));
+                let Some(mut worker) = taken else { return };
+                let tx = tx.clone();
+                while !cancel.load(Ordering::Relaxed) {
+                    let Some(&i) = todo.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                        break;
+                    };
+                    if tx
+                        .send((i, process(&mut worker, &inputs[i], stamps[i])))
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            });
+            drop(tx);
+        });
+        for (i, entry) in rx {
+            counts.done += 1;
+            match &entry.record.record {
+                TagRecord::Tagged(t) => counts.audio_s += t.duration_s,
+                TagRecord::Failed { error, .. } => {
+                    counts.failed += 1;
+                    // The message names the file.
+                    progress.println(&format!("roomtone: {error}"));
+                }
+            }
+            if journal_error.is_none() {
+                if let Err(e) = journal.append(&entry) {
+                    // Keep going: the final files are written from memory; only Ctrl-C safety is lost.
+                    progress.println(&format!("roomtone: {e}"));
+                    journal_error = Some(e);
+                }
+            }
+            previous.remove(&inputs[i].key);
+            fresh.push(entry);
+            progress.update(&counts);
+        }
+    });
+    progress.finish();
+    drop(journal);
+
+    let interrupted = cancel.load(Ordering::Relaxed) && counts.done < todo.len();
+    let mut all = kept;
+    all.append(&mut fresh);
+    // Files not reached this time keep their earlier record, if any.
+    let keys: std::collections::HashSet<&str> = inputs.iter().map(|i| i.key.as_str()).collect();
+    all.extend(
+        previous
+            .into_values()
+            .filter(|e| keys.contains(e.record.path())),
+    );
+    write_outputs(out, &mut all)?;
+    match std::fs::remove_file(&journal_path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(&journal_path)(e)),
+    }
+    Ok(Summary {
+        ok: counts.done - counts.failed,
+        failed: counts.failed,
+        skipped,
+        not_started: todo.len() - counts.done,
+        interrupted,
+        audio_s: counts.audio_s,
+        wall_s: start.elapsed().as_secs_f64(),
+    })
+}

@@ -1,0 +1,252 @@
+//! The files of an output folder: reading them back (resume, merge) and writing them atomically.
+
+use std::collections::HashMap;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::{BatchError, BatchRecord};
+use crate::report::html::{batch_report_html, ReportRow};
+use crate::report::{tag_csv_row, write_text_atomic};
+
+/// One record per line, sorted by path.
+pub const LABELS_JSONL: &str = "labels.jsonl";
+/// The same records as CSV.
+pub const LABELS_CSV: &str = "labels.csv";
+/// `{"path": ..., "png": base64}` per tagged file: the report's thumbnails, kept for `merge`.
+pub const SPECTROGRAMS_JSONL: &str = "spectrograms.jsonl";
+/// The HTML report.
+pub const REPORT_HTML: &str = "report.html";
+/// Records appended as files finish (removed when the final files are written).
+pub const JOURNAL: &str = "labels.partial.jsonl";
+/// Header of `labels.csv`: the `roomtone tag` columns plus size and modification time.
+pub const LABELS_CSV_HEADER: &str =
+    "path,duration_s,ambience,labels,speech,segments,audioset_top,error,size_bytes,mtime_ns";
+
+/// A record and its spectrogram thumbnail (base64 PNG), as kept in the journal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The labels.jsonl record.
+    pub record: BatchRecord,
+    /// The thumbnail, if the file was tagged.
+    pub spectrogram: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SpectrogramLine {
+    path: String,
+    png: String,
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> BatchError {
+    let path = path.to_path_buf();
+    move |source| BatchError::Io { path, source }
+}
+
+/// Appends finished entries, one whole line per write.
+pub(super) struct Journal {
+    file: std::fs::File,
+    path: PathBuf,
+}
+
+impl Journal {
+    pub(super) fn open(path: &Path, append: bool) -> Result<Self, BatchError> {
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true);
+        if append {
+            options.append(true);
+        } else {
+            options.write(true).truncate(true);
+        }
+        let file = options.open(path).map_err(io_err(path))?;
+        Ok(Self {
+            file,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub(super) fn append(&mut self, entry: &Entry) -> Result<(), BatchError> {
+        let mut line = serde_json::to_string(entry).map_err(|e| BatchError::Parse {
+            path: self.path.clone(),
+            line: 0,
+            message: e.to_string(),
+        })?;
+        line.push('\n');
+        self.file
+            .write_all(line.as_bytes())
+            .and_then(|()| self.file.flush())
+            .map_err(io_err(&self.path))
+    }
+}
+
+fn read_lines(path: &Path) -> Result<Option<Vec<String>>, BatchError> {
+    match std::fs::File::open(path) {
+        Ok(f) => std::io::BufReader::new(f)
+            .lines()
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+            .map_err(io_err(path)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_err(path)(e)),
+    }
+}
+
+/// Reads an output folder back: `labels.jsonl` with `spectrograms.jsonl`, then the journal of an
+/// interrupted run (its entries replace earlier ones for the same path; a torn last line is
+/// ignored). A missing folder or file reads as empty.
+pub fn load_outdir(dir: &Path) -> Result<Vec<Entry>, BatchError> {
+    let mut thumbs: HashMap<String, String> = HashMap::new();
+    let spath = dir.join(SPECTROGRAMS_JSONL);
+    for (n, line) in read_lines(&spath)?.unwrap_or_default().iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let s: SpectrogramLine = serde_json::from_str(line).map_err(|e| BatchError::Parse {
+            path: spath.clone(),
+            line: n + 1,
+            message: e.to_string(),
+        })?;
+        thumbs.insert(s.path, s.png);
+    }
+    let mut entries: Vec<Entry> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut put = |e: Entry, entries: &mut Vec<Entry>| match index.get(e.record.path()) {
+        Some(&k) => entries[k] = e,
+        None => {
+            index.insert(e.record.path().to_string(), entries.len());
+            entries.push(e);
+        }
+    };
+    let lpath = dir.join(LABELS_JSONL);
+    for (n, line) in read_lines(&lpath)?.unwrap_or_default().iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let record: BatchRecord = serde_json::from_str(line).map_err(|e| BatchError::Parse {
+            path: lpath.clone(),
+            line: n + 1,
+            message: e.to_string(),
+        })?;
+        let spectrogram = thumbs.remove(record.path());
+        put(
+            Entry {
+                record,
+                spectrogram,
+            },
+            &mut entries,
+        );
+    }
+    let jpath = dir.join(JOURNAL);
+    let jlines = read_lines(&jpath)?.unwrap_or_default();
+    let last = jlines.len();
+    for (n, line) in jlines.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Entry>(line) {
+            Ok(e) => put(e, &mut entries),
+            // The process was killed while writing this line: the file is tagged again.
+            Err(_) if n + 1 == last => {}
+            Err(e) => {
+                return Err(BatchError::Parse {
+                    path: jpath,
+                    line: n + 1,
+                    message: e.to_string(),
+                })
+            }
+        }
+    }
+    Ok(entries)
+}
+
+/// Sorts `entries` by path and writes `labels.jsonl`, `labels.csv`, `spectrograms.jsonl` and
+/// `report.html` into `dir`, each through a temporary file renamed into place.
+pub fn write_outputs(dir: &Path, entries: &mut [Entry]) -> Result<(), BatchError> {
+    entries.sort_by(|a, b| a.record.path().cmp(b.record.path()));
+    let mut jsonl = String::new();
+    let mut csv = String::from(LABELS_CSV_HEADER);
+    csv.push('\n');
+    let mut thumbs = String::new();
+    for e in entries.iter() {
+        let line = serde_json::to_string(&e.record).map_err(|err| BatchError::Parse {
+            path: dir.join(LABELS_JSONL),
+            line: 0,
+            message: err.to_string(),
+        })?;
+        jsonl.push_str(&line);
+        jsonl.push('\n');
+        csv.push_str(&tag_csv_row(&e.record.record));
+        csv.push_str(&format!(",{},{}\n", e.record.size_bytes, e.record.mtime_ns));
+        if let Some(png) = &e.spectrogram {
+            let line = serde_json::to_string(&SpectrogramLine {
+                path: e.record.path().to_string(),
+                png: png.clone(),
+            })
+            .unwrap_or_default();
+            thumbs.push_str(&line);
+            thumbs.push('\n');
+        }
+    }
+    let rows: Vec<ReportRow<'_>> = entries
+        .iter()
+        .map(|e| ReportRow {
+            record: &e.record.record,
+            size_bytes: e.record.size_bytes,
+            spectrogram_png_base64: e.spectrogram.as_deref(),
+        })
+        .collect();
+    let title = format!("roomtone batch report: {}", dir.display());
+    let html = batch_report_html(&title, &rows);
+    for (name, text) in [
+        (LABELS_JSONL, &jsonl),
+        (LABELS_CSV, &csv),
+        (SPECTROGRAMS_JSONL, &thumbs),
+        (REPORT_HTML, &html),
+    ] {
+        let path = dir.join(name);
+        write_text_atomic(&path, text, true).map_err(io_err(&path))?;
+        readable_by_all(&path);
+    }
+    Ok(())
+}
+
+/// Combines the output folders of shards into `out`: every record once, sorted by path, with the
+/// CSV and report made anew. A file recorded in two folders is an error. Returns the entries.
+pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Vec<Entry>, BatchError> {
+    let mut seen: HashMap<String, PathBuf> = HashMap::new();
+    let mut all = Vec::new();
+    for d in dirs {
+        if !d.join(LABELS_JSONL).exists() {
+            return Err(BatchError::Missing {
+                path: d.join(LABELS_JSONL),
+            });
+        }
+        for e in load_outdir(d)? {
+            let key = e.record.path().to_string();
+            if let Some(first) = seen.get(&key) {
+                return Err(BatchError::Duplicate {
+                    path: key,
+                    first: first.clone(),
+                    second: d.clone(),
+                });
+            }
+            seen.insert(key, d.clone());
+            all.push(e);
+        }
+    }
+    std::fs::create_dir_all(out).map_err(io_err(out))?;
+    write_outputs(out, &mut all)?;
+    Ok(all)
+}
+
+/// The temporary file behind an atomic write is private (0600); a label library is for people to read.
+#[cfg(unix)]
+fn readable_by_all(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    // Best effort: the content is complete either way.
+    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644));
+}
+
+#[cfg(not(unix))]
+fn readable_by_all(_path: &Path) {}

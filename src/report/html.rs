@@ -1,0 +1,364 @@
+//! The batch report: one self-contained HTML page (no external assets) with totals per label, a
+//! table of files that can be filtered by label and sorted, and per file a spectrogram thumbnail
+//! (PNG as a data URI) with the ambience timeline drawn beneath it (inline SVG).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use super::TagRecord;
+
+/// Width in pixels of the spectrogram thumbnail and the timeline under it.
+pub const THUMB_WIDTH: u32 = 240;
+/// Height in pixels of the spectrogram thumbnail (one row per mel band pair of YAMNet's 64).
+pub const THUMB_HEIGHT: u32 = 32;
+
+/// One file of the report.
+#[derive(Debug, Clone, Copy)]
+pub struct ReportRow<'a> {
+    /// The tag result or error.
+    pub record: &'a TagRecord,
+    /// File size in bytes.
+    pub size_bytes: u64,
+    /// The spectrogram thumbnail as base64 PNG, if one was made.
+    pub spectrogram_png_base64: Option<&'a str>,
+}
+
+/// Colour (CSS hex) of a label on timelines and badges.
+pub fn label_colour(label: &str) -> &'static str {
+    match label {
+        "rain" => "#4e79a7",
+        "traffic" => "#e15759",
+        "crowd" => "#f28e2b",
+        "hvac" => "#76b7b2",
+        "wind" => "#59a14f",
+        "water" => "#1f77b4",
+        "nature" => "#8cd17d",
+        "music" => "#b07aa1",
+        "speech" => "#edc948",
+        "silence" => "#bab0ac",
+        _ => "#9c755f",
+    }
+}
+
+fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            _ => o.push(c),
+        }
+    }
+    o
+}
+
+/// The ambience timeline of one file as an inline SVG, [`THUMB_WIDTH`] wide.
+fn timeline_svg(record: &TagRecord) -> String {
+    let TagRecord::Tagged(t) = record else {
+        return String::new();
+    };
+    let w = f64::from(THUMB_WIDTH);
+    let mut svg = format!(
+        "<svg class=\"tl\" width=\"{THUMB_WIDTH}\" height=\"10\" viewBox=\"0 0 {THUMB_WIDTH} 10\">"
+    );
+    let d = t.duration_s.max(1e-9);
+    for s in &t.segments {
+        let x0 = (s.start_s / d * w).clamp(0.0, w);
+        let x1 = (s.end_s / d * w).clamp(0.0, w);
+        let _ = write!(
+            svg,
+            "<rect x=\"{x0:.1}\" y=\"0\" width=\"{:.1}\" height=\"10\" fill=\"{}\"><title>{:.1}–{:.1} s {}</title></rect>",
+            (x1 - x0).max(0.5),
+            label_colour(&s.label),
+            s.start_s,
+            s.end_s,
+            esc(&s.label)
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// Renders the whole report.
+pub fn batch_report_html(title: &str, rows: &[ReportRow<'_>]) -> String {
+    // Totals per label: files where the label is present, and audio hours where it is the ambience.
+    let mut files_with: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut ambience_files: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut ambience_s: BTreeMap<&str, f64> = BTreeMap::new();
+    let (mut ok, mut failed, mut total_s) = (0usize, 0usize, 0.0f64);
+    for r in rows {
+        match r.record {
+            TagRecord::Tagged(t) => {
+                ok += 1;
+                total_s += t.duration_s;
+                for l in &t.labels {
+                    *files_with.entry(l.label.as_str()).or_default() += 1;
+                }
+                *ambience_files.entry(t.ambience.as_str()).or_default() += 1;
+                for s in &t.segments {
+                    *ambience_s.entry(s.label.as_str()).or_default() += s.end_s - s.start_s;
+                }
+            }
+            TagRecord::Failed { .. } => failed += 1,
+        }
+    }
+    let mut labels: Vec<&str> = files_with
+        .keys()
+        .chain(ambience_files.keys())
+        .copied()
+        .collect();
+    labels.sort_unstable();
+    labels.dedup();
+
+    let mut h = String::with_capacity(2048 + rows.len() * 6000);
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\n<style>{STYLE}</style></head><body>\n<h1>{}</h1>\n<p class=\"sum\">{ok} files tagged, {failed} failed, {:.2} h of audio.</p>\n",
+        esc(title),
+        esc(title),
+        total_s / 3600.0
+    );
+    h.push_str("<h2>Totals per label</h2>\n<table id=\"totals\"><thead><tr><th>label</th><th>files with label</th><th>files with it as ambience</th><th>hours as ambience (timeline)</th></tr></thead><tbody>\n");
+    for l in &labels {
+        let _ = writeln!(
+            h,
+            "<tr><td><span class=\"b\" style=\"background:{}\">{}</span></td><td>{}</td><td>{}</td><td>{:.3}</td></tr>",
+            label_colour(l),
+            esc(l),
+            files_with.get(l).copied().unwrap_or(0),
+            ambience_files.get(l).copied().unwrap_or(0),
+            ambience_s.get(l).copied().unwrap_or(0.0) / 3600.0
+        );
+    }
+    h.push_str("</tbody></table>\n<h2>Files</h2>\n<p>Label: <select id=\"filter\"><option value=\"\">all</option>");
+    for l in &labels {
+        let _ = write!(h, "<option value=\"{0}\">{0}</option>", esc(l));
+    }
+    h.push_str("<option value=\"error\">errors</option></select> <span id=\"shown\"></span> · click a column header to sort.</p>\n");
+    h.push_str("<table id=\"files\"><thead><tr><th data-k=\"s\">path</th><th data-k=\"n\">duration (s)</th><th data-k=\"s\">ambience</th><th>labels (score)</th><th data-k=\"s\">speech</th><th>spectrogram and ambience timeline</th></tr></thead><tbody>\n");
+    for r in rows {
+        match r.record {
+            TagRecord::Tagged(t) => {
+                let mut tags: Vec<&str> = t.labels.iter().map(|l| l.label.as_str()).collect();
+                tags.push(t.ambience.as_str());
+                tags.sort_unstable();
+                tags.dedup();
+                let _ = write!(
+                    h,
+                    "<tr data-labels=\" {} \"><td class=\"p\">{}</td><td data-v=\"{:.3}\">{}</td><td>{}</td><td>",
+                    esc(&tags.join(" ")),
+                    esc(&t.path),
+                    t.duration_s,
+                    super::format_duration(t.duration_s),
+                    esc(&t.ambience)
+                );
+                for l in &t.labels {
+                    let _ = write!(
+                        h,
+                        "<span class=\"b\" style=\"background:{}\">{} {:.2}</span> ",
+                        label_colour(&l.label),
+                        esc(&l.label),
+                        l.score
+                    );
+                }
+                let _ = write!(
+                    h,
+                    "</td><td>{}</td><td>",
+                    if t.speech { "yes" } else { "no" }
+                );
+                if let Some(png) = r.spectrogram_png_base64 {
+                    let _ = write!(
+                        h,
+                        "<img class=\"sg\" width=\"{THUMB_WIDTH}\" height=\"{THUMB_HEIGHT}\" alt=\"spectrogram\" src=\"data:image/png;base64,{png}\">"
+                    );
+                }
+                h.push_str(&timeline_svg(r.record));
+                h.push_str("</td></tr>\n");
+            }
+            TagRecord::Failed { path, error } => {
+                let _ = writeln!(
+                    h,
+                    "<tr class=\"err\" data-labels=\" error \"><td class=\"p\">{}</td><td data-v=\"-1\"></td><td>error</td><td colspan=\"3\">{}</td></tr>",
+                    esc(path),
+                    esc(error)
+                );
+            }
+        }
+    }
+    let _ = write!(
+        h,
+        "</tbody></table>\n<script>{SCRIPT}</script>\n</body></html>\n"
+    );
+    h
+}
+
+const STYLE: &str = "body{font:14px system-ui,sans-serif;margin:1.5em;color:#222}\
+table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}\
+th[data-k]{cursor:pointer;text-decoration:underline dotted}.p{font-family:monospace;max-width:32em;word-break:break-all}\
+.b{display:inline-block;border-radius:3px;padding:0 4px;margin:1px;color:#fff;font-size:12px}\
+.err td{color:#a00}.sg{display:block;image-rendering:pixelated}.tl{display:block}";
+
+const SCRIPT: &str = r#"(function(){
+var tb=document.querySelector('#files tbody'),f=document.getElementById('filter'),shown=document.getElementById('shown');
+function apply(){var v=f.value,n=0;for(var r of tb.rows){var ok=!v||r.dataset.labels.indexOf(' '+v+' ')>=0;r.style.display=ok?'':'none';if(ok)n++;}shown.textContent=n+' of '+tb.rows.length+' files';}
+f.addEventListener('change',apply);
+document.querySelectorAll('#files th[data-k]').forEach(function(th,_){th.addEventListener('click',function(){
+var i=th.cellIndex,num=th.dataset.k==='n',dir=th.dataset.d==='1'?-1:1;th.dataset.d=dir===1?'1':'0';
+var rows=Array.prototype.slice.call(tb.rows);
+rows.sort(function(a,b){var x=a.cells[i],y=b.cells[i];if(!x||!y)return 0;
+if(num){return dir*((parseFloat(x.dataset.v)||0)-(parseFloat(y.dataset.v)||0));}
+return dir*x.textContent.localeCompare(y.textContent);});
+rows.forEach(function(r){tb.appendChild(r);});});});
+apply();
+window.addEventListener('load',function(){var im=document.querySelectorAll('img.sg'),ok=0;
+for(var i of im){if(i.complete&&i.naturalWidth>0)ok++;}document.body.dataset.images=ok+'/'+im.length;});
+})();"#;
+
+/// Encodes a spectrogram (`columns` of mel-band values, low band first, natural-log mel as
+/// computed by the front end) as an indexed-colour PNG of [`THUMB_WIDTH`] × [`THUMB_HEIGHT`].
+/// Returns `None` when there are no columns.
+pub fn spectrogram_png(columns: &[Vec<f32>]) -> Option<Vec<u8>> {
+    let n_bands = columns.first()?.len();
+    if n_bands == 0 {
+        return None;
+    }
+    let (w, hgt) = (THUMB_WIDTH as usize, THUMB_HEIGHT as usize);
+    let hi = columns
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(f32::NEG_INFINITY, f32::max);
+    if !hi.is_finite() {
+        return None;
+    }
+    // 8 nepers (about 70 dB) of range below the loudest cell.
+    let lo = hi - 8.0;
+    let mut pixels = vec![0u8; w * hgt];
+    for x in 0..w {
+        let c = &columns[(x * columns.len() / w).min(columns.len() - 1)];
+        for y in 0..hgt {
+            // Row 0 is the top of the image = the highest bands.
+            let b0 = (hgt - 1 - y) * n_bands / hgt;
+            let b1 = ((hgt - y) * n_bands / hgt).max(b0 + 1).min(n_bands);
+            let v = c[b0..b1].iter().sum::<f32>() / (b1 - b0) as f32;
+            let t = ((v - lo) / (hi - lo)).clamp(0.0, 1.0);
+            pixels[y * w + x] = (t * 255.0).round() as u8;
+        }
+    }
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, THUMB_WIDTH, THUMB_HEIGHT);
+        enc.set_color(png::ColorType::Indexed);
+        enc.set_depth(png::BitDepth::Eight);
+        enc.set_palette(palette());
+        enc.set_compression(png::Compression::Best);
+        let mut writer = enc.write_header().ok()?;
+        writer.write_image_data(&pixels).ok()?;
+        writer.finish().ok()?;
+    }
+    Some(out)
+}
+
+/// A dark-to-bright palette (black → purple → orange → pale yellow), 256 RGB entries.
+fn palette() -> Vec<u8> {
+    const STOPS: [(f32, [f32; 3]); 5] = [
+        (0.0, [0.0, 0.0, 4.0]),
+        (0.3, [81.0, 18.0, 124.0]),
+        (0.6, [221.0, 81.0, 58.0]),
+        (0.85, [252.0, 165.0, 10.0]),
+        (1.0, [252.0, 253.0, 191.0]),
+    ];
+    let mut p = Vec::with_capacity(768);
+    for i in 0..256 {
+        let t = i as f32 / 255.0;
+        let k = STOPS.iter().rposition(|s| s.0 <= t).unwrap_or(0).min(3);
+        let (t0, c0) = STOPS[k];
+        let (t1, c1) = STOPS[k + 1];
+        let a = ((t - t0) / (t1 - t0)).clamp(0.0, 1.0);
+        for ch in 0..3 {
+            p.push((c0[ch] + a * (c1[ch] - c0[ch])).round() as u8);
+        }
+    }
+    p
+}
+
+/// Standard base64 (RFC 4648, with padding).
+pub fn base64(data: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut o = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        o.push(A[(n >> 18) as usize & 63] as char);
+        o.push(A[(n >> 12) as usize & 63] as char);
+        o.push(if chunk.len() > 1 {
+            A[(n >> 6) as usize & 63] as char
+        } else {
+            '='
+        });
+        o.push(if chunk.len() > 2 {
+            A[n as usize & 63] as char
+        } else {
+            '='
+        });
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+    }
+
+    #[test]
+    fn spectrogram_png_decodes_to_the_thumbnail_size_and_bright_band_is_bright() {
+        // Band 10 loud, everything else quiet, over 50 columns.
+        let cols: Vec<Vec<f32>> = (0..50)
+            .map(|_| (0..64).map(|b| if b == 10 { 2.0 } else { -6.0 }).collect())
+            .collect();
+        let png_bytes = spectrogram_png(&cols).expect("png");
+        let dec = png::Decoder::new(std::io::Cursor::new(png_bytes));
+        let mut reader = dec.read_info().expect("info");
+        let mut buf = vec![0; reader.output_buffer_size()];
+        let info = reader.next_frame(&mut buf).expect("frame");
+        assert_eq!((info.width, info.height), (THUMB_WIDTH, THUMB_HEIGHT));
+        // Band 10 of 64 falls in row 32-1-5 = 26 (two bands per row).
+        let row = |y: usize| buf[y * info.line_size];
+        assert!(row(26) > 100, "loud band row index {}", row(26));
+        assert!(row(0) < 10, "quiet band row index {}", row(0));
+    }
+
+    #[test]
+    fn paths_are_escaped() {
+        let rec = TagRecord::Failed {
+            path: "<script>alert(1)</script>.wav".into(),
+            error: "bad & worse".into(),
+        };
+        let html = batch_report_html(
+            "t",
+            &[ReportRow {
+                record: &rec,
+                size_bytes: 0,
+                spectrogram_png_base64: None,
+            }],
+        );
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;.wav"));
+        assert!(html.contains("bad &amp; worse"));
+    }
+}

@@ -1,0 +1,498 @@
+//! `roomtone batch` and `roomtone merge` as users meet them (needs scripts/setup.sh for the model).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn roomtone() -> Command {
+    Command::cargo_bin("roomtone").expect("binary")
+}
+
+fn write_wav(path: &Path, sr: u32, samples: &[f32]) {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: sr,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).expect("create");
+    for &s in samples {
+        w.write_sample((s * 32767.0) as i16).expect("write");
+    }
+    w.finalize().expect("finalize");
+}
+
+fn repo(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
+}
+
+/// A small library: the bundled example, coded fixtures, synthetic WAVs in nested folders, a hidden
+/// file, a symlink loop, and (when `broken`) two unreadable files.
+fn library(root: &Path, broken: bool) {
+    let dirs = ["day1", "day1/cam_a", "day2", "day2/sound"];
+    for d in dirs {
+        std::fs::create_dir_all(root.join(d)).expect("mkdir");
+    }
+    std::fs::copy(
+        repo("examples/speech_over_rain.ogg"),
+        root.join("day1/rain.ogg"),
+    )
+    .expect("cp");
+    for (src, dst) in [
+        ("tests/data/media/mp3_44100_2ch.mp3", "day1/cam_a/tone.mp3"),
+        ("tests/data/media/flac_44100_2ch.flac", "day2/tone.flac"),
+        ("tests/data/media/aac_48000_2ch.mp4", "day2/clip.mp4"),
+        (
+            "tests/data/media/vorbis_48000_1ch.webm",
+            "day2/sound/v.webm",
+        ),
+    ] {
+        std::fs::copy(repo(src), root.join(dst)).expect("cp");
+    }
+    let mut seed = 12345u32;
+    for (i, (dir, sr, secs)) in [
+        ("day1", 16_000u32, 1.5f32),
+        ("day1/cam_a", 44_100, 2.0),
+        ("day2", 48_000, 1.0),
+        ("day2/sound", 22_050, 2.5),
+        ("day2/sound", 8_000, 0.7),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let n = (sr as f32 * secs) as usize;
+        let x: Vec<f32> = (0..n)
+            .map(|k| {
+                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                let noise = (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5;
+                0.3 * (std::f32::consts::TAU * 220.0 * (i + 1) as f32 * k as f32 / sr as f32).sin()
+                    + 0.2 * noise
+            })
+            .collect();
+        write_wav(&root.join(dir).join(format!("synth_{i}.wav")), sr, &x);
+    }
+    // Not picked up: hidden, not media, and a link back up the tree.
+    std::fs::create_dir_all(root.join(".cache")).expect("mkdir");
+    std::fs::copy(
+        repo("examples/speech_over_rain.ogg"),
+        root.join(".cache/h.ogg"),
+    )
+    .expect("cp");
+    std::fs::copy(
+        repo("examples/speech_over_rain.ogg"),
+        root.join("day1/.hidden.ogg"),
+    )
+    .expect("cp");
+    std::fs::write(root.join("day1/notes.txt"), "not audio").expect("write");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("..", root.join("day2/sound/up")).expect("symlink");
+    if broken {
+        std::fs::write(
+            root.join("day1/broken.wav"),
+            b"RIFF\x24\x00\x00\x00WAVEjunkjunk",
+        )
+        .expect("write");
+        std::fs::write(root.join("day2/empty.mp3"), b"").expect("write");
+    }
+}
+
+/// Files of [`library`]: 10 readable, plus 2 broken.
+const GOOD_FILES: usize = 10;
+
+fn batch(args: &[&str], paths: &[&Path]) -> Output {
+    let mut cmd = roomtone();
+    cmd.arg("batch").args(args);
+    for p in paths {
+        cmd.arg(p);
+    }
+    cmd.output().expect("run")
+}
+
+fn records(out: &Path) -> Vec<Value> {
+    std::fs::read_to_string(out.join("labels.jsonl"))
+        .expect("labels.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect()
+}
+
+fn paths_of(recs: &[Value]) -> Vec<String> {
+    recs.iter()
+        .map(|r| r["path"].as_str().expect("path").to_string())
+        .collect()
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+#[test]
+fn bad_files_become_error_records_and_the_rest_complete_in_path_order() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let lib = tmp.path().join("lib");
+    library(&lib, true);
+    let out = tmp.path().join("out");
+    let o = batch(
+        &[
+            "--quiet",
+            "--jobs",
+            "2",
+            "--out",
+            out.to_str().expect("utf8"),
+        ],
+        &[&lib],
+    );
+    assert_eq!(o.status.code(), Some(1), "two files failed");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("10 ok, 2 failed, 0 skipped"), "{stderr}");
+    assert!(
+        stderr.contains("broken.wav") && stderr.contains("empty.mp3"),
+        "{stderr}"
+    );
+
+    let recs = records(&out);
+    let paths = paths_of(&recs);
+    assert_eq!(recs.len(), GOOD_FILES + 2);
+    let mut sorted = paths.clone();
+    sorted.sort();
+    assert_eq!(paths, sorted, "sorted by path");
+    assert!(
+        !paths
+            .iter()
+            .map(|p| p
+                .strip_prefix(lib.to_str().expect("utf8"))
+                .expect("under lib"))
+            .any(|p| p.contains("/.") || p.contains("notes.txt")),
+        "{paths:?}"
+    );
+    assert!(
+        !paths.iter().any(|p| p.contains("/up/")),
+        "symlink loop followed: {paths:?}"
+    );
+    for r in &recs {
+        let p = r["path"].as_str().expect("path");
+        let size = std::fs::metadata(p).expect("stat").len();
+        assert_eq!(r["size_bytes"].as_u64(), Some(size), "{p}");
+        assert!(r["mtime_ns"].as_i64().expect("mtime") > 0);
+        if p.ends_with("broken.wav") || p.ends_with("empty.mp3") {
+            assert!(r["error"].as_str().expect("error").contains(p), "{r}");
+            assert!(r.get("ambience").is_none());
+        } else {
+            assert!(r["duration_s"].as_f64().expect("duration") > 0.4, "{r}");
+            assert!(r["ambience"].is_string() && r["segments"].is_array(), "{r}");
+        }
+    }
+    let rain = recs
+        .iter()
+        .find(|r| r["path"].as_str().is_some_and(|p| p.ends_with("rain.ogg")))
+        .expect("rain");
+    assert!((rain["duration_s"].as_f64().expect("d") - 12.0).abs() < 0.01);
+
+    let csv = read(&out.join("labels.csv"));
+    assert_eq!(csv.lines().count(), 1 + recs.len());
+    assert!(csv.starts_with(
+        "path,duration_s,ambience,labels,speech,segments,audioset_top,error,size_bytes,mtime_ns\n"
+    ));
+    assert!(
+        !out.join("labels.partial.jsonl").exists(),
+        "journal removed at the end"
+    );
+    let html = read(&out.join("report.html"));
+    assert_eq!(html.matches("<img class=\"sg\"").count(), GOOD_FILES);
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "self-contained"
+    );
+}
+
+#[test]
+fn one_job_and_three_jobs_write_the_same_files() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let lib = tmp.path().join("lib");
+    library(&lib, true);
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    batch(
+        &["--quiet", "--jobs", "1", "--out", a.to_str().expect("utf8")],
+        &[&lib],
+    );
+    batch(
+        &["--quiet", "--jobs", "3", "--out", b.to_str().expect("utf8")],
+        &[&lib],
+    );
+    for f in [
+        "labels.jsonl",
+        "labels.csv",
+        "spectrograms.jsonl",
+        "report.html",
+    ] {
+        assert_eq!(
+            read(&a.join(f)),
+            read(&b.join(f)).replace(b.to_str().expect("utf8"), a.to_str().expect("utf8")),
+            "{f}"
+        );
+    }
+    assert_eq!(records(&a).len(), GOOD_FILES + 2);
+}
+
+#[test]
+fn shards_cover_every_file_once_and_their_merge_equals_a_single_run() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let lib = tmp.path().join("lib");
+    library(&lib, true);
+    let all = tmp.path().join("all");
+    batch(
+        &[
+            "--quiet",
+            "--jobs",
+            "2",
+            "--out",
+            all.to_str().expect("utf8"),
+        ],
+        &[&lib],
+    );
+    let everything: Vec<String> = paths_of(&records(&all));
+    assert_eq!(everything.len(), GOOD_FILES + 2);
+
+    let n = 3;
+    let mut seen = BTreeSet::new();
+    let mut dirs = Vec::new();
+    let mut nonempty = 0;
+    for k in 0..n {
+        let d = tmp.path().join(format!("shard{k}"));
+        let o = batch(
+            &[
+                "--quiet",
+                "--jobs",
+                "1",
+                "--shard",
+                &format!("{k}/{n}"),
+                "--out",
+                d.to_str().expect("utf8"),
+            ],
+            &[&lib],
+        );
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        if !d.join("labels.jsonl").exists() {
+            // An empty share is allowed only if nothing hashed to it.
+            assert!(stderr.contains("no audio or video files"), "{stderr}");
+            continue;
+        }
+        nonempty += 1;
+        for p in paths_of(&records(&d)) {
+            assert!(seen.insert(p.clone()), "{p} in two shards");
+        }
+        dirs.push(d);
+    }
+    assert!(
+        nonempty >= 2,
+        "12 files over 3 shares should use at least two"
+    );
+    assert_eq!(
+        seen.into_iter().collect::<Vec<_>>(),
+        everything,
+        "every file in one shard"
+    );
+
+    let merged = tmp.path().join("merged");
+    let mut cmd = roomtone();
+    cmd.arg("merge").arg("--out").arg(&merged).args(&dirs);
+    cmd.assert().success();
+    for f in ["labels.jsonl", "labels.csv", "spectrograms.jsonl"] {
+        assert_eq!(read(&merged.join(f)), read(&all.join(f)), "{f}");
+    }
+    let strip_title = |s: String| s.lines().skip(2).collect::<Vec<_>>().join("\n");
+    assert_eq!(
+        strip_title(read(&merged.join("report.html"))).replace(merged.to_str().expect("utf8"), ""),
+        strip_title(read(&all.join("report.html"))).replace(all.to_str().expect("utf8"), ""),
+    );
+
+    // Merging a shard twice is refused.
+    let mut cmd = roomtone();
+    cmd.arg("merge")
+        .arg("--out")
+        .arg(tmp.path().join("twice"))
+        .arg(&dirs[0])
+        .arg(&dirs[0]);
+    cmd.assert()
+        .failure()
+        .stderr(predicates::str::contains("is in both"));
+}
+
+#[test]
+fn resume_skips_exactly_the_files_done_with_the_same_size_and_time() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let lib = tmp.path().join("lib");
+    library(&lib, false);
+    let out = tmp.path().join("out");
+    let outs = out.to_str().expect("utf8");
+    let o = batch(&["--quiet", "--out", outs], &[&lib]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let first = records(&out);
+
+    // Without --resume an existing output is refused.
+    let o = batch(&["--quiet", "--out", outs], &[&lib]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--resume"));
+
+    // Change one file, add one, and run again with --resume.
+    let changed = lib.join("day2/synth_2.wav");
+    write_wav(&changed, 16_000, &vec![0.1; 16_000 * 3]);
+    let added = lib.join("day2/new.wav");
+    write_wav(&added, 16_000, &vec![0.0; 16_000]);
+    let o = batch(&["--quiet", "--resume", "--out", outs], &[&lib]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("2 ok, 0 failed, {} skipped", GOOD_FILES - 1)),
+        "{stderr}"
+    );
+    let second = records(&out);
+    assert_eq!(second.len(), GOOD_FILES + 1);
+    for r in &second {
+        let p = r["path"].as_str().expect("path");
+        let before = first.iter().find(|f| f["path"] == r["path"]);
+        if p == changed.to_str().expect("utf8") {
+            assert!(
+                (r["duration_s"].as_f64().expect("d") - 3.0).abs() < 0.01,
+                "re-tagged"
+            );
+        } else if p == added.to_str().expect("utf8") {
+            assert!(before.is_none());
+        } else {
+            assert_eq!(Some(r), before, "kept as it was");
+        }
+    }
+
+    // A run killed outright leaves only its journal (one whole line per finished file, maybe a
+    // torn last line): --resume takes the finished files from it.
+    let journal: String = read(&out.join("labels.jsonl"))
+        .lines()
+        .take(4)
+        .map(|l| format!("{{\"record\":{l},\"spectrogram\":null}}\n"))
+        .collect();
+    for f in [
+        "labels.jsonl",
+        "labels.csv",
+        "spectrograms.jsonl",
+        "report.html",
+    ] {
+        std::fs::remove_file(out.join(f)).expect("rm");
+    }
+    std::fs::write(
+        out.join("labels.partial.jsonl"),
+        journal + "{\"record\":{\"pa",
+    )
+    .expect("write");
+    let o = batch(&["--quiet", "--resume", "--out", outs], &[&lib]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{} ok, 0 failed, 4 skipped", GOOD_FILES + 1 - 4)),
+        "{stderr}"
+    );
+    assert_eq!(records(&out), second);
+    assert!(!out.join("labels.partial.jsonl").exists());
+}
+
+#[test]
+fn separate_and_remix_are_refused_before_anything_runs() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("out");
+    for extra in [&["--separate"][..], &["--remix", "loudness=-23"][..]] {
+        let mut cmd = roomtone();
+        cmd.args(["batch", "--out"])
+            .arg(&out)
+            .args(extra)
+            .arg(repo("examples"));
+        cmd.assert()
+            .failure()
+            .stderr(predicates::str::contains("not available in this build"));
+        assert!(!out.exists(), "nothing written");
+    }
+}
+
+#[test]
+fn bad_shard_values_are_refused() {
+    let mut cmd = roomtone();
+    cmd.args(["batch", "--out", "x", "--shard", "4/4", "."]);
+    cmd.assert()
+        .failure()
+        .stderr(predicates::str::contains("0 <= K < N"));
+}
+
+/// Path of a headless Chromium: `$CHROMIUM`, else `chromium` on PATH (scripts/setup_test.sh
+/// installs Debian's package).
+fn chromium() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("CHROMIUM") {
+        return Some(PathBuf::from(p));
+    }
+    ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .find_map(|name| {
+            std::env::var_os("PATH").and_then(|paths| {
+                std::env::split_paths(&paths)
+                    .map(|d| d.join(name))
+                    .find(|p| p.is_file())
+            })
+        })
+}
+
+#[test]
+fn the_report_renders_rows_and_images_in_headless_chromium() {
+    let Some(browser) = chromium() else {
+        panic!("chromium not found: run scripts/setup_test.sh (make test does) or set CHROMIUM");
+    };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let lib = tmp.path().join("lib");
+    library(&lib, true);
+    let out = tmp.path().join("out");
+    batch(&["--quiet", "--out", out.to_str().expect("utf8")], &[&lib]);
+    let profile = tmp.path().join("profile");
+    let url = format!("file://{}", out.join("report.html").display());
+    let o = std::process::Command::new(&browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--virtual-time-budget=5000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("--dump-dom")
+        .arg(&url)
+        .output()
+        .expect("run chromium");
+    let dom = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success() && dom.contains("</html>"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // The script ran: it counted rows and decoded thumbnails.
+    let total = GOOD_FILES + 2;
+    assert!(
+        dom.contains(&format!("{total} of {total} files")),
+        "filter script did not run"
+    );
+    assert!(
+        dom.contains(&format!("data-images=\"{GOOD_FILES}/{GOOD_FILES}\"")),
+        "thumbnails not all decoded: {}",
+        dom.lines().find(|l| l.contains("<body")).unwrap_or("")
+    );
+    let body = dom
+        .split("<table id=\"files\">")
+        .nth(1)
+        .expect("files table");
+    assert_eq!(
+        body.matches("<tr data-labels=").count() + body.matches("<tr class=\"err\"").count(),
+        total
+    );
+    assert_eq!(body.matches("<svg class=\"tl\"").count(), GOOD_FILES);
+}
