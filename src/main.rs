@@ -548,7 +548,6 @@ fn run_batch(
     }
 }
 
-
 fn tag(
     paths: &[PathBuf],
     config: &TagConfig,
