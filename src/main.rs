@@ -104,6 +104,12 @@ enum Command {
         /// 0..1: blend of the speech stem between the input (0) and the model output (1).
         #[arg(long, default_value_t = 1.0, value_name = "X")]
         strength: f32,
+        /// Seconds of audio per model run (memory grows with it; tuning only).
+        #[arg(long, default_value_t = 5.0, value_name = "S", hide = true)]
+        chunk_seconds: f64,
+        /// Seconds of warm-up before each chunk after the first (tuning only).
+        #[arg(long, default_value_t = 1.0, value_name = "S", hide = true)]
+        warmup_seconds: f64,
         /// Audio or video files.
         #[arg(required = true, value_name = "INPUT")]
         inputs: Vec<PathBuf>,
@@ -338,6 +344,8 @@ fn main() -> ExitCode {
             json,
             atten_lim_db,
             strength,
+            chunk_seconds,
+            warmup_seconds,
             inputs,
         } => {
             let config = separate::SeparateConfig {
@@ -345,7 +353,7 @@ fn main() -> ExitCode {
                 strength,
                 format,
                 force,
-                ..Default::default()
+                chunks: separate::ChunkConfig::from_seconds(chunk_seconds, warmup_seconds),
             };
             separate_files(&inputs, &out_dir, &config, json)
         }

@@ -1,0 +1,42 @@
+//! criterion bench: DeepFilterNet3 on 10 s of 48 kHz mono (the bundled example, channel 0, looped):
+//! the three graphs alone, and the whole stream (STFT, features, graphs, deep filter, ISTFT).
+//! Real-time factor = 10 s / time per iteration. Run: `taskset -c 0 cargo bench --bench separate`.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use roomtone::models::{self, SessionOptions};
+use roomtone::separate::{self, ChunkConfig, Dfn3};
+
+const SECONDS: usize = 10;
+
+fn dfn3(c: &mut Criterion) {
+    let clip = roomtone::audio::read_all(std::path::Path::new("examples/speech_over_rain.ogg"))
+        .expect("bundled example decodes");
+    let x: Vec<f32> = clip.channels[0]
+        .iter()
+        .copied()
+        .cycle()
+        .take(48_000 * SECONDS)
+        .collect();
+    let model = Dfn3::load(&models::models_dir()).expect("models fetched");
+    let mut session = model.session(SessionOptions::default()).expect("session");
+    let mut g = c.benchmark_group(format!("dfn3, {SECONDS} s of 48 kHz mono"));
+    g.throughput(Throughput::Elements((48_000 * SECONDS) as u64));
+    g.sample_size(10).measurement_time(Duration::from_secs(15));
+    let frames = 48_000 * SECONDS / 480;
+    let erb = vec![0.1f32; frames * 32];
+    let spec = vec![0.1f32; frames * 192];
+    let mut out = separate::GraphOutput::default();
+    g.bench_function("three graphs only", |b| {
+        b.iter(|| session.run(black_box(&erb), black_box(&spec), frames, &mut out))
+    });
+    g.bench_function("whole stream (default chunks)", |b| {
+        b.iter(|| separate::enhance(&model, &mut session, black_box(&x), ChunkConfig::default()))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, dfn3);
+criterion_main!(benches);
