@@ -39,12 +39,9 @@ pub enum MixError {
         /// Expected versus found.
         reason: String,
     },
-    /// No separation backend in this build.
-    #[error("{}: separation backend not available in this build; give the stems with --stems DIR", path.display())]
-    SeparationUnavailable {
-        /// The input.
-        path: PathBuf,
-    },
+    /// Separating the input (no `--stems`) failed.
+    #[error(transparent)]
+    Separation(#[from] crate::separate::SeparateError),
     /// The loudness meter refused the stream.
     #[error("loudness measurement failed: {0}")]
     Loudness(String),

@@ -87,17 +87,29 @@ pub fn load_stems(
     Ok((speech, background, d1.max(d2)))
 }
 
-/// THE SEPARATION SEAM for `roomtone remix` without `--stems`: returns (speech, background) for the
-/// decoded `mixture` of `input`, each with the mixture's rate, channels and length.
-///
-/// This build has no separation backend wired in yet; once `crate::separate` lands, this function
-/// calls it. Until then it returns [`MixError::SeparationUnavailable`].
+/// Separates `input` (decoded as `mixture`) with DeepFilterNet3 for `roomtone remix` without
+/// `--stems`: the stems go through `separate::separate_file` into a temporary folder (32-bit float,
+/// so nothing is lost) and are read back, each with the mixture's rate, channels and length.
 pub fn separate_for_remix(
     input: &Path,
     mixture: &AudioBlock,
 ) -> Result<(AudioBlock, AudioBlock), MixError> {
-    let _ = mixture;
-    Err(MixError::SeparationUnavailable {
+    use crate::separate::{self, SeparateConfig, SeparateError};
+    let model_err = |source| SeparateError::Model {
         path: input.to_path_buf(),
-    })
+        source,
+    };
+    let model = separate::Dfn3::load(&crate::models::models_dir()).map_err(model_err)?;
+    let mut worker = separate::Separator::new(&model, crate::models::SessionOptions::default())
+        .map_err(model_err)?;
+    let dir = tempfile::tempdir().map_err(|e| MixError::Stems(format!("temporary folder: {e}")))?;
+    separate::separate_file(
+        &mut worker,
+        input,
+        dir.path(),
+        &SeparateConfig::default(),
+        |_| {},
+    )?;
+    let (speech, background, _) = load_stems(dir.path(), input, mixture)?;
+    Ok((speech, background))
 }
