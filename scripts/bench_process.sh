@@ -37,4 +37,7 @@ for f in 10min_48k_stereo.wav 120min_48k_stereo.wav; do
     end=$(date +%s.%N)
     python3 -c "import json,sys; d=json.load(open('bench-data/tag_$f.jsonl'))['duration_s']; w=$end-$start; print(f'roomtone tag $f: {d:.0f} s of audio in {w:.2f} s wall = {d/w:.0f}x real time')"
     grep -E "Maximum resident set size" "bench-data/time_tag_$f.txt"
+    # CPU time of the process itself (the wall figure is inflated when the core is shared).
+    awk -v f="$f" '/User time/ {u=$4} /System time/ {s=$4} END {printf "  CPU (user+sys) %.2f s\n", u+s}' "bench-data/time_tag_$f.txt"
+    uptime
 done
