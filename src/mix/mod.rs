@@ -284,6 +284,10 @@ pub fn remix(
         let (Some(t), Some(_), Some(_)) = (config.target_lufs, measured, &config.limiter) else {
             break;
         };
+        // A limiter that never acted left the loudness exactly where the gain put it.
+        if limiter_report.is_some_and(|r| r.max_reduction_db < 1e-3) {
+            break;
+        }
         let Some(now) = integrated(&out)? else {
             break;
         };
