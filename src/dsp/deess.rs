@@ -50,6 +50,7 @@ pub struct DeEsser {
     hp: [DirectForm2Transposed<f64>; 2],
     lp: [DirectForm2Transposed<f64>; 2],
     threshold_db: f64,
+    threshold_lin: f64,
     slope: f64,
     max_red_db: f64,
     attack: f64,
@@ -94,6 +95,7 @@ impl DeEsser {
                 mk(Type::LowPass, config.high_hz)?,
             ],
             threshold_db: config.threshold_db,
+            threshold_lin: 10f64.powf(config.threshold_db / 20.0),
             slope: 1.0 - 1.0 / config.ratio,
             max_red_db: config.max_reduction_db,
             attack: one_pole(0.001, sr),
@@ -142,9 +144,9 @@ impl Stage for DeEsser {
                 self.release
             };
             self.env = c * self.env + (1.0 - c) * a;
-            let env_db = 20.0 * self.env.max(1e-12).log10();
-            let over = env_db - self.threshold_db;
-            let g = if over > 0.0 {
+            // Logarithms only while the band is over the threshold (rarely): cheap when idle.
+            let g = if self.env > self.threshold_lin {
+                let over = 20.0 * (self.env / self.threshold_lin).log10();
                 let red = (over * self.slope).min(self.max_red_db);
                 if red > self.deepest_db {
                     self.deepest_db = red;

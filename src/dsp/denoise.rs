@@ -155,7 +155,8 @@ pub struct SpectralGate {
     hop: usize,
     stft: Stft,
     istft: Istft,
-    noise: Vec<f32>,
+    /// threshold × the noise power summed over ±2 bins, per bin.
+    noise_thr: Vec<f32>,
     floor_gain: f32,
     threshold: f32,
     /// ln of the power ratio over the noise at and below which the gate is fully closed.
@@ -202,7 +203,19 @@ impl SpectralGate {
             hop,
             stft: Stft::new(p).map_err(|e| invalid("denoise", e.to_string()))?,
             istft: Istft::new(p).map_err(|e| invalid("denoise", e.to_string()))?,
-            noise: profile.power.iter().map(|&x| x.max(1e-20)).collect(),
+            noise_thr: {
+                let threshold = 10f64.powf(config.threshold_db.max(4.0) / 10.0);
+                (0..bins)
+                    .map(|k| {
+                        let (lo, hi) = (k.saturating_sub(2), (k + 2).min(bins - 1));
+                        let n: f64 = profile.power[lo..=hi]
+                            .iter()
+                            .map(|&x| f64::from(x.max(1e-20)))
+                            .sum();
+                        (n * threshold) as f32
+                    })
+                    .collect()
+            },
             floor_gain: 10f64.powf(-config.amount_db / 20.0) as f32,
             threshold: 10f64.powf(config.threshold_db.max(4.0) / 10.0) as f32,
             closed: (10f64.powf(0.3)).ln() as f32,
@@ -227,17 +240,21 @@ impl SpectralGate {
         for (s, c) in self.smoothed_power.iter_mut().zip(&self.spectrum) {
             *s = 0.5 * *s + 0.5 * c.norm_sqr();
         }
+        // Running ±2-bin sum of the smoothed power (the noise's sums are precomputed).
+        // f64: the sum slides past loud bins, and f32 would leave their rounding in quiet ones.
+        let mut p: f64 = self.smoothed_power[..3.min(bins)]
+            .iter()
+            .map(|&x| f64::from(x))
+            .sum();
         for k in 0..bins {
-            let lo = k.saturating_sub(2);
-            let hi = (k + 2).min(bins - 1);
-            let mut p = 0.0;
-            let mut n = 0.0;
-            for j in lo..=hi {
-                p += self.smoothed_power[j];
-                n += self.noise[j];
+            if k >= 3 {
+                p -= f64::from(self.smoothed_power[k - 3]);
+            }
+            if k + 2 < bins && k >= 1 {
+                p += f64::from(self.smoothed_power[k + 2]);
             }
             // Ratio of signal to (threshold × noise): ≥ 1 opens fully; ≤ 1/threshold closes fully.
-            let r = p / (n * self.threshold);
+            let r = p.max(0.0) as f32 / self.noise_thr[k];
             let t = if r >= 1.0 {
                 1.0
             } else {

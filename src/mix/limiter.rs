@@ -53,6 +53,8 @@ pub struct Limiter {
     window: usize,
     release: f64,
     phases: [[f64; TAPS]; 3],
+    /// Largest Σ|h| over the three phases.
+    tap_bound: f64,
     /// Interpolation history per channel (last `TAPS` inputs), newest last.
     hist: Vec<[f64; TAPS]>,
     /// Delay line of inputs, per channel, length `latency + 1`.
@@ -99,7 +101,12 @@ impl Limiter {
             phase.iter_mut().for_each(|h| *h /= sum);
         }
         let latency = window - 1 + HALF_TAPS;
+        let tap_bound = phases
+            .iter()
+            .map(|p| p.iter().map(|h| h.abs()).sum::<f64>())
+            .fold(1.0f64, f64::max);
         Self {
+            tap_bound,
             // A small margin for the gain changing between neighbouring samples.
             ceiling: db_to_gain(config.ceiling_dbtp - 0.05),
             window,
@@ -144,6 +151,12 @@ impl Limiter {
                 h.copy_within(1.., 0);
                 h[TAPS - 1] = f64::from(ch[n]);
                 peak = peak.max(h[HALF_TAPS - 1].abs());
+                // An interpolated point is at most Σ|h|·max|x|: skip the filters when that is
+                // under the ceiling (most of the time), it cannot change the needed gain.
+                let local = h.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                if local * self.tap_bound <= self.ceiling {
+                    continue;
+                }
                 for ph in &self.phases {
                     let v: f64 = ph.iter().zip(h.iter()).map(|(a, b)| a * b).sum();
                     peak = peak.max(v.abs());

@@ -27,6 +27,21 @@ fn finite(x: f64) -> Option<f64> {
 /// Channels are weighted as BS.1770 says for L, R, C, (LFE ignored), Ls, Rs in that order; a mono
 /// file counts as one front channel (it reads 3 LU below the same signal played on both sides).
 pub fn measure(block: &AudioBlock) -> Result<Loudness, MixError> {
+    measure_with(
+        block,
+        ebur128::Mode::I
+            | ebur128::Mode::LRA
+            | ebur128::Mode::TRUE_PEAK
+            | ebur128::Mode::SAMPLE_PEAK,
+    )
+}
+
+/// Integrated loudness only (cheaper: no loudness range, no oversampled peak), LUFS.
+pub fn integrated(block: &AudioBlock) -> Result<Option<f64>, MixError> {
+    Ok(measure_with(block, ebur128::Mode::I)?.integrated_lufs)
+}
+
+fn measure_with(block: &AudioBlock, mode: ebur128::Mode) -> Result<Loudness, MixError> {
     let ch = u32::try_from(block.channel_count())
         .map_err(|_| MixError::Loudness("too many channels".into()))?;
     if ch == 0 || block.frames() == 0 {
@@ -37,10 +52,6 @@ pub fn measure(block: &AudioBlock) -> Result<Loudness, MixError> {
             sample_peak_dbfs: None,
         });
     }
-    let mode = ebur128::Mode::I
-        | ebur128::Mode::LRA
-        | ebur128::Mode::TRUE_PEAK
-        | ebur128::Mode::SAMPLE_PEAK;
     let mut m = ebur128::EbuR128::new(ch, block.sample_rate, mode)
         .map_err(|e| MixError::Loudness(format!("{e:?}")))?;
     if ch == 1 {
@@ -63,10 +74,15 @@ pub fn measure(block: &AudioBlock) -> Result<Loudness, MixError> {
         tp = tp.max(m.true_peak(c).unwrap_or(0.0));
         sp = sp.max(m.sample_peak(c).unwrap_or(0.0));
     }
+    let has = |flag: ebur128::Mode| mode.contains(flag);
     Ok(Loudness {
         integrated_lufs: m.loudness_global().ok().and_then(finite),
-        lra_lu: m.loudness_range().ok().and_then(finite),
-        true_peak_dbtp: finite(20.0 * tp.log10()),
-        sample_peak_dbfs: finite(20.0 * sp.log10()),
+        lra_lu: if has(ebur128::Mode::LRA) {
+            m.loudness_range().ok().and_then(finite)
+        } else {
+            None
+        },
+        true_peak_dbtp: finite(20.0 * tp.log10()).filter(|_| has(ebur128::Mode::TRUE_PEAK)),
+        sample_peak_dbfs: finite(20.0 * sp.log10()).filter(|_| has(ebur128::Mode::SAMPLE_PEAK)),
     })
 }

@@ -18,7 +18,7 @@ use serde::Serialize;
 
 pub use duck::{ducking_gains, DuckConfig, DuckReport};
 pub use limiter::{Limiter, LimiterConfig, LimiterReport};
-pub use loudness::{measure, Loudness};
+pub use loudness::{integrated, measure, Loudness};
 pub use stems::{conform, load_stems, separate_for_remix, stem_paths};
 
 use crate::audio::AudioBlock;
@@ -247,7 +247,7 @@ pub fn remix(
         None
     };
     let measured = match config.target_lufs {
-        Some(_) => measure(&out)?.integrated_lufs,
+        Some(_) => integrated(&out)?,
         None => None,
     };
     // Gain, then limiter; if the limiter took loudness away, correct the gain and run again.
@@ -281,7 +281,11 @@ pub fn remix(
         let (Some(t), Some(_), Some(_)) = (config.target_lufs, measured, &config.limiter) else {
             break;
         };
-        let Some(now) = measure(&out)?.integrated_lufs else {
+        // A limiter that never acted left the loudness exactly where the gain put it.
+        if limiter_report.is_some_and(|r| r.max_reduction_db < 1e-3) {
+            break;
+        }
+        let Some(now) = integrated(&out)? else {
             break;
         };
         if (now - t).abs() <= 0.05 {

@@ -1,0 +1,231 @@
+//! Development mixtures for the remix quality checks, and their scoring (see BENCHMARKS.md,
+//! "Cleanup and remix (issue 5)"; scripts/bench_remix.sh runs it all).
+//!
+//! Usage:
+//!   remix_devset build SPEECH_LIST AMBIENCE_LIST OUT_DIR [SECONDS]
+//!       SPEECH_LIST / AMBIENCE_LIST: text files with one audio path a line. Writes OUT_DIR/mixNN.wav
+//!       and the true stems OUT_DIR/stems/mixNN.{speech,background}.wav (32-bit float): speech
+//!       clips one after another with 0.4–1.2 s pauses, over one ambience each, at 0 dB SNR
+//!       (equal RMS over the clip), speech active level about -26 dBFS.
+//!   remix_devset score STEMS_DIR MIX.wav OUT.wav
+//!       Fits OUT ≈ a·speech + b·background (least squares over all channels) and prints the speech
+//!       and background gains in dB, the residual, the output's loudness and true peak, and the
+//!       difference between OUT and MIX in dB (identity check).
+//!   remix_devset time STEMS_DIR MIX.wav REPEATS
+//!       Times roomtone::mix::remix alone (default cleanup, ebu-r128 preset) on one thread and prints
+//!       the real-time factor (audio seconds per second of compute).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use roomtone::audio::{read_all, AudioBlock, OutputFormat, WavOutput};
+use roomtone::mix::{self, LimiterConfig, RemixConfig};
+
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+fn lines(path: &str) -> Res<Vec<PathBuf>> {
+    Ok(std::fs::read_to_string(path)?
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(PathBuf::from)
+        .collect())
+}
+
+fn mono(b: &AudioBlock) -> Vec<f32> {
+    let mut m = Vec::new();
+    b.downmix_into(&mut m);
+    m
+}
+
+fn rms(x: &[f32]) -> f64 {
+    (x.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() / x.len().max(1) as f64).sqrt()
+}
+
+fn write(path: &Path, sr: u32, channels: Vec<Vec<f32>>) -> Res<()> {
+    let mut w = WavOutput::create(path, sr, channels.len(), OutputFormat::F32, true)?;
+    w.write_block(&AudioBlock {
+        sample_rate: sr,
+        channels,
+    })?;
+    w.finish()?;
+    Ok(())
+}
+
+fn build(speech_list: &str, amb_list: &str, out: &str, seconds: f64) -> Res<()> {
+    let speech_files = lines(speech_list)?;
+    let amb_files = lines(amb_list)?;
+    let out = Path::new(out);
+    std::fs::create_dir_all(out.join("stems"))?;
+    let mut next_speech = 0usize;
+    let mut rng = 12345u64;
+    let mut rand = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        (rng >> 11) as f64 / (1u64 << 53) as f64
+    };
+    for (i, amb_path) in amb_files.iter().enumerate() {
+        let amb = read_all(amb_path)?;
+        let sr = amb.sample_rate;
+        let n = ((seconds * f64::from(sr)) as usize).min(amb.frames());
+        // Stereo bed (a mono ambience is copied to both sides).
+        let bed: Vec<Vec<f32>> = (0..2)
+            .map(|c| amb.channels[c.min(amb.channel_count() - 1)][..n].to_vec())
+            .collect();
+        let mut speech = vec![0.0f32; n];
+        let mut active = vec![false; n];
+        let mut at = (0.5 * f64::from(sr)) as usize;
+        let mut misses = 0usize;
+        while at < n && misses < speech_files.len() {
+            let clip = read_all(&speech_files[next_speech % speech_files.len()])?;
+            next_speech += 1;
+            if clip.sample_rate != sr {
+                misses += 1;
+                continue;
+            }
+            misses = 0;
+            let m = mono(&clip);
+            let end = (at + m.len()).min(n);
+            speech[at..end].copy_from_slice(&m[..end - at]);
+            active[at..end].iter_mut().for_each(|a| *a = true);
+            at = end + ((0.4 + 0.8 * rand()) * f64::from(sr)) as usize;
+        }
+        if !active.iter().any(|&a| a) {
+            println!("skipped {}: no speech clip at {sr} Hz", amb_path.display());
+            continue;
+        }
+        // Speech active level to -26 dBFS.
+        let act: Vec<f32> = speech
+            .iter()
+            .zip(&active)
+            .filter(|(_, &a)| a)
+            .map(|(&s, _)| s)
+            .collect();
+        let gs = (10f64.powf(-26.0 / 20.0) / rms(&act).max(1e-9)) as f32;
+        speech.iter_mut().for_each(|s| *s *= gs);
+        // Background to the speech's RMS over the whole clip (0 dB SNR).
+        let bed_rms = rms(&bed.concat());
+        let gb = (rms(&speech) / bed_rms.max(1e-9)) as f32;
+        let bed: Vec<Vec<f32>> = bed
+            .into_iter()
+            .map(|c| c.into_iter().map(|x| x * gb).collect())
+            .collect();
+        let mixture: Vec<Vec<f32>> = bed
+            .iter()
+            .map(|c| c.iter().zip(&speech).map(|(b, s)| b + s).collect())
+            .collect();
+        let name = format!("mix{i:02}");
+        write(&out.join(format!("{name}.wav")), sr, mixture)?;
+        write(
+            &out.join("stems").join(format!("{name}.speech.wav")),
+            sr,
+            vec![speech.clone(), speech],
+        )?;
+        write(
+            &out.join("stems").join(format!("{name}.background.wav")),
+            sr,
+            bed,
+        )?;
+        println!(
+            "{name}: {} s at {sr} Hz over {}",
+            n as f64 / f64::from(sr),
+            amb_path.display()
+        );
+    }
+    Ok(())
+}
+
+fn stems_for(dir: &str, mix_path: &str) -> (PathBuf, PathBuf) {
+    mix::stem_paths(Path::new(dir), Path::new(mix_path))
+}
+
+fn score(dir: &str, mix_path: &str, out_path: &str) -> Res<()> {
+    let (sp, bp) = stems_for(dir, mix_path);
+    let (s, g, y, m) = (
+        read_all(&sp)?,
+        read_all(&bp)?,
+        read_all(Path::new(out_path))?,
+        read_all(Path::new(mix_path))?,
+    );
+    let (mut ss, mut gg, mut sg, mut os, mut og, mut oo) = (0.0f64, 0.0, 0.0, 0.0, 0.0, 0.0);
+    let (mut diff, mut mm) = (0.0f64, 0.0f64);
+    for c in 0..y.channel_count() {
+        for i in 0..y.frames() {
+            let (o, a, b) = (
+                f64::from(y.channels[c][i]),
+                f64::from(s.channels[c][i]),
+                f64::from(g.channels[c][i]),
+            );
+            ss += a * a;
+            gg += b * b;
+            sg += a * b;
+            os += o * a;
+            og += o * b;
+            oo += o * o;
+            let x = f64::from(m.channels[c][i]);
+            diff += (o - x).powi(2);
+            mm += x * x;
+        }
+    }
+    let det = ss * gg - sg * sg;
+    let a = (os * gg - og * sg) / det;
+    let b = (og * ss - os * sg) / det;
+    let resid = oo - 2.0 * (a * os + b * og) + a * a * ss + 2.0 * a * b * sg + b * b * gg;
+    // Level of the speech in the output without assuming it is a scaled copy of the true stem (the
+    // cleanup's filters shift its phase): energy of OUT − b·background against the true speech.
+    let mut rest = 0.0f64;
+    for c in 0..y.channel_count() {
+        for i in 0..y.frames() {
+            let r = f64::from(y.channels[c][i]) - b * f64::from(g.channels[c][i]);
+            rest += r * r;
+        }
+    }
+    let l = mix::measure(&y)?;
+    println!(
+        "{{\"file\":\"{out_path}\",\"frames_out\":{},\"frames_in\":{},\"speech_db\":{:.3},\"speech_energy_db\":{:.3},\"background_db\":{:.3},\"residual_db\":{:.1},\"integrated_lufs\":{:.2},\"true_peak_dbtp\":{:.2},\"out_minus_mix_db\":{:.1}}}",
+        y.frames(),
+        m.frames(),
+        20.0 * a.abs().log10(),
+        10.0 * (rest / ss).log10(),
+        20.0 * b.abs().log10(),
+        10.0 * (resid.max(1e-30) / oo).log10(),
+        l.integrated_lufs.unwrap_or(f64::NAN),
+        l.true_peak_dbtp.unwrap_or(f64::NAN),
+        10.0 * (diff.max(1e-30) / mm).log10(),
+    );
+    Ok(())
+}
+
+fn time(dir: &str, mix_path: &str, repeats: usize) -> Res<()> {
+    let mixture = read_all(Path::new(mix_path))?;
+    let (s, b, _) = mix::load_stems(Path::new(dir), Path::new(mix_path), &mixture)?;
+    let config = RemixConfig {
+        background_gain_db: -12.0,
+        target_lufs: Some(-23.0),
+        limiter: Some(LimiterConfig::default()),
+        ..RemixConfig::default()
+    };
+    let secs = mixture.frames() as f64 / f64::from(mixture.sample_rate);
+    let mut best = f64::INFINITY;
+    for _ in 0..repeats {
+        let t = Instant::now();
+        let _ = mix::remix(&mixture, s.clone(), b.clone(), &config)?;
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    println!(
+        "{{\"audio_s\":{secs:.1},\"best_compute_s\":{best:.3},\"realtime_factor\":{:.0}}}",
+        secs / best
+    );
+    Ok(())
+}
+
+fn main() -> Res<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["build", sp, amb, out] => build(sp, amb, out, 30.0),
+        ["build", sp, amb, out, secs] => build(sp, amb, out, secs.parse()?),
+        ["score", dir, m, o] => score(dir, m, o),
+        ["time", dir, m, r] => time(dir, m, r.parse()?),
+        _ => Err("usage: remix_devset build SPEECH_LIST AMB_LIST OUT_DIR [SECONDS] | score STEMS_DIR MIX OUT | time STEMS_DIR MIX REPEATS".into()),
+    }
+}
