@@ -515,7 +515,7 @@ fn ctrl_c_keeps_finished_records_and_resume_completes_them() {
     }
     let out = tmp.path().join("out");
     let bin = assert_cmd::cargo::cargo_bin("roomtone");
-    let mut child = std::process::Command::new(&bin)
+    let child = std::process::Command::new(&bin)
         .args(["batch", "--quiet", "--jobs", "1", "--out"])
         .arg(&out)
         .arg(&lib)
