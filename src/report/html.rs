@@ -226,17 +226,21 @@ pub fn spectrogram_png(columns: &[Vec<f32>]) -> Option<Vec<u8>> {
         return None;
     }
     let (w, hgt) = (THUMB_WIDTH as usize, THUMB_HEIGHT as usize);
-    let hi = columns
+    // Contrast from the file itself: the 2nd percentile is black, the 99.5th is the brightest
+    // colour (at least 1 neper apart, so a steady tone does not blow up noise).
+    let mut values: Vec<f32> = columns
         .iter()
         .flatten()
         .copied()
         .filter(|v| v.is_finite())
-        .fold(f32::NEG_INFINITY, f32::max);
-    if !hi.is_finite() {
+        .collect();
+    if values.is_empty() {
         return None;
     }
-    // 8 nepers (about 70 dB) of range below the loudest cell.
-    let lo = hi - 8.0;
+    values.sort_by(f32::total_cmp);
+    let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
+    let hi = at(0.995);
+    let lo = at(0.02).min(hi - 1.0);
     let mut pixels = vec![0u8; w * hgt];
     for x in 0..w {
         let c = &columns[(x * columns.len() / w).min(columns.len() - 1)];
