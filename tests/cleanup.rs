@@ -404,3 +404,30 @@ fn cleanup_steps_parse_and_keep_length() {
     assert_eq!(r.applied.len(), 5);
     let _ = HumConfig::default();
 }
+
+#[test]
+fn stages_give_the_same_output_for_any_block_size() {
+    let len = 20_000;
+    let x = add(&sine(300.0, len, 0.3), &noise(len, 0.05, 21));
+    let profile = NoiseProfile::from_noise(&noise(len, 0.05, 22), SR).unwrap();
+    let make: Vec<Box<dyn Fn() -> Box<dyn Stage>>> = vec![
+        Box::new(|| Box::new(HighPass::new(&HighpassConfig::default(), SR).unwrap())),
+        Box::new(|| Box::new(HumNotch::new(&[60.0, 120.0], SR, 4.0).unwrap())),
+        Box::new(move || {
+            Box::new(SpectralGate::new(&dsp::DenoiseConfig::default(), &profile, SR).unwrap())
+        }),
+        Box::new(|| Box::new(dsp::DeEsser::new(&dsp::DeessConfig::default(), SR).unwrap())),
+    ];
+    for mk in &make {
+        let mut whole = vec![0.0f32; len];
+        mk().process(&x, &mut whole);
+        for chunk in [1usize, 7, 256, 4097] {
+            let mut stage = mk();
+            let mut out = vec![0.0f32; len];
+            for (i, o) in x.chunks(chunk).zip(out.chunks_mut(chunk)) {
+                stage.process(i, o);
+            }
+            assert_eq!(out, whole, "block size {chunk}");
+        }
+    }
+}
