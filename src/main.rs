@@ -159,11 +159,13 @@ enum Command {
         /// ONNX Runtime threads per worker.
         #[arg(long, default_value_t = 1, value_name = "N")]
         threads: usize,
-        /// Also separate dialogue and background into OUTDIR/stems/ (not in this build yet).
+        /// Also separate dialogue and background (DeepFilterNet3) into OUTDIR/stems/, mirroring the
+        /// input tree (24-bit WAV, the input's rate, channels and length).
         #[arg(long)]
         separate: bool,
-        /// Also remix the stems with these options (not in this build yet).
-        #[arg(long, value_name = "OPTIONS")]
+        /// Also remix the stems into OUTDIR/remix/<name>.remix.wav with the `remix` options, quoted as
+        /// one argument, e.g. --remix "--background-gain-db -12 --preset ebu-r128" (implies --separate).
+        #[arg(long, value_name = "OPTIONS", allow_hyphen_values = true)]
         remix: Option<String>,
         /// Folders (walked recursively) or files.
         #[arg(required = true, value_name = "PATH")]
@@ -194,6 +196,23 @@ struct RemixArgs {
     /// Output WAV file (written atomically; never the input).
     #[arg(long, short, value_name = "OUT.wav")]
     output: PathBuf,
+    #[command(flatten)]
+    levels: RemixLevels,
+    /// Read the stems from DIR/<input name>.speech.wav and DIR/<input name>.background.wav
+    /// (as `roomtone separate` writes them) instead of separating.
+    #[arg(long, value_name = "DIR")]
+    stems: Option<PathBuf>,
+    /// Print a JSON report (loudness before/after, gains, limiter, cleanup) on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Replace the output file if it exists.
+    #[arg(long)]
+    force: bool,
+}
+
+/// The remix settings, shared by `roomtone remix` and `roomtone batch --remix "..."`.
+#[derive(clap::Args, Debug)]
+struct RemixLevels {
     /// Gain on the dialogue, dB.
     #[arg(
         long,
@@ -236,16 +255,6 @@ struct RemixArgs {
     /// podcast (-16, -1). --target-lufs and --true-peak-db override its values.
     #[arg(long, value_name = "NAME")]
     preset: Option<String>,
-    /// Read the stems from DIR/<input name>.speech.wav and DIR/<input name>.background.wav
-    /// (as `roomtone separate` writes them) instead of separating.
-    #[arg(long, value_name = "DIR")]
-    stems: Option<PathBuf>,
-    /// Print a JSON report (loudness before/after, gains, limiter, cleanup) on stdout.
-    #[arg(long)]
-    json: bool,
-    /// Replace the output file if it exists.
-    #[arg(long)]
-    force: bool,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -316,7 +325,16 @@ fn main() -> ExitCode {
                 } else {
                     batch::ProgressMode::Auto
                 },
-                stages: batch::StageOptions { separate, remix },
+                stages: batch::StageOptions {
+                    separate,
+                    remix: match remix.as_deref().map(parse_batch_remix).transpose() {
+                        Ok(r) => r,
+                        Err(e) => {
+                            eprintln!("roomtone: --remix: {e:#}");
+                            return ExitCode::from(2);
+                        }
+                    },
+                },
             };
             run_batch(&paths, shard, &config)
         }
@@ -368,7 +386,7 @@ fn main() -> ExitCode {
 }
 
 /// Maps the remix arguments to a [`mix::RemixConfig`].
-fn remix_config(args: &RemixArgs) -> anyhow::Result<mix::RemixConfig> {
+fn remix_config(args: &RemixLevels) -> anyhow::Result<mix::RemixConfig> {
     let preset = args
         .preset
         .as_deref()
@@ -401,8 +419,26 @@ fn remix_config(args: &RemixArgs) -> anyhow::Result<mix::RemixConfig> {
     })
 }
 
+/// The options of `batch --remix "..."`: the `remix` flags, e.g. "--background-gain-db -12 --preset ebu-r128".
+#[derive(Parser, Debug)]
+#[command(no_binary_name = true)]
+struct BatchRemixOptions {
+    #[command(flatten)]
+    levels: RemixLevels,
+}
+
+fn parse_batch_remix(options: &str) -> anyhow::Result<mix::RemixConfig> {
+    let parsed = BatchRemixOptions::try_parse_from(options.split_whitespace())
+        .map_err(|e| {
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or_default().trim_start_matches("error: ");
+            anyhow::anyhow!("{first} (it takes the flags of `roomtone remix`, e.g. \"--background-gain-db -12 --preset ebu-r128\")")
+        })?;
+    remix_config(&parsed.levels)
+}
+
 fn remix_cmd(args: &RemixArgs) -> anyhow::Result<()> {
-    let config = remix_config(args)?;
+    let config = remix_config(&args.levels)?;
     audio::check_output_path(&args.output, std::slice::from_ref(&args.input), args.force)?;
     let mixture = audio::read_all(&args.input)?;
     let (speech, background) = match &args.stems {

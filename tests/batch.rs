@@ -398,20 +398,53 @@ fn resume_skips_exactly_the_files_done_with_the_same_size_and_time() {
 }
 
 #[test]
-fn separate_and_remix_are_refused_before_anything_runs() {
+fn separate_and_remix_write_stems_and_remixes_mirroring_the_input_tree() {
     let tmp = tempfile::tempdir().expect("tempdir");
+    let lib = tmp.path().join("lib");
+    std::fs::create_dir_all(lib.join("day1")).unwrap();
+    std::fs::copy(
+        repo("examples/speech_over_rain.ogg"),
+        lib.join("day1/take.ogg"),
+    )
+    .unwrap();
+    std::fs::write(lib.join("day1/broken.wav"), b"RIFF....WAVEfmt ").unwrap();
     let out = tmp.path().join("out");
-    for extra in [&["--separate"][..], &["--remix", "loudness=-23"][..]] {
-        let mut cmd = roomtone();
-        cmd.args(["batch", "--out"])
-            .arg(&out)
-            .args(extra)
-            .arg(repo("examples"));
-        cmd.assert()
-            .failure()
-            .stderr(predicates::str::contains("not available in this build"));
-        assert!(!out.exists(), "nothing written");
+    let mut cmd = roomtone();
+    cmd.args(["batch", "--quiet", "--jobs", "1", "--out"])
+        .arg(&out)
+        .args(["--remix", "--background-gain-db -12 --preset ebu-r128"])
+        .arg(&lib);
+    let output = cmd.output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "the broken file fails");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("broken.wav"));
+    let recs = records(&out);
+    assert_eq!(recs.len(), 2);
+    assert!(recs
+        .iter()
+        .any(|r| r["path"].as_str().unwrap().ends_with("take.ogg") && r.get("error").is_none()));
+    for stem in [
+        "stems/day1/take.speech.wav",
+        "stems/day1/take.background.wav",
+        "remix/day1/take.remix.wav",
+    ] {
+        let r = hound::WavReader::open(out.join(stem)).expect(stem);
+        assert_eq!(r.spec().sample_rate, 48_000, "{stem}");
+        assert_eq!(r.spec().channels, 2, "{stem}");
+        assert_eq!(r.duration(), 12 * 48_000, "{stem}");
     }
+    assert!(!out.join("stems/day1/broken.speech.wav").exists());
+
+    // Remix options are checked before anything runs.
+    let out2 = tmp.path().join("out2");
+    let mut cmd = roomtone();
+    cmd.args(["batch", "--out"])
+        .arg(&out2)
+        .args(["--remix", "--loudness -23"])
+        .arg(&lib);
+    cmd.assert()
+        .code(2)
+        .stderr(predicates::str::contains("--remix"));
+    assert!(!out2.exists(), "nothing written");
 }
 
 #[test]

@@ -25,7 +25,7 @@ pub use output::{
 };
 pub use progress::{Counts, Progress, ProgressMode};
 pub use shard::{stable_hash, Shard, ShardParseError};
-pub use stages::{plan_stages, StageOptions, StagePlan};
+pub use stages::{plan_stages, StageOptions, StagePlan, StageWorker};
 
 /// What went wrong with a batch as a whole (a file that cannot be read is a record, not this).
 #[derive(Debug, thiserror::Error)]
@@ -233,9 +233,20 @@ fn file_stamp(path: &Path) -> (u64, i64) {
     (m.len(), mtime)
 }
 
-fn process(worker: &mut TagWorker<'_>, input: &Input, stamp: (u64, i64)) -> Entry {
+fn process(
+    worker: &mut TagWorker<'_>,
+    stages: &mut StageWorker<'_>,
+    out_dir: &Path,
+    input: &Input,
+    stamp: (u64, i64),
+) -> Entry {
     let mut columns: Vec<Vec<f32>> = Vec::new();
     let result = worker.tag_with(&input.path, |p| columns.push(p.mel_band_mean.clone()));
+    // A file whose separation or remix fails is an error record, so --resume runs it again.
+    let result = result.map_err(|e| e.to_string()).and_then(|t| {
+        stages.run(input, out_dir)?;
+        Ok(t)
+    });
     let (record, spectrogram) = match result {
         Ok(t) => (
             TagRecord::Tagged(t),
@@ -244,7 +255,7 @@ fn process(worker: &mut TagWorker<'_>, input: &Input, stamp: (u64, i64)) -> Entr
         Err(e) => (
             TagRecord::Failed {
                 path: input.key.clone(),
-                error: e.to_string(),
+                error: e,
             },
             None,
         ),
@@ -269,7 +280,7 @@ pub fn run(
     config: &BatchConfig,
     cancel: &AtomicBool,
 ) -> Result<Summary, BatchError> {
-    plan_stages(&config.stages)?;
+    let plan = plan_stages(&config.stages)?;
     let start = Instant::now();
     let out = &config.out_dir;
     let io = |path: &Path| {
@@ -315,9 +326,14 @@ pub fn run(
 
     let mut journal = output::Journal::open(&journal_path, config.resume)?;
     let jobs = config.jobs.clamp(1, todo.len().max(1));
-    let workers: Vec<Mutex<Option<TagWorker<'_>>>> = (0..jobs)
-        .map(|_| tagger.worker(&config.tag).map(|w| Mutex::new(Some(w))))
-        .collect::<Result<_, _>>()?;
+    let workers = (0..jobs)
+        .map(|_| {
+            Ok(Mutex::new(Some((
+                tagger.worker(&config.tag)?,
+                plan.worker()?,
+            ))))
+        })
+        .collect::<Result<Vec<_>, BatchError>>()?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .thread_name(|i| format!("roomtone-batch-{i}"))
@@ -344,14 +360,19 @@ pub fn run(
                 let taken = workers
                     .get(ctx.index())
                     .and_then(|m| m.lock().ok().and_then(|mut g| g.take()));
-                let Some(mut worker) = taken else { return };
+                let Some((mut worker, mut stages)) = taken else {
+                    return;
+                };
                 let tx = tx.clone();
                 while !cancel.load(Ordering::Relaxed) {
                     let Some(&i) = todo.get(next.fetch_add(1, Ordering::Relaxed)) else {
                         break;
                     };
                     if tx
-                        .send((i, process(&mut worker, &inputs[i], stamps[i])))
+                        .send((
+                            i,
+                            process(&mut worker, &mut stages, out, &inputs[i], stamps[i]),
+                        ))
                         .is_err()
                     {
                         break;

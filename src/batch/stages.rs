@@ -1,37 +1,136 @@
-//! INTEGRATION SEAM for `roomtone batch --separate` and `--remix`.
+//! What a batch does after tagging a file: `--separate` writes its dialogue/background stems under
+//! `OUTDIR/stems/`, `--remix` also remixes them into `OUTDIR/remix/`, both mirroring the input tree.
 //!
-//! Separation (`src/separate`) and remix (`src/mix`) are built on other branches. Until they are
-//! merged, [`plan_stages`] refuses those options before any file is read, so a batch never runs
-//! half of what was asked. The integrator wires them here: return a plan that the worker loop in
-//! `batch::run` calls after tagging each file (stems under `OUTDIR/stems/`, mirroring the input tree).
+//! The separation model is loaded once, before any file is read ([`plan_stages`]); each worker opens
+//! its own sessions on it ([`StageWorker`]).
 
-use super::BatchError;
+use std::path::{Path, PathBuf};
+
+use super::{BatchError, Input};
+use crate::audio::{read_all, OutputFormat, WavOutput};
+use crate::mix::{self, RemixConfig};
+use crate::models::{self, SessionOptions};
+use crate::separate::{self, Dfn3, SeparateConfig, Separator};
 
 /// Which stages after tagging a batch runs.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct StageOptions {
     /// `--separate`: write dialogue/background stems under `OUTDIR/stems/`.
     pub separate: bool,
-    /// `--remix OPTIONS`: remix the stems with these options.
-    pub remix: Option<String>,
+    /// `--remix OPTIONS`: remix the stems with these settings into `OUTDIR/remix/` (implies
+    /// `--separate`).
+    pub remix: Option<RemixConfig>,
 }
 
-/// The stages a batch will run after tagging (tag-only in this build).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct StagePlan {}
+/// The stages a batch runs after tagging, with the separation model loaded once.
+#[derive(Default)]
+pub struct StagePlan {
+    dfn3: Option<Dfn3>,
+    remix: Option<RemixConfig>,
+}
 
-/// Checks the requested stages at start-up. In this build tagging is the only stage, so asking for
-/// separation or remix fails here, before any file is processed.
+impl std::fmt::Debug for StagePlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StagePlan")
+            .field("separate", &self.dfn3.is_some())
+            .field("remix", &self.remix)
+            .finish()
+    }
+}
+
+/// Checks the requested stages and loads what they need, before any file is processed.
 pub fn plan_stages(options: &StageOptions) -> Result<StagePlan, BatchError> {
-    if options.separate {
-        return Err(BatchError::Unavailable(
-            "--separate is not available in this build (separation is not part of it yet)".into(),
-        ));
+    let dfn3 = if options.separate || options.remix.is_some() {
+        let dir = models::models_dir();
+        Some(Dfn3::load(&dir).map_err(|e| BatchError::Unavailable(format!("separation: {e}")))?)
+    } else {
+        None
+    };
+    Ok(StagePlan {
+        dfn3,
+        remix: options.remix.clone(),
+    })
+}
+
+impl StagePlan {
+    /// Whether any stage runs after tagging.
+    pub fn is_empty(&self) -> bool {
+        self.dfn3.is_none()
     }
-    if options.remix.is_some() {
-        return Err(BatchError::Unavailable(
-            "--remix is not available in this build (remix is not part of it yet)".into(),
-        ));
+
+    /// One worker's sessions for the stages.
+    pub fn worker(&self) -> Result<StageWorker<'_>, BatchError> {
+        let separator = match &self.dfn3 {
+            Some(m) => Some(
+                Separator::new(m, SessionOptions::default())
+                    .map_err(|e| BatchError::Unavailable(format!("separation: {e}")))?,
+            ),
+            None => None,
+        };
+        Ok(StageWorker {
+            separator,
+            remix: self.remix.as_ref(),
+        })
     }
-    Ok(StagePlan {})
+}
+
+/// One worker's state for the stages after tagging.
+pub struct StageWorker<'p> {
+    separator: Option<Separator<'p>>,
+    remix: Option<&'p RemixConfig>,
+}
+
+/// `OUTDIR/<kind>/<folders of input.relative>`.
+fn mirror_dir(out_dir: &Path, kind: &str, input: &Input) -> PathBuf {
+    let mut dir = out_dir.join(kind);
+    if let Some(parent) = Path::new(&input.relative).parent() {
+        dir.push(parent);
+    }
+    dir
+}
+
+impl StageWorker<'_> {
+    /// Runs the stages on one tagged file. Outputs are replaced (a batch reruns a file only when it
+    /// changed or failed before). The error names the file and the stage.
+    pub fn run(&mut self, input: &Input, out_dir: &Path) -> Result<(), String> {
+        let Some(sep) = self.separator.as_mut() else {
+            return Ok(());
+        };
+        let name = input.path.display();
+        let stems = mirror_dir(out_dir, "stems", input);
+        std::fs::create_dir_all(&stems).map_err(|e| format!("{}: {e}", stems.display()))?;
+        let config = SeparateConfig {
+            format: OutputFormat::Wav24,
+            force: true,
+            ..SeparateConfig::default()
+        };
+        separate::separate_file(sep, &input.path, &stems, &config, |_| {})
+            .map_err(|e| format!("{name}: separation failed: {e}"))?;
+        let Some(remix) = self.remix else {
+            return Ok(());
+        };
+        let fail = |e: &dyn std::fmt::Display| format!("{name}: remix failed: {e}");
+        let mixture = read_all(&input.path).map_err(|e| fail(&e))?;
+        let (speech, background, _) =
+            mix::load_stems(&stems, &input.path, &mixture).map_err(|e| fail(&e))?;
+        let (out, _) = mix::remix(&mixture, speech, background, remix).map_err(|e| fail(&e))?;
+        let dir = mirror_dir(out_dir, "remix", input);
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let stem = input
+            .path
+            .file_stem()
+            .map_or_else(|| "output".into(), |s| s.to_string_lossy().into_owned());
+        let path = dir.join(format!("{stem}.remix.wav"));
+        let mut w = WavOutput::create(
+            &path,
+            out.sample_rate,
+            out.channel_count(),
+            OutputFormat::Wav24,
+            true,
+        )
+        .map_err(|e| fail(&e))?;
+        w.write_block(&out).map_err(|e| fail(&e))?;
+        w.finish().map_err(|e| fail(&e))?;
+        Ok(())
+    }
 }
