@@ -8,14 +8,7 @@ use crate::audio::{read_all, AudioBlock};
 /// `DIR/<input file stem>.speech.wav` and `DIR/<input file stem>.background.wav`, the names
 /// `roomtone separate` writes.
 pub fn stem_paths(dir: &Path, input: &Path) -> (PathBuf, PathBuf) {
-    let stem = input
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "input".into());
-    (
-        dir.join(format!("{stem}.speech.wav")),
-        dir.join(format!("{stem}.background.wav")),
-    )
+    crate::separate::stem_paths(input, dir)
 }
 
 /// Makes `stem` match the input's rate, channels and length: a mono stem is copied to every
