@@ -1,29 +1,13 @@
 //! `roomtone batch` and `roomtone merge` as users meet them (needs scripts/setup.sh for the model).
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use assert_cmd::Command;
+use common::{roomtone, write_wav};
 use serde_json::Value;
-
-fn roomtone() -> Command {
-    Command::cargo_bin("roomtone").expect("binary")
-}
-
-fn write_wav(path: &Path, sr: u32, samples: &[f32]) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: sr,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(path, spec).expect("create");
-    for &s in samples {
-        w.write_sample((s * 32767.0) as i16).expect("write");
-    }
-    w.finalize().expect("finalize");
-}
 
 fn repo(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(p)

@@ -4,28 +4,10 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
+use common::{roomtone, write_wav};
 use roomtone::classify::{LabelKind, Taxonomy, Yamnet};
 use roomtone::models;
 use serde_json::Value;
-
-fn roomtone() -> Command {
-    Command::cargo_bin("roomtone").expect("binary")
-}
-
-fn write_wav(path: &Path, sr: u32, samples: &[f32]) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: sr,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(path, spec).expect("create");
-    for &s in samples {
-        w.write_sample((s * 32767.0) as i16).expect("write");
-    }
-    w.finalize().expect("finalize");
-}
 
 fn example() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/speech_over_rain.ogg")

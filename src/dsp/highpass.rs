@@ -73,13 +73,7 @@ impl Stage for HighPass {
         0
     }
     fn process(&mut self, input: &[f32], output: &mut [f32]) {
-        for (o, &x) in output.iter_mut().zip(input) {
-            let mut y = f64::from(x);
-            for s in &mut self.sections {
-                y = s.run(y);
-            }
-            *o = y as f32;
-        }
+        super::run_cascade(&mut self.sections, input, output);
     }
     fn reset(&mut self) {
         self.sections.iter_mut().for_each(|s| s.reset_state());

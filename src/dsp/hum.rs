@@ -283,13 +283,7 @@ impl Stage for HumNotch {
             output.copy_from_slice(input);
             return;
         }
-        for (o, &x) in output.iter_mut().zip(input) {
-            let mut y = f64::from(x);
-            for s in &mut self.sections {
-                y = s.run(y);
-            }
-            *o = y as f32;
-        }
+        super::run_cascade(&mut self.sections, input, output);
     }
     fn reset(&mut self) {
         self.sections.iter_mut().for_each(|s| s.reset_state());

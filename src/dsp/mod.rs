@@ -22,6 +22,22 @@ pub use highpass::{HighPass, HighpassConfig};
 pub use hum::{detect_hum, HumConfig, HumDetection, HumLine, HumNotch};
 pub use leveller::{Leveller, LevellerConfig};
 
+/// Runs `input` through a cascade of biquad sections (in f64) into `output`.
+fn run_cascade(
+    sections: &mut [biquad::DirectForm2Transposed<f64>],
+    input: &[f32],
+    output: &mut [f32],
+) {
+    use biquad::Biquad;
+    for (o, &x) in output.iter_mut().zip(input) {
+        let mut y = f64::from(x);
+        for s in sections.iter_mut() {
+            y = s.run(y);
+        }
+        *o = y as f32;
+    }
+}
+
 /// What is wrong with a cleanup parameter.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

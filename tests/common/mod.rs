@@ -61,3 +61,23 @@ pub fn dominant_frequency(x: &[f32], sr: u32) -> f64 {
     let delta = 0.5 * (a - c) / (a - 2.0 * b + c);
     (k as f64 + delta) * f64::from(sr) / n as f64
 }
+
+/// The `roomtone` binary under test.
+pub fn roomtone() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("roomtone").expect("binary")
+}
+
+/// Writes mono 16-bit PCM.
+pub fn write_wav(path: &Path, sr: u32, samples: &[f32]) {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: sr,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).expect("create");
+    for &s in samples {
+        w.write_sample((s * 32767.0) as i16).expect("write");
+    }
+    w.finalize().expect("finalize");
+}
