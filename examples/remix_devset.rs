@@ -14,6 +14,9 @@
 //!   remix_devset time STEMS_DIR MIX.wav REPEATS
 //!       Times roomtone::mix::remix alone (default cleanup, ebu-r128 preset) on one thread and prints
 //!       the real-time factor (audio seconds per second of compute).
+//!   remix_devset stages STEMS_DIR MIX.wav REPEATS
+//!       Times the pieces of that remix one by one (best of REPEATS each): loudness measures, each
+//!       cleanup step on the speech stem, hum detection on the background, the limiter.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -180,7 +183,8 @@ fn score(dir: &str, mix_path: &str, out_path: &str) -> Res<()> {
             rest += r * r;
         }
     }
-    let l = mix::measure(&y)?;
+    // The reference meter (the ebur128 crate), independent of the one the remix uses.
+    let l = mix::measure_ebur128(&y)?;
     println!(
         "{{\"file\":\"{out_path}\",\"frames_out\":{},\"frames_in\":{},\"speech_db\":{:.3},\"speech_energy_db\":{:.3},\"background_db\":{:.3},\"residual_db\":{:.1},\"integrated_lufs\":{:.2},\"true_peak_dbtp\":{:.2},\"out_minus_mix_db\":{:.1}}}",
         y.frames(),
@@ -208,14 +212,104 @@ fn time(dir: &str, mix_path: &str, repeats: usize) -> Res<()> {
     let secs = mixture.frames() as f64 / f64::from(mixture.sample_rate);
     let mut best = f64::INFINITY;
     for _ in 0..repeats {
+        // The stems' copies are made before the clock starts: remix consumes its stems.
+        let (s, b) = (s.clone(), b.clone());
         let t = Instant::now();
-        let _ = mix::remix(&mixture, s.clone(), b.clone(), &config)?;
+        let _ = mix::remix(&mixture, s, b, &config)?;
         best = best.min(t.elapsed().as_secs_f64());
     }
     println!(
         "{{\"audio_s\":{secs:.1},\"best_compute_s\":{best:.3},\"realtime_factor\":{:.0}}}",
         secs / best
     );
+    Ok(())
+}
+
+fn best_of(repeats: usize, mut f: impl FnMut() -> Res<()>) -> Res<f64> {
+    let mut best = f64::INFINITY;
+    for _ in 0..repeats.max(1) {
+        let t = Instant::now();
+        f()?;
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    Ok(best)
+}
+
+fn stages(dir: &str, mix_path: &str, repeats: usize) -> Res<()> {
+    use roomtone::dsp::{clean_stem, CleanupConfig, CleanupStep, StemRole};
+    let mixture = read_all(Path::new(mix_path))?;
+    let (s, b, _) = mix::load_stems(Path::new(dir), Path::new(mix_path), &mixture)?;
+    let secs = mixture.frames() as f64 / f64::from(mixture.sample_rate);
+    let mut rows: Vec<(String, f64)> = Vec::new();
+    rows.push((
+        "measure (I, LRA, true peak, sample peak)".into(),
+        best_of(repeats, || {
+            mix::measure(&mixture)?;
+            Ok(())
+        })?,
+    ));
+    rows.push((
+        "ebur128 crate: measure (I, LRA, true peak, sample peak)".into(),
+        best_of(repeats, || {
+            mix::measure_ebur128(&mixture)?;
+            Ok(())
+        })?,
+    ));
+    rows.push((
+        "integrated only".into(),
+        best_of(repeats, || {
+            mix::integrated(&mixture)?;
+            Ok(())
+        })?,
+    ));
+    for (name, step) in [
+        ("highpass", CleanupStep::Highpass),
+        ("hum", CleanupStep::Hum),
+        ("denoise", CleanupStep::Denoise),
+        ("deess", CleanupStep::Deess),
+    ] {
+        let config = CleanupConfig {
+            steps: vec![step],
+            ..CleanupConfig::default()
+        };
+        let mut work = s.clone();
+        let t = best_of(repeats, || {
+            work.channels.clone_from(&s.channels);
+            clean_stem(&mut work, StemRole::Speech, &config)?;
+            Ok(())
+        })?;
+        // The copy of the stem is part of the timing; take it out.
+        let copy = best_of(repeats, || {
+            work.channels.clone_from(&s.channels);
+            Ok(())
+        })?;
+        rows.push((format!("speech: {name}"), t - copy));
+    }
+    let config = CleanupConfig::default();
+    let mut work = b.clone();
+    let t = best_of(repeats, || {
+        work.channels.clone_from(&b.channels);
+        clean_stem(&mut work, StemRole::Background, &config)?;
+        Ok(())
+    })?;
+    let copy = best_of(repeats, || {
+        work.channels.clone_from(&b.channels);
+        Ok(())
+    })?;
+    rows.push(("background: hum".into(), t - copy));
+    let mut work = mixture.clone();
+    let t = best_of(repeats, || {
+        work.channels.clone_from(&mixture.channels);
+        let mut lim = mix::Limiter::new(&LimiterConfig::default(), 2, mixture.sample_rate);
+        lim.run_aligned(&mut work.channels);
+        Ok(())
+    })?;
+    rows.push(("limiter (-1 dBTP)".into(), t - copy));
+    let (ours, crate_) = (mix::measure(&mixture)?, mix::measure_ebur128(&mixture)?);
+    println!("ours:    {ours:?}\nebur128: {crate_:?}");
+    for (name, t) in rows {
+        println!("{name:45} {t:7.3} s  {:6.0}x", secs / t);
+    }
     Ok(())
 }
 
@@ -226,6 +320,7 @@ fn main() -> Res<()> {
         ["build", sp, amb, out, secs] => build(sp, amb, out, secs.parse()?),
         ["score", dir, m, o] => score(dir, m, o),
         ["time", dir, m, r] => time(dir, m, r.parse()?),
-        _ => Err("usage: remix_devset build SPEECH_LIST AMB_LIST OUT_DIR [SECONDS] | score STEMS_DIR MIX OUT | time STEMS_DIR MIX REPEATS".into()),
+        ["stages", dir, m, r] => stages(dir, m, r.parse()?),
+        _ => Err("usage: remix_devset build SPEECH_LIST AMB_LIST OUT_DIR [SECONDS] | score STEMS_DIR MIX OUT | time|stages STEMS_DIR MIX REPEATS".into()),
     }
 }

@@ -60,9 +60,107 @@ fn block(channels: Vec<Vec<f32>>) -> AudioBlock {
 #[test]
 fn ebu_3341_stereo_sine_at_minus_23_dbfs_reads_minus_23_lufs() {
     let s = sine(1000.0, SR as usize * 20, 10f64.powf(-23.0 / 20.0));
-    let l = mix::measure(&block(vec![s.clone(), s])).unwrap();
-    let i = l.integrated_lufs.unwrap();
-    assert!((i + 23.0).abs() <= 0.1, "measured {i} LUFS");
+    let b = block(vec![s.clone(), s]);
+    for l in [mix::measure(&b).unwrap(), mix::measure_ebur128(&b).unwrap()] {
+        let i = l.integrated_lufs.unwrap();
+        assert!((i + 23.0).abs() <= 0.1, "measured {i} LUFS");
+    }
+}
+
+/// Our meter against the ebur128 crate: integrated and LRA within 0.01 LU, true and sample peak
+/// within 0.01 dB (the remix reports our meter's figures).
+#[test]
+fn loudness_meter_agrees_with_the_ebur128_crate() {
+    let at = |sr: u32, channels: Vec<Vec<f32>>| AudioBlock {
+        sample_rate: sr,
+        channels,
+    };
+    // Noise whose level steps every 2.5 s over 40 dB (both gates and the LRA percentiles act).
+    let stepped = |len: usize, seed: u64| -> Vec<f32> {
+        noise(len, 0.5, seed)
+            .into_iter()
+            .enumerate()
+            .map(|(n, v)| v * 10f32.powf(-(((n / 120_000) % 5) as f32) * 0.5))
+            .collect()
+    };
+    // Syllable-like bursts of a harmonic tone with pauses (gated blocks of silence).
+    let bursts = |len: usize, sr: u32| -> Vec<f32> {
+        (0..len)
+            .map(|n| {
+                let t = n as f64 / f64::from(sr);
+                let env = if (t * 3.0).fract() < 0.6 {
+                    (t * 7.0).sin().abs()
+                } else {
+                    0.0
+                };
+                (0.4 * env
+                    * ((std::f64::consts::TAU * 180.0 * t).sin()
+                        + 0.5 * (std::f64::consts::TAU * 2300.0 * t).sin())) as f32
+            })
+            .collect()
+    };
+    // A sine at a quarter of the rate, phase 45°: the samples miss the peaks by 3 dB.
+    let quarter = |len: usize, sr: u32| -> Vec<f32> {
+        (0..len)
+            .map(|n| {
+                let ph = std::f64::consts::TAU * 0.25 * n as f64 + std::f64::consts::FRAC_PI_4;
+                let t = n as f64 / f64::from(sr);
+                (0.9 * ph.sin() * (0.5 + 0.5 * (t * 0.7).sin())) as f32
+            })
+            .collect()
+    };
+    let cases = vec![
+        (
+            "stereo stepped noise 48k",
+            at(48_000, vec![stepped(960_000, 1), stepped(960_000, 2)]),
+        ),
+        (
+            "mono bursts 44.1k",
+            at(44_100, vec![bursts(700_000, 44_100)]),
+        ),
+        (
+            "5.1 noise and bursts 48k",
+            at(
+                48_000,
+                (0..6)
+                    .map(|c| add(&stepped(500_000, 10 + c), &bursts(500_000, 48_000)))
+                    .collect(),
+            ),
+        ),
+        (
+            "stereo quarter-rate sine 44.1k",
+            at(
+                44_100,
+                vec![quarter(300_000, 44_100), bursts(300_000, 44_100)],
+            ),
+        ),
+        (
+            "square 48k",
+            at(48_000, vec![square(997.0, 200_000, 48_000)]),
+        ),
+        ("short (0.3 s)", at(48_000, vec![noise(14_400, 0.3, 5)])),
+        ("silence", at(44_100, vec![vec![0.0; 100_000]; 2])),
+    ];
+    for (name, b) in cases {
+        let (ours, reference) = (mix::measure(&b).unwrap(), mix::measure_ebur128(&b).unwrap());
+        let close = |x: Option<f64>, y: Option<f64>| match (x, y) {
+            (Some(x), Some(y)) => (x - y).abs() <= 0.01,
+            (None, None) => true,
+            _ => false,
+        };
+        assert!(
+            close(ours.integrated_lufs, reference.integrated_lufs)
+                && close(ours.lra_lu, reference.lra_lu)
+                && close(ours.true_peak_dbtp, reference.true_peak_dbtp)
+                && close(ours.sample_peak_dbfs, reference.sample_peak_dbfs),
+            "{name}: ours {ours:?}, ebur128 {reference:?}"
+        );
+        assert_eq!(
+            mix::integrated(&b).unwrap(),
+            ours.integrated_lufs,
+            "{name}: integrated() and measure() differ"
+        );
+    }
 }
 
 #[test]
@@ -110,7 +208,7 @@ fn presets_deliver_their_targets_and_ceilings() {
             &config,
         )
         .unwrap();
-        let m = mix::measure(&out).unwrap();
+        let m = mix::measure_ebur128(&out).unwrap();
         let i = m.integrated_lufs.unwrap();
         let tp = m.true_peak_dbtp.unwrap();
         assert!((i - p.target_lufs).abs() <= 0.5, "{}: {i} LUFS", p.name);
@@ -251,7 +349,7 @@ fn limiter_keeps_a_full_scale_square_wave_under_its_ceiling() {
             );
             lim.run_aligned(&mut ch);
             assert_eq!(ch[0].len(), len);
-            let m = mix::measure(&AudioBlock {
+            let m = mix::measure_ebur128(&AudioBlock {
                 sample_rate: sr,
                 channels: ch,
             })

@@ -1,4 +1,18 @@
-//! Loudness measurement (ITU-R BS.1770-4 / EBU R128) with the ebur128 crate, and normalisation gain.
+//! Loudness measurement (ITU-R BS.1770-4 / EBU R128 / EBU Tech 3342).
+//!
+//! [`measure`] and [`integrated`] are our own meter, written to give the ebur128 crate's figures
+//! (same K-weighting filter, 400 ms blocks every 100 ms, −70 LUFS absolute and −10 LU relative gate,
+//! 3 s short-term blocks every second for the loudness range with the same percentile rule, and the
+//! same 48-tap 4× true-peak interpolator in f32) at a fraction of its cost. Why not the crate: it sums
+//! every 400 ms block and every 3 s short-term block sample by sample (seven passes over the
+//! K-weighted audio) and runs the true-peak interpolator on every sample, which together took a
+//! third of the remix's time; here the blocks are sums of 100 ms sub-block sums, and the true-peak
+//! interpolator is skipped wherever the samples around a point are too small to beat the peak
+//! already found (the bound makes the result exactly what the full scan gives).
+//! [`measure_ebur128`] is the crate itself; `tests/cleanup.rs` checks that the two agree (integrated
+//! and LRA to 0.01 LU, true and sample peak to 0.01 dB) on noise, speech-like bursts, tones, square
+//! waves, mono, stereo and 5.1 at 44.1 and 48 kHz, and the development-set scorer reports with the
+//! crate.
 
 use serde::Serialize;
 
@@ -27,6 +41,16 @@ fn finite(x: f64) -> Option<f64> {
 /// Channels are weighted as BS.1770 says for L, R, C, (LFE ignored), Ls, Rs in that order; a mono
 /// file counts as one front channel (it reads 3 LU below the same signal played on both sides).
 pub fn measure(block: &AudioBlock) -> Result<Loudness, MixError> {
+    analyse(block, true, true)
+}
+
+/// Integrated loudness only (no loudness range, no peaks), LUFS.
+pub fn integrated(block: &AudioBlock) -> Result<Option<f64>, MixError> {
+    Ok(analyse(block, false, false)?.integrated_lufs)
+}
+
+/// [`measure`] done by the ebur128 crate (the reference the meter here is checked against).
+pub fn measure_ebur128(block: &AudioBlock) -> Result<Loudness, MixError> {
     measure_with(
         block,
         ebur128::Mode::I
@@ -36,9 +60,255 @@ pub fn measure(block: &AudioBlock) -> Result<Loudness, MixError> {
     )
 }
 
-/// Integrated loudness only (cheaper: no loudness range, no oversampled peak), LUFS.
-pub fn integrated(block: &AudioBlock) -> Result<Option<f64>, MixError> {
-    Ok(measure_with(block, ebur128::Mode::I)?.integrated_lufs)
+fn empty() -> Loudness {
+    Loudness {
+        integrated_lufs: None,
+        lra_lu: None,
+        true_peak_dbtp: None,
+        sample_peak_dbfs: None,
+    }
+}
+
+/// Channel weights of BS.1770 in ebur128's default channel order.
+fn weights(channels: usize) -> Vec<f64> {
+    const SURROUND: f64 = 1.41;
+    match channels {
+        1 => vec![1.0],
+        4 => vec![1.0, 1.0, SURROUND, SURROUND],
+        5 => vec![1.0, 1.0, 1.0, SURROUND, SURROUND],
+        n => (0..n)
+            .map(|c| match c {
+                0..=2 => 1.0,
+                4 | 5 => SURROUND,
+                _ => 0.0,
+            })
+            .collect(),
+    }
+}
+
+/// The BS.1770 K-weighting filter (pre-filter and RLB high-pass as one 4th-order section), with
+/// ebur128's coefficients for `rate`.
+#[allow(non_snake_case)]
+fn k_filter(rate: f64) -> ([f64; 5], [f64; 5]) {
+    let f0 = 1681.974450955533;
+    let G = 3.999843853973347;
+    let Q = 0.7071752369554196;
+    let K = (std::f64::consts::PI * f0 / rate).tan();
+    let Vh = 10f64.powf(G / 20.0);
+    let Vb = Vh.powf(0.4996667741545416);
+    let a0 = 1.0 + K / Q + K * K;
+    let pb = [
+        (Vh + Vb * K / Q + K * K) / a0,
+        2.0 * (K * K - Vh) / a0,
+        (Vh - Vb * K / Q + K * K) / a0,
+    ];
+    let pa = [1.0, 2.0 * (K * K - 1.0) / a0, (1.0 - K / Q + K * K) / a0];
+    let f0 = 38.13547087602444;
+    let Q = 0.5003270373238773;
+    let K = (std::f64::consts::PI * f0 / rate).tan();
+    let rb = [1.0, -2.0, 1.0];
+    let ra = [
+        1.0,
+        2.0 * (K * K - 1.0) / (1.0 + K / Q + K * K),
+        (1.0 - K / Q + K * K) / (1.0 + K / Q + K * K),
+    ];
+    (
+        [
+            pb[0] * rb[0],
+            pb[0] * rb[1] + pb[1] * rb[0],
+            pb[0] * rb[2] + pb[1] * rb[1] + pb[2] * rb[0],
+            pb[1] * rb[2] + pb[2] * rb[1],
+            pb[2] * rb[2],
+        ],
+        [
+            pa[0] * ra[0],
+            pa[0] * ra[1] + pa[1] * ra[0],
+            pa[0] * ra[2] + pa[1] * ra[1] + pa[2] * ra[0],
+            pa[1] * ra[2] + pa[2] * ra[1],
+            pa[2] * ra[2],
+        ],
+    )
+}
+
+/// Sums of the squared K-weighted signal over consecutive `sub` samples (whole sub-blocks only).
+fn k_weighted_sums(x: &[f32], b: &[f64; 5], a: &[f64; 5], sub: usize) -> Vec<f64> {
+    let mut s = [0.0f64; 5];
+    let mut sums = Vec::with_capacity(x.len() / sub);
+    for chunk in x.chunks_exact(sub) {
+        let mut acc = 0.0f64;
+        for &v in chunk {
+            // The a[1] term last: it is the only one on the sample-to-sample dependency chain.
+            let w = f64::from(v) - a[2] * s[2] - a[3] * s[3] - a[4] * s[4] - a[1] * s[1];
+            let y = b[0] * w + b[1] * s[1] + b[2] * s[2] + b[3] * s[3] + b[4] * s[4];
+            s[4] = s[3];
+            s[3] = s[2];
+            s[2] = s[1];
+            s[1] = w;
+            acc += y * y;
+        }
+        // No denormals in the state after a long decay into silence (they are slow and inaudible).
+        s.iter_mut()
+            .filter(|v| v.abs() < 1e-200)
+            .for_each(|v| *v = 0.0);
+        sums.push(acc);
+    }
+    sums
+}
+
+/// Energy of −70 LUFS, ebur128's absolute gate (its lowest histogram boundary).
+const ABSOLUTE_GATE: f64 = 0.000000117246530458229809506033624374;
+
+fn energy_to_lufs(e: f64) -> f64 {
+    10.0 * e.log10() - 0.691
+}
+
+/// Integrated loudness of the 400 ms block energies (absolute then relative gate).
+fn gated_loudness(blocks: &[f64]) -> Option<f64> {
+    let kept: Vec<f64> = blocks
+        .iter()
+        .copied()
+        .filter(|&e| e >= ABSOLUTE_GATE)
+        .collect();
+    if kept.is_empty() {
+        return None;
+    }
+    let relative = kept.iter().sum::<f64>() / kept.len() as f64 * 0.1;
+    let (n, sum) = kept
+        .iter()
+        .filter(|&&e| e >= relative)
+        .fold((0usize, 0.0f64), |(n, s), &e| (n + 1, s + e));
+    finite(energy_to_lufs(sum / n.max(1) as f64))
+}
+
+/// Loudness range (EBU Tech 3342) of the 3 s short-term energies, as ebur128 computes it.
+fn loudness_range(short_term: &[f64]) -> Option<f64> {
+    let mut q: Vec<f64> = short_term
+        .iter()
+        .copied()
+        .filter(|&e| e >= ABSOLUTE_GATE)
+        .collect();
+    if q.is_empty() {
+        return Some(0.0);
+    }
+    q.sort_by(f64::total_cmp);
+    let power = q.iter().sum::<f64>() / q.len() as f64;
+    let gate = 0.01 * power;
+    let below = q.iter().take_while(|&&v| v < gate).count();
+    let Some(n) = (q.len() - below).checked_sub(1) else {
+        return Some(0.0);
+    };
+    let n = n as f64;
+    let high = q[below + (n * 0.95 + 0.5) as usize];
+    let low = q[below + (n * 0.1 + 0.5) as usize];
+    finite(energy_to_lufs(high) - energy_to_lufs(low))
+}
+
+/// ebur128's true-peak interpolator: 48-tap Hann-windowed sinc, 4 phases of 12 taps, in f32.
+fn true_peak_filter() -> [[f32; 4]; 12] {
+    let mut filter = [[0f32; 4]; 12];
+    for (j, coeff) in filter.iter_mut().flat_map(|x| x.iter_mut()).enumerate() {
+        let j = j as f64;
+        let window = 48.0;
+        let w = 0.5 * (1.0 - (2.0 * std::f64::consts::PI * j / window).cos());
+        let m = j - window / 2.0;
+        *coeff = if m.abs() > 0.000001 {
+            w * (m * std::f64::consts::PI / 4.0).sin() / (m * std::f64::consts::PI / 4.0)
+        } else {
+            w
+        } as f32;
+    }
+    filter
+}
+
+/// True peak of one channel (4× oversampled, never below the sample peak `sample_peak`).
+///
+/// Gives exactly what scanning every interpolated point gives: a stretch of points is skipped only
+/// when the largest |sample| feeding it times the filter's Σ|h| cannot beat the peak found so far.
+fn true_peak(x: &[f32], sample_peak: f32) -> f32 {
+    const CHUNK: usize = 64;
+    let filter = true_peak_filter();
+    let bound = (0..4)
+        .map(|p| filter.iter().map(|t| f64::from(t[p].abs())).sum::<f64>())
+        .fold(0.0f64, f64::max)
+        * (1.0 + 1e-5);
+    let mut peak = sample_peak;
+    let mut start = 0;
+    while start < x.len() {
+        let end = (start + CHUNK).min(x.len());
+        let from = start.saturating_sub(11);
+        let local = x[from..end].iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        if f64::from(local) * bound > f64::from(peak) {
+            for n in start..end {
+                let mut out = [0.0f32; 4];
+                for (t, taps) in filter.iter().enumerate() {
+                    // Samples before the start are the interpolator's initial zeros.
+                    let v = if n >= t { x[n - t] } else { 0.0 };
+                    for (o, &h) in out.iter_mut().zip(taps) {
+                        *o += v * h;
+                    }
+                }
+                for o in out {
+                    if o.abs() > peak {
+                        peak = o.abs();
+                    }
+                }
+            }
+        }
+        start = end;
+    }
+    peak
+}
+
+fn analyse(block: &AudioBlock, lra: bool, peaks: bool) -> Result<Loudness, MixError> {
+    let ch = block.channel_count();
+    if ch == 0 || block.frames() == 0 {
+        return Ok(empty());
+    }
+    if !(16..=2_822_400).contains(&block.sample_rate) {
+        return Err(MixError::Loudness(format!(
+            "sample rate {} Hz is not supported",
+            block.sample_rate
+        )));
+    }
+    let sub = (block.sample_rate as usize + 5) / 10;
+    let (b, a) = k_filter(f64::from(block.sample_rate));
+    // Weighted sum over channels of each 100 ms sub-block's K-weighted energy.
+    let mut subs = vec![0.0f64; block.frames() / sub];
+    for (x, w) in block.channels.iter().zip(weights(ch)) {
+        if w == 0.0 {
+            continue;
+        }
+        for (acc, e) in subs.iter_mut().zip(k_weighted_sums(x, &b, &a, sub)) {
+            *acc += w * e;
+        }
+    }
+    let window_energy = |end: usize, len: usize| -> f64 {
+        subs[end - len..end].iter().sum::<f64>() / (len * sub) as f64
+    };
+    // 400 ms blocks ending at every 100 ms from 400 ms on.
+    let blocks: Vec<f64> = (4..=subs.len()).map(|end| window_energy(end, 4)).collect();
+    let mut out = empty();
+    out.integrated_lufs = gated_loudness(&blocks);
+    if lra {
+        // 3 s blocks ending at 3 s, 4 s, 5 s …
+        let short: Vec<f64> = (30..=subs.len())
+            .step_by(10)
+            .map(|end| window_energy(end, 30))
+            .collect();
+        out.lra_lu = loudness_range(&short);
+    }
+    if peaks {
+        let mut sp = 0.0f32;
+        let mut tp = 0.0f32;
+        for x in &block.channels {
+            let s = x.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            sp = sp.max(s);
+            tp = tp.max(true_peak(x, s));
+        }
+        out.sample_peak_dbfs = finite(20.0 * f64::from(sp).log10());
+        out.true_peak_dbtp = finite(20.0 * f64::from(tp).log10());
+    }
+    Ok(out)
 }
 
 fn measure_with(block: &AudioBlock, mode: ebur128::Mode) -> Result<Loudness, MixError> {

@@ -18,7 +18,7 @@ use serde::Serialize;
 
 pub use duck::{ducking_gains, DuckConfig, DuckReport};
 pub use limiter::{Limiter, LimiterConfig, LimiterReport};
-pub use loudness::{integrated, measure, Loudness};
+pub use loudness::{integrated, measure, measure_ebur128, Loudness};
 pub use stems::{conform, load_stems, separate_for_remix, stem_paths};
 
 use crate::audio::AudioBlock;
