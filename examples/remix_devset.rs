@@ -14,6 +14,9 @@
 //!   remix_devset time STEMS_DIR MIX.wav REPEATS
 //!       Times roomtone::mix::remix alone (default cleanup, ebu-r128 preset) on one thread and prints
 //!       the real-time factor (audio seconds per second of compute).
+//!   remix_devset diff A.wav B.wav
+//!       Largest sample difference between two files of the same shape, and the difference's energy
+//!       relative to A in dB (to check that a speed change left the output alone).
 //!   remix_devset stages STEMS_DIR MIX.wav REPEATS
 //!       Times the pieces of that remix one by one (best of REPEATS each): loudness measures, each
 //!       cleanup step on the speech stem, hum detection on the background, the limiter.
@@ -313,6 +316,27 @@ fn stages(dir: &str, mix_path: &str, repeats: usize) -> Res<()> {
     Ok(())
 }
 
+fn diff(a: &str, b: &str) -> Res<()> {
+    let (x, y) = (read_all(Path::new(a))?, read_all(Path::new(b))?);
+    if x.channel_count() != y.channel_count() || x.frames() != y.frames() {
+        return Err("the files differ in shape".into());
+    }
+    let (mut max, mut d, mut e) = (0.0f64, 0.0f64, 0.0f64);
+    for (p, q) in x.channels.iter().zip(&y.channels) {
+        for (&u, &v) in p.iter().zip(q) {
+            let (u, v) = (f64::from(u), f64::from(v));
+            max = max.max((u - v).abs());
+            d += (u - v).powi(2);
+            e += u * u;
+        }
+    }
+    println!(
+        "{{\"max_abs_diff\":{max:e},\"diff_db\":{:.1}}}",
+        10.0 * (d.max(1e-300) / e.max(1e-300)).log10()
+    );
+    Ok(())
+}
+
 fn main() -> Res<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
@@ -321,6 +345,7 @@ fn main() -> Res<()> {
         ["score", dir, m, o] => score(dir, m, o),
         ["time", dir, m, r] => time(dir, m, r.parse()?),
         ["stages", dir, m, r] => stages(dir, m, r.parse()?),
-        _ => Err("usage: remix_devset build SPEECH_LIST AMB_LIST OUT_DIR [SECONDS] | score STEMS_DIR MIX OUT | time|stages STEMS_DIR MIX REPEATS".into()),
+        ["diff", a, b] => diff(a, b),
+        _ => Err("usage: remix_devset build SPEECH_LIST AMB_LIST OUT_DIR [SECONDS] | score STEMS_DIR MIX OUT | time|stages STEMS_DIR MIX REPEATS | diff A B".into()),
     }
 }

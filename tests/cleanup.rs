@@ -377,6 +377,43 @@ fn limiter_is_transparent_below_the_ceiling_and_aligned() {
 }
 
 #[test]
+fn limiter_gives_the_same_output_for_any_block_size() {
+    // Quiet stretches (the limiter's idle path) between loud bursts it has to turn down.
+    let len = 60_000;
+    let x: Vec<Vec<f32>> = (0..2)
+        .map(|c| {
+            add(
+                &sine(300.0 + 50.0 * c as f64, len, 0.2),
+                &noise(len, 0.05, 30 + c),
+            )
+            .into_iter()
+            .enumerate()
+            .map(|(n, v)| if (n / 7000) % 3 == 1 { v * 4.5 } else { v })
+            .collect()
+        })
+        .collect();
+    let config = LimiterConfig::default();
+    let run = |chunk: usize| -> Vec<Vec<f32>> {
+        let mut lim = Limiter::new(&config, 2, SR);
+        let mut out = vec![vec![0.0f32; len]; 2];
+        let mut pos = 0;
+        while pos < len {
+            let n = chunk.min(len - pos);
+            let ins: Vec<&[f32]> = x.iter().map(|c| &c[pos..pos + n]).collect();
+            let mut outs: Vec<&mut [f32]> = out.iter_mut().map(|c| &mut c[pos..pos + n]).collect();
+            lim.process(&ins, &mut outs);
+            pos += n;
+        }
+        assert!(lim.report(config.ceiling_dbtp).max_reduction_db > 3.0);
+        out
+    };
+    let whole = run(len);
+    for chunk in [1usize, 7, 256, 4097] {
+        assert!(run(chunk) == whole, "block size {chunk}");
+    }
+}
+
+#[test]
 fn spectral_gate_lowers_stationary_noise_10_db_and_keeps_speech_like_energy() {
     let len = SR as usize * 4;
     let profile = NoiseProfile::from_noise(&noise(len, 0.02, 11), SR).unwrap();

@@ -55,14 +55,16 @@ pub struct Limiter {
     phases: [[f64; TAPS]; 3],
     /// Largest Σ|h| over the three phases.
     tap_bound: f64,
-    /// Interpolation history per channel (last `TAPS` inputs), newest last.
-    hist: Vec<[f64; TAPS]>,
-    /// Delay line of inputs, per channel, length `latency + 1`.
-    delay: Vec<VecDeque<f64>>,
+    /// Per channel: the last `keep` inputs (oldest first), then room for the current block. They
+    /// serve as the interpolator's history and as the delay line.
+    ext: Vec<Vec<f32>>,
+    keep: usize,
     /// Sliding minimum: (index, needed gain) pairs, increasing gains.
     minq: VecDeque<(u64, f64)>,
     needed_idx: u64,
     follower: f64,
+    /// Samples since the follower was last below 1 (once ≥ `window`, the average is exactly 1).
+    since_reduced: usize,
     avg: VecDeque<f64>,
     avg_sum: f64,
     latency: usize,
@@ -101,6 +103,7 @@ impl Limiter {
             phase.iter_mut().for_each(|h| *h /= sum);
         }
         let latency = window - 1 + HALF_TAPS;
+        let keep = latency.max(TAPS - 1);
         let tap_bound = phases
             .iter()
             .map(|p| p.iter().map(|h| h.abs()).sum::<f64>())
@@ -112,17 +115,12 @@ impl Limiter {
             window,
             release: one_pole(config.release_s, sr),
             phases,
-            hist: vec![[0.0; TAPS]; channels],
-            delay: (0..channels)
-                .map(|_| {
-                    let mut d = VecDeque::with_capacity(latency + 2);
-                    d.extend(std::iter::repeat_n(0.0, latency));
-                    d
-                })
-                .collect(),
+            ext: vec![vec![0.0; keep]; channels],
+            keep,
             minq: VecDeque::with_capacity(window + 2),
             needed_idx: 0,
             follower: 1.0,
+            since_reduced: window,
             avg: {
                 let mut a = VecDeque::with_capacity(window + 2);
                 a.extend(std::iter::repeat_n(1.0, window));
@@ -144,63 +142,117 @@ impl Limiter {
     /// Processes planar `input` into planar `output` (same shapes).
     pub fn process(&mut self, input: &[&[f32]], output: &mut [&mut [f32]]) {
         let frames = input.first().map_or(0, |c| c.len());
-        for n in 0..frames {
-            // 1. Peak around the sample HALF_TAPS - 1 back (it now has its 8 future neighbours).
-            let mut peak = 0.0f64;
-            for (h, ch) in self.hist.iter_mut().zip(input) {
-                h.copy_within(1.., 0);
-                h[TAPS - 1] = f64::from(ch[n]);
-                peak = peak.max(h[HALF_TAPS - 1].abs());
-                // An interpolated point is at most Σ|h|·max|x|: skip the filters when that is
-                // under the ceiling (most of the time), it cannot change the needed gain.
-                let local = h.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-                if local * self.tap_bound <= self.ceiling {
-                    continue;
-                }
-                for ph in &self.phases {
-                    let v: f64 = ph.iter().zip(h.iter()).map(|(a, b)| a * b).sum();
-                    peak = peak.max(v.abs());
-                }
-            }
-            let need = if peak > self.ceiling {
-                self.ceiling / peak
-            } else {
-                1.0
-            };
-            // 2. Sliding minimum over the last `window` needs.
-            let idx = self.needed_idx;
-            self.needed_idx += 1;
-            while self.minq.back().is_some_and(|&(_, g)| g >= need) {
-                self.minq.pop_back();
-            }
-            self.minq.push_back((idx, need));
-            while self
-                .minq
-                .front()
-                .is_some_and(|&(i, _)| i + self.window as u64 <= idx)
-            {
-                self.minq.pop_front();
-            }
-            let gmin = self.minq.front().map_or(1.0, |&(_, g)| g);
-            // 3. Instant attack, exponential release.
-            let released = 1.0 - (1.0 - self.follower) * self.release;
-            self.follower = gmin.min(released);
-            // 4. Moving average over the window.
-            self.avg_sum += self.follower - self.avg.pop_front().unwrap_or(1.0);
-            self.avg.push_back(self.follower);
-            let g = (self.avg_sum / self.window as f64).min(1.0);
-            // 5. Delayed signal times gain.
-            for ((d, ch), out) in self.delay.iter_mut().zip(input).zip(output.iter_mut()) {
-                d.push_back(f64::from(ch[n]));
-                let x = d.pop_front().unwrap_or(0.0);
-                out[n] = (x * g) as f32;
-            }
-            self.total += 1;
-            if g < 0.988_553 {
-                self.reduced += 1;
-            }
-            self.deepest = self.deepest.min(g);
+        let keep = self.keep;
+        for (e, ch) in self.ext.iter_mut().zip(input) {
+            e.truncate(keep);
+            e.extend_from_slice(&ch[..frames]);
         }
+        // The largest sample any point of this block is interpolated from.
+        let block_max = self
+            .ext
+            .iter()
+            .map(|e| {
+                e[keep + 1 - TAPS..]
+                    .iter()
+                    .fold(0.0f32, |m, v| m.max(v.abs()))
+            })
+            .fold(0.0f32, f32::max);
+        let quiet = f64::from(block_max) * self.tap_bound <= self.ceiling;
+        if quiet && self.since_reduced >= self.window {
+            // Nothing can need a gain below 1 and none is still in the window or being released:
+            // the output is the delayed input, and the state only moves on.
+            for (e, out) in self.ext.iter().zip(output.iter_mut()) {
+                let from = keep - self.latency;
+                out[..frames].copy_from_slice(&e[from..from + frames]);
+            }
+            self.needed_idx += frames as u64;
+            if frames > 0 {
+                self.minq.clear();
+                self.minq.push_back((self.needed_idx - 1, 1.0));
+            }
+            self.avg_sum = self.window as f64;
+            self.since_reduced += frames;
+            self.total += frames as u64;
+        } else {
+            for n in 0..frames {
+                let need = if quiet { 1.0 } else { self.need(keep + n) };
+                self.advance(need, n, output);
+            }
+        }
+        for e in &mut self.ext {
+            e.drain(..frames);
+        }
+    }
+
+    /// Gain the sample 7 before `at` (in `ext` coordinates) needs, from it and the three points
+    /// between it and the next.
+    fn need(&self, at: usize) -> f64 {
+        let mut peak = 0.0f64;
+        for e in &self.ext {
+            let h = &e[at + 1 - TAPS..=at];
+            peak = peak.max(f64::from(h[HALF_TAPS - 1].abs()));
+            // An interpolated point is at most Σ|h|·max|x|: skip the filters when that is
+            // under the ceiling (most of the time), it cannot change the needed gain.
+            let local = h.iter().fold(0.0f64, |m, &v| m.max(f64::from(v.abs())));
+            if local * self.tap_bound <= self.ceiling {
+                continue;
+            }
+            for ph in &self.phases {
+                let v: f64 = ph.iter().zip(h).map(|(a, &b)| a * f64::from(b)).sum();
+                peak = peak.max(v.abs());
+            }
+        }
+        if peak > self.ceiling {
+            self.ceiling / peak
+        } else {
+            1.0
+        }
+    }
+
+    /// One sample of the gain computer with needed gain `need`; writes output sample `n`.
+    fn advance(&mut self, need: f64, n: usize, output: &mut [&mut [f32]]) {
+        // 1. Sliding minimum over the last `window` needs.
+        let idx = self.needed_idx;
+        self.needed_idx += 1;
+        while self.minq.back().is_some_and(|&(_, g)| g >= need) {
+            self.minq.pop_back();
+        }
+        self.minq.push_back((idx, need));
+        while self
+            .minq
+            .front()
+            .is_some_and(|&(i, _)| i + self.window as u64 <= idx)
+        {
+            self.minq.pop_front();
+        }
+        let gmin = self.minq.front().map_or(1.0, |&(_, g)| g);
+        // 2. Instant attack, exponential release.
+        let released = 1.0 - (1.0 - self.follower) * self.release;
+        self.follower = gmin.min(released);
+        if self.follower < 1.0 {
+            self.since_reduced = 0;
+        } else {
+            self.since_reduced += 1;
+        }
+        // 3. Moving average over the window.
+        self.avg_sum += self.follower - self.avg.pop_front().unwrap_or(1.0);
+        self.avg.push_back(self.follower);
+        if self.since_reduced >= self.window {
+            // Every gain in the window is exactly 1: drop the sum's rounding drift (as the quiet
+            // path in `process` does, so the output does not depend on the block size).
+            self.avg_sum = self.window as f64;
+        }
+        let g = (self.avg_sum / self.window as f64).min(1.0);
+        // 4. Delayed signal times gain.
+        let from = self.keep - self.latency;
+        for (e, out) in self.ext.iter().zip(output.iter_mut()) {
+            out[n] = (f64::from(e[from + n]) * g) as f32;
+        }
+        self.total += 1;
+        if g < 0.988_553 {
+            self.reduced += 1;
+        }
+        self.deepest = self.deepest.min(g);
     }
 
     /// What it did so far.
@@ -228,22 +280,22 @@ impl Limiter {
         let total = len + lat;
         while pos < total {
             let n = block.min(total - pos);
-            for (c, buf) in inb.iter_mut().enumerate() {
-                for (k, b) in buf[..n].iter_mut().enumerate() {
-                    *b = channels[c].get(pos + k).copied().unwrap_or(0.0);
-                }
+            for (buf, ch) in inb.iter_mut().zip(channels.iter()) {
+                let have = ch.len().saturating_sub(pos).min(n);
+                buf[..have].copy_from_slice(&ch[pos..pos + have]);
+                buf[have..n].fill(0.0);
             }
             {
                 let ins: Vec<&[f32]> = inb.iter().map(|b| &b[..n]).collect();
                 let mut outs: Vec<&mut [f32]> = outb.iter_mut().map(|b| &mut b[..n]).collect();
                 self.process(&ins, &mut outs);
             }
-            for (c, buf) in outb.iter().enumerate() {
-                for (k, &y) in buf[..n].iter().enumerate() {
-                    let at = pos + k;
-                    if at >= lat && at - lat < len {
-                        channels[c][at - lat] = y;
-                    }
+            // Output sample pos + k is input sample pos + k − lat.
+            let first = pos.max(lat);
+            let last = (pos + n).min(len + lat);
+            if first < last {
+                for (buf, ch) in outb.iter().zip(channels.iter_mut()) {
+                    ch[first - lat..last - lat].copy_from_slice(&buf[first - pos..last - pos]);
                 }
             }
             pos += n;
@@ -252,15 +304,15 @@ impl Limiter {
 
     /// Forgets all state.
     pub fn reset(&mut self) {
-        for h in &mut self.hist {
-            *h = [0.0; TAPS];
-        }
-        for d in &mut self.delay {
-            d.iter_mut().for_each(|x| *x = 0.0);
+        let keep = self.keep;
+        for e in &mut self.ext {
+            e.clear();
+            e.resize(keep, 0.0);
         }
         self.minq.clear();
         self.needed_idx = 0;
         self.follower = 1.0;
+        self.since_reduced = self.window;
         self.avg.iter_mut().for_each(|x| *x = 1.0);
         self.avg_sum = self.window as f64;
         self.reduced = 0;
