@@ -62,64 +62,58 @@ impl NoiseProfile {
             .max(64)
     }
 
-    fn frame_powers(signal: &[f32], n_fft: usize) -> Result<Vec<Vec<f32>>, DspError> {
+    /// Calls `f(frame index, power spectrum)` for every whole frame of `signal`.
+    fn for_each_frame(
+        signal: &[f32],
+        n_fft: usize,
+        mut f: impl FnMut(usize, &[Complex32]),
+    ) -> Result<(), DspError> {
         let params = params(n_fft);
         let mut stft = Stft::new(params).map_err(|e| invalid("denoise", e.to_string()))?;
         let hop = params.hop_length;
-        let mut out = Vec::new();
         let mut start = 0;
+        let mut i = 0;
         while start + n_fft <= signal.len() {
-            let spec = stft.analyse(&signal[start..start + n_fft]);
-            out.push(spec.iter().map(|c| c.norm_sqr()).collect());
+            f(i, stft.analyse(&signal[start..start + n_fft]));
             start += hop;
+            i += 1;
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Mean power of every frame of `noise` (a recording of the noise alone, e.g. the background stem).
     pub fn from_noise(noise: &[f32], sample_rate: u32) -> Result<Self, DspError> {
         let n_fft = Self::n_fft_for(sample_rate);
-        let frames = Self::frame_powers(noise, n_fft)?;
-        Ok(Self::mean(n_fft, frames.iter()))
+        let mut acc = Accumulator::new(n_fft);
+        Self::for_each_frame(noise, n_fft, |_, spec| acc.add(spec))?;
+        Ok(acc.mean())
     }
 
     /// Mean power of the quietest `fraction` of frames of `signal` (its pauses).
+    ///
+    /// Two passes: the first ranks the frames by their summed power, the second transforms again
+    /// only the frames it keeps (cheaper than holding every frame's spectrum).
     pub fn from_quiet_frames(
         signal: &[f32],
         sample_rate: u32,
         fraction: f64,
     ) -> Result<Self, DspError> {
         let n_fft = Self::n_fft_for(sample_rate);
-        let frames = Self::frame_powers(signal, n_fft)?;
-        let mut order: Vec<(f32, usize)> = frames
-            .iter()
-            .enumerate()
-            .map(|(i, f)| (f.iter().sum::<f32>(), i))
-            .collect();
+        let mut order: Vec<(f32, usize)> = Vec::new();
+        Self::for_each_frame(signal, n_fft, |i, spec| {
+            order.push((spec.iter().map(|c| c.norm_sqr()).sum::<f32>(), i));
+        })?;
+        let frames = order.len();
         order.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let take = ((frames.len() as f64 * fraction).ceil() as usize)
-            .clamp(1.min(frames.len()), frames.len());
-        Ok(Self::mean(
-            n_fft,
-            order[..take].iter().map(|&(_, i)| &frames[i]),
-        ))
-    }
-
-    fn mean<'a>(n_fft: usize, frames: impl Iterator<Item = &'a Vec<f32>>) -> Self {
-        let mut power = vec![0.0f64; n_fft / 2 + 1];
-        let mut n = 0usize;
-        for f in frames {
-            power
-                .iter_mut()
-                .zip(f)
-                .for_each(|(p, &x)| *p += f64::from(x));
-            n += 1;
+        let take = ((frames as f64 * fraction).ceil() as usize).clamp(1.min(frames), frames);
+        let params = params(n_fft);
+        let mut stft = Stft::new(params).map_err(|e| invalid("denoise", e.to_string()))?;
+        let mut acc = Accumulator::new(n_fft);
+        for &(_, i) in &order[..take] {
+            let start = i * params.hop_length;
+            acc.add(stft.analyse(&signal[start..start + n_fft]));
         }
-        let inv = 1.0 / n.max(1) as f64;
-        Self {
-            n_fft,
-            power: power.iter().map(|p| (p * inv) as f32).collect(),
-        }
+        Ok(acc.mean())
     }
 
     /// Level of the profile as dBFS RMS (Hann-windowed frames, Parseval).
@@ -137,6 +131,39 @@ impl NoiseProfile {
         // Σ|X|² = n Σ (w x)²; mean w² of periodic Hann = 3/8; full-scale sine has mean square 1/2.
         let ms = sum / (n * n * 0.375);
         10.0 * (ms / 0.5).max(1e-30).log10()
+    }
+}
+
+/// Running sum of power spectra (f64), for a profile's mean.
+struct Accumulator {
+    n_fft: usize,
+    power: Vec<f64>,
+    frames: usize,
+}
+
+impl Accumulator {
+    fn new(n_fft: usize) -> Self {
+        Self {
+            n_fft,
+            power: vec![0.0; n_fft / 2 + 1],
+            frames: 0,
+        }
+    }
+
+    fn add(&mut self, spec: &[Complex32]) {
+        self.power
+            .iter_mut()
+            .zip(spec)
+            .for_each(|(p, c)| *p += f64::from(c.norm_sqr()));
+        self.frames += 1;
+    }
+
+    fn mean(&self) -> NoiseProfile {
+        let inv = 1.0 / self.frames.max(1) as f64;
+        NoiseProfile {
+            n_fft: self.n_fft,
+            power: self.power.iter().map(|p| (p * inv) as f32).collect(),
+        }
     }
 }
 
@@ -158,9 +185,8 @@ pub struct SpectralGate {
     /// threshold × the noise power summed over ±2 bins, per bin.
     noise_thr: Vec<f32>,
     floor_gain: f32,
-    threshold: f32,
-    /// ln of the power ratio over the noise at and below which the gate is fully closed.
-    closed: f32,
+    /// Exponent of the knee: the gain is `floor_gain.max(r^knee)`, `r` the ratio to threshold × noise.
+    knee: f32,
     open_coef: f32,
     close_coef: f32,
     /// Analysis buffer of `n_fft` samples; the newest `filled` samples of the current hop arrive at the end.
@@ -217,8 +243,14 @@ impl SpectralGate {
                     .collect()
             },
             floor_gain: 10f64.powf(-config.amount_db / 20.0) as f32,
-            threshold: 10f64.powf(config.threshold_db.max(4.0) / 10.0) as f32,
-            closed: (10f64.powf(0.3)).ln() as f32,
+            knee: {
+                // The knee runs in dB from fully closed 3 dB over the noise (gain = floor) to open
+                // at the threshold (gain = 1), linear in dB: gain = floor^(1 − x) with
+                // x = (ln(r·thr) − ln 2) / (ln thr − ln 2), i.e. gain = r^(−ln floor / (ln thr − ln 2)).
+                let span = (config.threshold_db.max(4.0) - 3.0) / 10.0 * std::f64::consts::LN_10;
+                let floor_ln = -config.amount_db / 20.0 * std::f64::consts::LN_10;
+                (-floor_ln / span) as f32
+            },
             open_coef: one_pole(config.release_s / 5.0, frame_rate) as f32,
             close_coef: one_pole(config.release_s, frame_rate) as f32,
             frame: vec![0.0; n_fft],
@@ -253,17 +285,16 @@ impl SpectralGate {
             if k + 2 < bins && k >= 1 {
                 p += f64::from(self.smoothed_power[k + 2]);
             }
-            // Ratio of signal to (threshold × noise): ≥ 1 opens fully; ≤ 1/threshold closes fully.
+            // Ratio of signal to (threshold × noise): ≥ 1 opens fully; 3 dB over the noise (the
+            // smoothed power of pure noise rarely gets further) or less closes fully.
             let r = p.max(0.0) as f32 / self.noise_thr[k];
             let t = if r >= 1.0 {
                 1.0
+            } else if self.knee == 1.0 {
+                // The defaults (12 dB over a 6 dB knee) make the knee exactly linear.
+                r.max(self.floor_gain)
             } else {
-                // Position in the knee (in dB): 0 up to 3 dB over the noise (the smoothed power of
-                // pure noise rarely gets further), 1 at the threshold.
-                let over = (r * self.threshold).max(1e-12).ln();
-                let x =
-                    ((over - self.closed) / (self.threshold.ln() - self.closed)).clamp(0.0, 1.0);
-                self.floor_gain.powf(1.0 - x)
+                r.powf(self.knee).max(self.floor_gain)
             };
             self.target[k] = t;
         }
@@ -284,6 +315,16 @@ impl SpectralGate {
     }
 }
 
+impl SpectralGate {
+    /// Writes the next samples of the last synthesised hop (zeros once it is used up).
+    fn emit(&mut self, output: &mut [f32]) {
+        let have = (self.hop - self.out_pos.min(self.hop)).min(output.len());
+        output[..have].copy_from_slice(&self.out_hop[self.out_pos..self.out_pos + have]);
+        output[have..].fill(0.0);
+        self.out_pos += have;
+    }
+}
+
 impl Stage for SpectralGate {
     fn latency(&self) -> usize {
         // Frame k (virtual start k·hop − (n_fft − hop)) completes at input k·hop + hop − 1 and its
@@ -291,23 +332,24 @@ impl Stage for SpectralGate {
         self.n_fft - 1
     }
     fn process(&mut self, input: &[f32], output: &mut [f32]) {
-        for (o, &x) in output.iter_mut().zip(input) {
-            self.frame[self.filled] = x;
-            self.filled += 1;
-            if self.filled == self.n_fft {
+        let mut i = 0;
+        while i < input.len() {
+            let take = (self.n_fft - self.filled).min(input.len() - i);
+            self.frame[self.filled..self.filled + take].copy_from_slice(&input[i..i + take]);
+            self.filled += take;
+            let completes = self.filled == self.n_fft;
+            // The hop synthesised last is emitted while the next hop is collected; the sample that
+            // completes a frame already emits the first of the new hop.
+            let before = if completes { take - 1 } else { take };
+            self.emit(&mut output[i..i + before]);
+            if completes {
                 self.process_frame();
                 self.frame.copy_within(self.hop.., 0);
                 self.filled = self.n_fft - self.hop;
                 self.out_pos = 0;
+                self.emit(&mut output[i + before..i + take]);
             }
-            // The hop synthesised last is emitted while the next hop is collected.
-            *o = if self.out_pos < self.hop {
-                let y = self.out_hop[self.out_pos];
-                self.out_pos += 1;
-                y
-            } else {
-                0.0
-            };
+            i += take;
         }
     }
     fn reset(&mut self) {
