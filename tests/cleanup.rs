@@ -541,6 +541,32 @@ fn cleanup_steps_parse_and_keep_length() {
 }
 
 #[test]
+fn channel_pairs_filter_like_single_channels() {
+    let len = 30_000;
+    let a = add(&sine(6500.0, len, 0.3), &noise(len, 0.2, 40));
+    let b = add(&sine(40.0, len, 0.5), &noise(len, 0.1, 41));
+    let single = |stage: &mut dyn Stage, x: &[f32]| {
+        let mut out = vec![0.0f32; x.len()];
+        stage.process(x, &mut out);
+        out
+    };
+    let hp = || HighPass::new(&HighpassConfig::default(), SR).unwrap();
+    let (mut pa, mut pb) = (a.clone(), b.clone());
+    HighPass::process_pair([&mut hp(), &mut hp()], &mut pa, &mut pb);
+    assert_eq!(pa, single(&mut hp(), &a));
+    assert_eq!(pb, single(&mut hp(), &b));
+    let de = || dsp::DeEsser::new(&dsp::DeessConfig::default(), SR).unwrap();
+    let (mut pa, mut pb) = (a.clone(), b.clone());
+    let (mut d1, mut d2) = (de(), de());
+    dsp::DeEsser::process_pair([&mut d1, &mut d2], &mut pa, &mut pb);
+    let mut s1 = de();
+    assert_eq!(pa, single(&mut s1, &a));
+    assert_eq!(pb, single(&mut de(), &b));
+    assert_eq!(d1.report(), s1.report());
+    assert!(d1.report().max_reduction_db > 1.0, "{:?}", d1.report());
+}
+
+#[test]
 fn stages_give_the_same_output_for_any_block_size() {
     let len = 20_000;
     let x = add(&sine(300.0, len, 0.3), &noise(len, 0.05, 21));

@@ -195,9 +195,15 @@ pub fn clean_stem(
         }
         match step {
             CleanupStep::Highpass if speech => {
-                for ch in &mut block.channels {
+                for pair in block.channels.chunks_mut(2) {
                     let mut hp = HighPass::new(&config.highpass, sr)?;
-                    run_aligned(&mut hp, ch);
+                    match pair {
+                        [a, b] => {
+                            let mut hp2 = HighPass::new(&config.highpass, sr)?;
+                            HighPass::process_pair([&mut hp, &mut hp2], a, b);
+                        }
+                        _ => pair.iter_mut().for_each(|ch| run_aligned(&mut hp, ch)),
+                    }
                 }
                 report.highpass = Some(config.highpass);
             }
@@ -239,14 +245,20 @@ pub fn clean_stem(
                     continue;
                 }
                 let mut worst: Option<DeessReport> = None;
-                for ch in &mut block.channels {
+                for pair in block.channels.chunks_mut(2) {
                     let mut d = DeEsser::new(&config.deess, sr)?;
-                    run_aligned(&mut d, ch);
-                    let r = d.report();
-                    worst = Some(match worst {
-                        Some(w) if w.max_reduction_db >= r.max_reduction_db => w,
-                        _ => r,
-                    });
+                    let mut d2 = DeEsser::new(&config.deess, sr)?;
+                    match pair {
+                        [a, b] => DeEsser::process_pair([&mut d, &mut d2], a, b),
+                        _ => pair.iter_mut().for_each(|ch| run_aligned(&mut d, ch)),
+                    }
+                    let used = if pair.len() == 2 { 2 } else { 1 };
+                    for r in [d.report(), d2.report()].into_iter().take(used) {
+                        worst = Some(match worst {
+                            Some(w) if w.max_reduction_db >= r.max_reduction_db => w,
+                            _ => r,
+                        });
+                    }
                 }
                 report.deess = worst;
             }

@@ -134,6 +134,12 @@ impl Limiter {
         }
     }
 
+    /// Whether a signal whose samples never exceed `sample_peak` in magnitude passes through
+    /// unchanged (only delayed): no sample or point between samples can then reach the ceiling.
+    pub fn passes_unchanged(&self, sample_peak: f64) -> bool {
+        sample_peak * self.tap_bound <= self.ceiling
+    }
+
     /// Delay of the output, samples.
     pub fn latency(&self) -> usize {
         self.latency

@@ -130,27 +130,50 @@ fn k_filter(rate: f64) -> ([f64; 5], [f64; 5]) {
     )
 }
 
-/// Sums of the squared K-weighted signal over consecutive `sub` samples (whole sub-blocks only).
-fn k_weighted_sums(x: &[f32], b: &[f64; 5], a: &[f64; 5], sub: usize) -> Vec<f64> {
-    let mut s = [0.0f64; 5];
-    let mut sums = Vec::with_capacity(x.len() / sub);
-    for chunk in x.chunks_exact(sub) {
-        let mut acc = 0.0f64;
-        for &v in chunk {
-            // The a[1] term last: it is the only one on the sample-to-sample dependency chain.
-            let w = f64::from(v) - a[2] * s[2] - a[3] * s[3] - a[4] * s[4] - a[1] * s[1];
-            let y = b[0] * w + b[1] * s[1] + b[2] * s[2] + b[3] * s[3] + b[4] * s[4];
-            s[4] = s[3];
-            s[3] = s[2];
-            s[2] = s[1];
-            s[1] = w;
-            acc += y * y;
+/// Sums of the squared K-weighted signal over consecutive `sub` samples (whole sub-blocks only),
+/// for up to two channels at once (two independent filter recursions keep the core busier than
+/// one); `xs` holds one or two channels of the same length.
+fn k_weighted_sums(xs: &[&[f32]], b: &[f64; 5], a: &[f64; 5], sub: usize) -> Vec<Vec<f64>> {
+    let len = xs.first().map_or(0, |x| x.len());
+    let blocks = len / sub;
+    let mut s = [[0.0f64; 5]; 2];
+    let mut sums = vec![Vec::with_capacity(blocks); xs.len()];
+    let step = |s: &mut [f64; 5], v: f32| -> f64 {
+        // The a[1] term last: it is the only one on the sample-to-sample dependency chain.
+        let w = f64::from(v) - a[2] * s[2] - a[3] * s[3] - a[4] * s[4] - a[1] * s[1];
+        let y = b[0] * w + b[1] * s[1] + b[2] * s[2] + b[3] * s[3] + b[4] * s[4];
+        s[4] = s[3];
+        s[3] = s[2];
+        s[2] = s[1];
+        s[1] = w;
+        y * y
+    };
+    for k in 0..blocks {
+        let range = k * sub..(k + 1) * sub;
+        match xs {
+            [x0, x1] => {
+                let (mut acc0, mut acc1) = (0.0f64, 0.0f64);
+                let [s0, s1] = &mut s;
+                for (&v0, &v1) in x0[range.clone()].iter().zip(&x1[range]) {
+                    acc0 += step(s0, v0);
+                    acc1 += step(s1, v1);
+                }
+                sums[0].push(acc0);
+                sums[1].push(acc1);
+            }
+            _ => {
+                let mut acc = 0.0f64;
+                for &v in &xs[0][range] {
+                    acc += step(&mut s[0], v);
+                }
+                sums[0].push(acc);
+            }
         }
         // No denormals in the state after a long decay into silence (they are slow and inaudible).
         s.iter_mut()
+            .flat_map(|c| c.iter_mut())
             .filter(|v| v.abs() < 1e-200)
             .for_each(|v| *v = 0.0);
-        sums.push(acc);
     }
     sums
 }
@@ -274,12 +297,19 @@ fn analyse(block: &AudioBlock, lra: bool, peaks: bool) -> Result<Loudness, MixEr
     let (b, a) = k_filter(f64::from(block.sample_rate));
     // Weighted sum over channels of each 100 ms sub-block's K-weighted energy.
     let mut subs = vec![0.0f64; block.frames() / sub];
-    for (x, w) in block.channels.iter().zip(weights(ch)) {
-        if w == 0.0 {
-            continue;
-        }
-        for (acc, e) in subs.iter_mut().zip(k_weighted_sums(x, &b, &a, sub)) {
-            *acc += w * e;
+    let weighted: Vec<(&[f32], f64)> = block
+        .channels
+        .iter()
+        .zip(weights(ch))
+        .filter(|&(_, w)| w != 0.0)
+        .map(|(x, w)| (x.as_slice(), w))
+        .collect();
+    for pair in weighted.chunks(2) {
+        let xs: Vec<&[f32]> = pair.iter().map(|&(x, _)| x).collect();
+        for (sums, &(_, w)) in k_weighted_sums(&xs, &b, &a, sub).iter().zip(pair) {
+            for (acc, e) in subs.iter_mut().zip(sums) {
+                *acc += w * e;
+            }
         }
     }
     let window_energy = |end: usize, len: usize| -> f64 {

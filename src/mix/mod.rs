@@ -241,15 +241,18 @@ pub fn remix(
 
     let mut normalisation = None;
     let mut limiter_report = None;
-    let pre = if config.target_lufs.is_some() || config.limiter.is_some() {
-        Some(out.clone())
-    } else {
-        None
-    };
     let measured = match config.target_lufs {
         Some(_) => integrated(&out)?,
         None => None,
     };
+    let peak = out
+        .channels
+        .iter()
+        .flat_map(|c| c.iter())
+        .fold(0.0f32, |m, x| m.max(x.abs()));
+    // The sum before gain and limiter, kept only when the limiter may act (and the gain may have
+    // to be corrected and the limiter run again).
+    let mut pre: Option<Vec<Vec<f32>>> = None;
     // Gain, then limiter; if the limiter took loudness away, correct the gain and run again.
     let mut extra_db = 0.0;
     for _ in 0..3 {
@@ -258,10 +261,18 @@ pub fn remix(
             _ => 0.0,
         };
         if let Some(pre) = &pre {
-            out.channels.clone_from(&pre.channels);
+            out.channels.clone_from(pre);
+        }
+        let g = db_to_gain(gain_db) as f32;
+        let limiter = config.limiter.as_ref().map(|lc| {
+            let lim = Limiter::new(lc, out.channel_count(), out.sample_rate);
+            let idle = lim.passes_unchanged(f64::from(peak * g));
+            (lc, lim, idle)
+        });
+        if pre.is_none() && limiter.as_ref().is_some_and(|(_, _, idle)| !idle) {
+            pre = Some(out.channels.clone());
         }
         if gain_db != 0.0 {
-            let g = db_to_gain(gain_db) as f32;
             out.channels
                 .iter_mut()
                 .for_each(|c| c.iter_mut().for_each(|x| *x *= g));
@@ -273,9 +284,11 @@ pub fn remix(
                 gain_db,
             });
         }
-        if let Some(lc) = &config.limiter {
-            let mut lim = Limiter::new(lc, out.channel_count(), out.sample_rate);
-            lim.run_aligned(&mut out.channels);
+        if let Some((lc, mut lim, idle)) = limiter {
+            // An idle limiter would return its input unchanged: skip running it.
+            if !idle {
+                lim.run_aligned(&mut out.channels);
+            }
             limiter_report = Some(lim.report(lc.ceiling_dbtp));
         }
         let (Some(t), Some(_), Some(_)) = (config.target_lufs, measured, &config.limiter) else {
