@@ -91,26 +91,33 @@ impl NoiseProfile {
 
     /// Mean power of the quietest `fraction` of frames of `signal` (its pauses).
     ///
-    /// Two passes: the first ranks the frames by their summed power, the second transforms again
-    /// only the frames it keeps (cheaper than holding every frame's spectrum).
+    /// Two passes: the first ranks the frames by their power summed over the bins (by Parseval's
+    /// theorem, from the windowed samples: no transform), the second transforms only the frames it
+    /// keeps.
     pub fn from_quiet_frames(
         signal: &[f32],
         sample_rate: u32,
         fraction: f64,
     ) -> Result<Self, DspError> {
         let n_fft = Self::n_fft_for(sample_rate);
-        let mut order: Vec<(f32, usize)> = Vec::new();
-        Self::for_each_frame(signal, n_fft, |i, spec| {
-            order.push((spec.iter().map(|c| c.norm_sqr()).sum::<f32>(), i));
-        })?;
-        let frames = order.len();
+        let params = params(n_fft);
+        let window = params.padded_window();
+        let hop = params.hop_length;
+        let frames = params.frames_in(signal.len());
+        let mut order: Vec<(f64, usize)> = (0..frames)
+            .map(|i| {
+                (
+                    one_sided_power(&signal[i * hop..i * hop + n_fft], &window),
+                    i,
+                )
+            })
+            .collect();
         order.sort_by(|a, b| a.0.total_cmp(&b.0));
         let take = ((frames as f64 * fraction).ceil() as usize).clamp(1.min(frames), frames);
-        let params = params(n_fft);
         let mut stft = Stft::new(params).map_err(|e| invalid("denoise", e.to_string()))?;
         let mut acc = Accumulator::new(n_fft);
         for &(_, i) in &order[..take] {
-            let start = i * params.hop_length;
+            let start = i * hop;
             acc.add(stft.analyse(&signal[start..start + n_fft]));
         }
         Ok(acc.mean())
@@ -132,6 +139,35 @@ impl NoiseProfile {
         let ms = sum / (n * n * 0.375);
         10.0 * (ms / 0.5).max(1e-30).log10()
     }
+}
+
+/// Σ|X_k|² over the bins 0..=n/2 of the windowed frame's DFT, from the samples: the full DFT's
+/// Σ|X_k|² is n·Σ(w·x)² (Parseval), and the one-sided sum counts every bin but DC and Nyquist once.
+fn one_sided_power(frame: &[f32], window: &[f32]) -> f64 {
+    let n = frame.len();
+    // Four lanes of (energy, DC sum, Nyquist sum) so the loop vectorises.
+    let (mut e, mut dc, mut ny) = ([0.0f64; 4], [0.0f64; 4], [0.0f64; 4]);
+    for (x, w) in frame.chunks_exact(4).zip(window.chunks_exact(4)) {
+        for l in 0..4 {
+            let v = f64::from(x[l] * w[l]);
+            e[l] += v * v;
+            dc[l] += v;
+            // Even positions +, odd − (the chunks start at even positions).
+            ny[l] += if l % 2 == 0 { v } else { -v };
+        }
+    }
+    let (mut e, mut dc, mut ny) = (
+        e.iter().sum::<f64>(),
+        dc.iter().sum::<f64>(),
+        ny.iter().sum::<f64>(),
+    );
+    for m in n - n % 4..n {
+        let v = f64::from(frame[m] * window[m]);
+        e += v * v;
+        dc += v;
+        ny += if m % 2 == 0 { v } else { -v };
+    }
+    (n as f64 * e + dc * dc + ny * ny) / 2.0
 }
 
 /// Running sum of power spectra (f64), for a profile's mean.
@@ -272,44 +308,52 @@ impl SpectralGate {
         for (s, c) in self.smoothed_power.iter_mut().zip(&self.spectrum) {
             *s = 0.5 * *s + 0.5 * c.norm_sqr();
         }
-        // Running ±2-bin sum of the smoothed power (the noise's sums are precomputed).
-        // f64: the sum slides past loud bins, and f32 would leave their rounding in quiet ones.
-        let mut p: f64 = self.smoothed_power[..3.min(bins)]
-            .iter()
-            .map(|&x| f64::from(x))
-            .sum();
-        for k in 0..bins {
-            if k >= 3 {
-                p -= f64::from(self.smoothed_power[k - 3]);
-            }
-            if k + 2 < bins && k >= 1 {
-                p += f64::from(self.smoothed_power[k + 2]);
-            }
-            // Ratio of signal to (threshold × noise): ≥ 1 opens fully; 3 dB over the noise (the
-            // smoothed power of pure noise rarely gets further) or less closes fully.
-            let r = p.max(0.0) as f32 / self.noise_thr[k];
-            let t = if r >= 1.0 {
-                1.0
-            } else if self.knee == 1.0 {
-                // The defaults (12 dB over a 6 dB knee) make the knee exactly linear.
-                r.max(self.floor_gain)
+        // The smoothed power summed over ±2 bins (the noise's sums are precomputed), as the
+        // ratio of signal to (threshold × noise).
+        let sp = &self.smoothed_power;
+        for (k, r) in self.target.iter_mut().enumerate() {
+            let p = if k >= 2 && k + 2 < bins {
+                sp[k - 2] + sp[k - 1] + sp[k] + sp[k + 1] + sp[k + 2]
             } else {
-                r.powf(self.knee).max(self.floor_gain)
+                sp[k.saturating_sub(2)..=(k + 2).min(bins - 1)].iter().sum()
             };
-            self.target[k] = t;
+            *r = p / self.noise_thr[k];
         }
-        for k in 0..bins {
+        // A ratio ≥ 1 opens fully; 3 dB over the noise (the smoothed power of pure noise rarely
+        // gets further) or less closes fully.
+        let floor = self.floor_gain;
+        if self.knee == 1.0 {
+            // The defaults (12 dB over a 6 dB knee) make the knee exactly linear.
+            self.target
+                .iter_mut()
+                .for_each(|r| *r = r.min(1.0).max(floor));
+        } else {
+            let knee = self.knee;
+            self.target.iter_mut().for_each(|r| {
+                *r = if *r >= 1.0 {
+                    1.0
+                } else {
+                    r.powf(knee).max(floor)
+                }
+            });
+        }
+        // Gain: the target averaged over ±1 bin, opening fast and closing slowly. Both candidates
+        // are computed and one is picked (no unpredictable branch).
+        let (open, close) = (self.open_coef, self.close_coef);
+        let tg = &self.target;
+        for (k, (g, c)) in self
+            .gain
+            .iter_mut()
+            .zip(self.spectrum.iter_mut())
+            .enumerate()
+        {
             let lo = k.saturating_sub(1);
             let hi = (k + 1).min(bins - 1);
-            let t = (self.target[lo] + self.target[k] + self.target[hi]) / 3.0;
-            let g = &mut self.gain[k];
-            let c = if t > *g {
-                self.open_coef
-            } else {
-                self.close_coef
-            };
-            *g = c * *g + (1.0 - c) * t;
-            self.spectrum[k] *= *g;
+            let t = (tg[lo] + tg[k] + tg[hi]) / 3.0;
+            let opened = open * *g + (1.0 - open) * t;
+            let closed = close * *g + (1.0 - close) * t;
+            *g = if t > *g { opened } else { closed };
+            *c *= *g;
         }
         self.istft.synthesise(&self.spectrum, &mut self.out_hop);
     }
@@ -360,5 +404,37 @@ impl Stage for SpectralGate {
         self.istft.reset();
         self.out_hop.fill(0.0);
         self.out_pos = self.hop;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_sided_power_matches_the_spectrum() {
+        for n_fft in [64usize, 1024, 2048] {
+            let p = params(n_fft);
+            let mut stft = Stft::new(p).unwrap();
+            let mut s = 7u64;
+            let frame: Vec<f32> = (0..n_fft)
+                .map(|m| {
+                    s ^= s << 13;
+                    s ^= s >> 7;
+                    s ^= s << 17;
+                    0.1 + (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5 + (m as f32 * 0.01).sin()
+                })
+                .collect();
+            let from_fft: f64 = stft
+                .analyse(&frame)
+                .iter()
+                .map(|c| f64::from(c.norm_sqr()))
+                .sum();
+            let direct = one_sided_power(&frame, &p.padded_window());
+            assert!(
+                (direct / from_fft - 1.0).abs() < 1e-5,
+                "n_fft {n_fft}: {direct} vs {from_fft}"
+            );
+        }
     }
 }
