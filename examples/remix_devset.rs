@@ -9,12 +9,18 @@
 //!       (equal RMS over the clip), speech active level about -26 dBFS.
 //!   remix_devset score STEMS_DIR MIX.wav OUT.wav
 //!       Fits OUT ≈ a·speech + b·background (least squares over all channels) and prints the speech
-//!       and background gains in dB, the residual, the output's loudness and true peak, and the
+//!       and background gains in dB, the speech's level change as energy and as integrated loudness
+//!       (OUT − b·background against the true speech), the residual, the output's loudness and true peak, and the
 //!       difference between OUT and MIX in dB (identity check).
 //!   remix_devset time STEMS_DIR MIX.wav REPEATS
 //!       Times roomtone::mix::remix alone (default cleanup, ebu-r128 preset) on one thread and prints
 //!       the real-time factor (audio seconds per second of compute), best of REPEATS, in this
 //!       thread's CPU time and in wall-clock time.
+//!   remix_devset lowband STEMS_DIR MIX.wav
+//!       What the rumble high-pass takes from the true speech stem: its DC offset, the energy and
+//!       K-weighted loudness (BS.1770, ebur128 crate) change through the default high-pass at
+//!       20–120 Hz cutoffs, and the least-squares gain of the filtered speech on the original (which,
+//!       unlike energy and loudness, the filter's phase shift lowers).
 //!   remix_devset diff A.wav B.wav
 //!       Largest sample difference between two files of the same shape, and the difference's energy
 //!       relative to A in dB (to check that a speed change left the output alone).
@@ -181,20 +187,30 @@ fn score(dir: &str, mix_path: &str, out_path: &str) -> Res<()> {
     // Level of the speech in the output without assuming it is a scaled copy of the true stem (the
     // cleanup's filters shift its phase): energy of OUT − b·background against the true speech.
     let mut rest = 0.0f64;
+    let mut speech_out = AudioBlock::new(y.sample_rate, y.channel_count());
     for c in 0..y.channel_count() {
+        let mut ch = Vec::with_capacity(y.frames());
         for i in 0..y.frames() {
             let r = f64::from(y.channels[c][i]) - b * f64::from(g.channels[c][i]);
             rest += r * r;
+            ch.push(r as f32);
         }
+        speech_out.channels[c] = ch;
     }
+    // The same as loudness (K-weighted, gated, BS.1770; ebur128 crate).
+    let speech_lufs_change = mix::measure_ebur128(&speech_out)?
+        .integrated_lufs
+        .zip(mix::measure_ebur128(&s)?.integrated_lufs)
+        .map_or(f64::NAN, |(o, i)| o - i);
     // The reference meter (the ebur128 crate), independent of the one the remix uses.
     let l = mix::measure_ebur128(&y)?;
     println!(
-        "{{\"file\":\"{out_path}\",\"frames_out\":{},\"frames_in\":{},\"speech_db\":{:.3},\"speech_energy_db\":{:.3},\"background_db\":{:.3},\"residual_db\":{:.1},\"integrated_lufs\":{:.2},\"true_peak_dbtp\":{:.2},\"out_minus_mix_db\":{:.1}}}",
+        "{{\"file\":\"{out_path}\",\"frames_out\":{},\"frames_in\":{},\"speech_db\":{:.3},\"speech_energy_db\":{:.3},\"speech_loudness_db\":{:.3},\"background_db\":{:.3},\"residual_db\":{:.1},\"integrated_lufs\":{:.2},\"true_peak_dbtp\":{:.2},\"out_minus_mix_db\":{:.1}}}",
         y.frames(),
         m.frames(),
         20.0 * a.abs().log10(),
         10.0 * (rest / ss).log10(),
+        speech_lufs_change,
         20.0 * b.abs().log10(),
         10.0 * (resid.max(1e-30) / oo).log10(),
         l.integrated_lufs.unwrap_or(f64::NAN),
@@ -344,6 +360,69 @@ fn stages(dir: &str, mix_path: &str, repeats: usize) -> Res<()> {
     Ok(())
 }
 
+fn lowband(dir: &str, mix_path: &str) -> Res<()> {
+    use roomtone::dsp::{HighPass, HighpassConfig, Stage};
+    let (sp, _) = stems_for(dir, mix_path);
+    let speech = read_all(&sp)?;
+    let energy = |b: &AudioBlock| -> f64 {
+        b.channels
+            .iter()
+            .flat_map(|c| c.iter())
+            .map(|&x| f64::from(x).powi(2))
+            .sum()
+    };
+    let lufs = |b: &AudioBlock| -> Res<f64> {
+        Ok(mix::measure_ebur128(b)?.integrated_lufs.unwrap_or(f64::NAN))
+    };
+    let x = &speech.channels[0];
+    let mean = x.iter().map(|&v| f64::from(v)).sum::<f64>() / x.len().max(1) as f64;
+    let rms = (energy(&speech) / (x.len() * speech.channel_count()).max(1) as f64).sqrt();
+    let (e0, l0) = (energy(&speech), lufs(&speech)?);
+    // Share of the energy in the 100 ms means (what is left below about 5 Hz: offsets that move
+    // from clip to clip).
+    let win = (speech.sample_rate / 10) as usize;
+    let slow: f64 = speech
+        .channels
+        .iter()
+        .flat_map(|c| c.chunks(win))
+        .map(|w| {
+            let m = w.iter().map(|&v| f64::from(v)).sum::<f64>() / w.len() as f64;
+            m * m * w.len() as f64
+        })
+        .sum();
+    print!(
+        "{{\"file\":\"{}\",\"dc_offset_db_re_rms\":{:.1},\"energy_in_100ms_means_db\":{:.2}",
+        sp.display(),
+        20.0 * (mean.abs() / rms).log10(),
+        10.0 * (slow / e0).log10()
+    );
+    for cutoff in [20.0, 40.0, 60.0, 80.0, 100.0, 120.0] {
+        let config = HighpassConfig {
+            cutoff_hz: cutoff,
+            ..HighpassConfig::default()
+        };
+        let mut filtered = speech.clone();
+        let mut corr = 0.0f64;
+        for (out, orig) in filtered.channels.iter_mut().zip(&speech.channels) {
+            let mut hp = HighPass::new(&config, speech.sample_rate)?;
+            hp.process(orig, out);
+            corr += out
+                .iter()
+                .zip(orig)
+                .map(|(&a, &b)| f64::from(a) * f64::from(b))
+                .sum::<f64>();
+        }
+        print!(
+            ",\"hp{cutoff:.0}\":{{\"energy_db\":{:.3},\"loudness_db\":{:.3},\"fit_gain_db\":{:.3}}}",
+            10.0 * (energy(&filtered) / e0).log10(),
+            lufs(&filtered)? - l0,
+            20.0 * (corr / e0).log10()
+        );
+    }
+    println!("}}");
+    Ok(())
+}
+
 fn diff(a: &str, b: &str) -> Res<()> {
     let (x, y) = (read_all(Path::new(a))?, read_all(Path::new(b))?);
     if x.channel_count() != y.channel_count() || x.frames() != y.frames() {
@@ -374,6 +453,7 @@ fn main() -> Res<()> {
         ["time", dir, m, r] => time(dir, m, r.parse()?),
         ["stages", dir, m, r] => stages(dir, m, r.parse()?),
         ["diff", a, b] => diff(a, b),
-        _ => Err("usage: remix_devset build SPEECH_LIST AMB_LIST OUT_DIR [SECONDS] | score STEMS_DIR MIX OUT | time|stages STEMS_DIR MIX REPEATS | diff A B".into()),
+        ["lowband", dir, m] => lowband(dir, m),
+        _ => Err("usage: remix_devset build SPEECH_LIST AMB_LIST OUT_DIR [SECONDS] | score STEMS_DIR MIX OUT | time|stages STEMS_DIR MIX REPEATS | diff A B | lowband STEMS_DIR MIX".into()),
     }
 }

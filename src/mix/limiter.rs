@@ -288,7 +288,9 @@ impl Limiter {
             let n = block.min(total - pos);
             for (buf, ch) in inb.iter_mut().zip(channels.iter()) {
                 let have = ch.len().saturating_sub(pos).min(n);
-                buf[..have].copy_from_slice(&ch[pos..pos + have]);
+                if have > 0 {
+                    buf[..have].copy_from_slice(&ch[pos..pos + have]);
+                }
                 buf[have..n].fill(0.0);
             }
             {
