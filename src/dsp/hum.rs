@@ -89,11 +89,18 @@ pub fn detect_hum(channels: &[&[f32]], sample_rate: u32, config: &HumConfig) -> 
     let mut power = vec![0.0f64; n_fft / 2 + 1];
     let mut frames = 0usize;
     let scale = 1.0 / channels.len().max(1) as f32;
+    let mut sum = vec![0.0f32; n_fft];
     let mut start = 0;
     while start + n_fft <= len {
-        for (i, f) in frame.iter_mut().enumerate() {
-            let s: f32 = channels.iter().map(|c| c[start + i]).sum::<f32>() * scale;
-            *f = s * window[i];
+        // Downmix channel by channel (the same additions, in the same order, as sample by sample).
+        sum.copy_from_slice(&channels[0][start..start + n_fft]);
+        for c in &channels[1..] {
+            sum.iter_mut()
+                .zip(&c[start..start + n_fft])
+                .for_each(|(s, &x)| *s += x);
+        }
+        for ((f, &s), &w) in frame.iter_mut().zip(&sum).zip(&window) {
+            *f = s * scale * w;
         }
         let _ = fft.process_with_scratch(&mut frame, &mut spec, &mut scratch);
         for (p, c) in power.iter_mut().zip(&spec) {
