@@ -492,6 +492,11 @@ fn zero_gains_no_cleanup_no_normalisation_reproduce_the_input() {
         assert!(10.0 * (err / sig).log10() < -80.0);
     }
     assert!(report.limiter.is_none() && report.normalisation.is_none());
+    // Stems that do not fit the input are refused, not cut or padded silently.
+    let short = block(vec![vec![0.0; len - 1]; 2]);
+    let fits = block(vec![vec![0.0; len]; 2]);
+    assert!(mix::remix(&mixture, short, fits.clone(), &config).is_err());
+    assert!(mix::remix(&mixture, fits, block(vec![vec![0.0; len]]), &config).is_err());
 }
 
 #[test]

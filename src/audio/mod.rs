@@ -76,6 +76,12 @@ pub fn read_all(path: &std::path::Path) -> Result<AudioBlock, AudioError> {
     let mut reader = AudioReader::open(path)?;
     let info = reader.info().clone();
     let mut all = AudioBlock::new(info.sample_rate, info.channels);
+    // Room for the declared length up front (no copying as the buffers grow); a header's claim is
+    // trusted only up to an hour at 192 kHz.
+    if let Some(n) = info.declared_frames {
+        let n = usize::try_from(n).unwrap_or(0).min(192_000 * 3600);
+        all.channels.iter_mut().for_each(|c| c.reserve_exact(n));
+    }
     let mut block = AudioBlock::default();
     while reader.next_block(&mut block)? {
         for (dst, src) in all.channels.iter_mut().zip(&block.channels) {

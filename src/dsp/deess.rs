@@ -138,12 +138,11 @@ impl DeEsser {
             band = f.run(band);
         }
         let a = band.abs();
-        let c = if a > self.env {
-            self.attack
-        } else {
-            self.release
-        };
-        self.env = c * self.env + (1.0 - c) * a;
+        // Both candidates, then a pick: rising or falling is noise-like in the band, and a branch
+        // on it would be mispredicted half the time.
+        let rising = self.attack * self.env + (1.0 - self.attack) * a;
+        let falling = self.release * self.env + (1.0 - self.release) * a;
+        self.env = if a > self.env { rising } else { falling };
         // Logarithms only while the band is over the threshold (rarely): cheap when idle.
         let g = if self.env > self.threshold_lin {
             let over = 20.0 * (self.env / self.threshold_lin).log10();

@@ -202,6 +202,16 @@ pub fn remix(
     mut background: AudioBlock,
     config: &RemixConfig,
 ) -> Result<(AudioBlock, RemixReport), MixError> {
+    for (stem, name) in [(&speech, "speech"), (&background, "background")] {
+        if stem.sample_rate != mixture.sample_rate
+            || stem.channel_count() != mixture.channel_count()
+            || stem.channels.iter().any(|c| c.len() != mixture.frames())
+        {
+            return Err(MixError::Stems(format!(
+                "the {name} stem does not have the input's rate, channels and length (see conform)"
+            )));
+        }
+    }
     check_finite("speech gain", config.speech_gain_db, -120.0..=40.0)?;
     check_finite("background gain", config.background_gain_db, -120.0..=40.0)?;
     if let Some(t) = config.target_lufs {
@@ -227,17 +237,14 @@ pub fn remix(
         }
         _ => None,
     };
-    let mut out = AudioBlock::new(mixture.sample_rate, mixture.channel_count());
-    for ((o, s), b) in out
-        .channels
-        .iter_mut()
-        .zip(&speech.channels)
-        .zip(&background.channels)
-    {
-        o.extend(s.iter().zip(b).map(|(&s, &b)| gs * s + gb * b));
+    // The sum goes into the speech stem's buffers (no new allocation).
+    for (s, b) in speech.channels.iter_mut().zip(&background.channels) {
+        s.iter_mut()
+            .zip(b)
+            .for_each(|(s, &b)| *s = gs * *s + gb * b);
     }
-    drop(speech);
     drop(background);
+    let mut out = speech;
 
     let mut normalisation = None;
     let mut limiter_report = None;
