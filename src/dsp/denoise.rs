@@ -311,13 +311,24 @@ impl SpectralGate {
         // The smoothed power summed over ±2 bins (the noise's sums are precomputed), as the
         // ratio of signal to (threshold × noise).
         let sp = &self.smoothed_power;
-        for (k, r) in self.target.iter_mut().enumerate() {
-            let p = if k >= 2 && k + 2 < bins {
-                sp[k - 2] + sp[k - 1] + sp[k] + sp[k + 1] + sp[k + 2]
-            } else {
-                sp[k.saturating_sub(2)..=(k + 2).min(bins - 1)].iter().sum()
-            };
-            *r = p / self.noise_thr[k];
+        let edge =
+            |k: usize| -> f32 { sp[k.saturating_sub(2)..=(k + 2).min(bins - 1)].iter().sum() };
+        if bins >= 5 {
+            // Interior bins in a loop without branches (it vectorises), then the edges.
+            let inner = self.target[2..bins - 2]
+                .iter_mut()
+                .zip(&self.noise_thr[2..bins - 2])
+                .zip(sp.windows(5));
+            for ((r, &n), w) in inner {
+                *r = (w[0] + w[1] + w[2] + w[3] + w[4]) / n;
+            }
+            for k in [0, 1, bins - 2, bins - 1] {
+                self.target[k] = edge(k) / self.noise_thr[k];
+            }
+        } else {
+            for k in 0..bins {
+                self.target[k] = edge(k) / self.noise_thr[k];
+            }
         }
         // A ratio ≥ 1 opens fully; 3 dB over the noise (the smoothed power of pure noise rarely
         // gets further) or less closes fully.
@@ -341,19 +352,26 @@ impl SpectralGate {
         // are computed and one is picked (no unpredictable branch).
         let (open, close) = (self.open_coef, self.close_coef);
         let tg = &self.target;
-        for (k, (g, c)) in self
-            .gain
-            .iter_mut()
-            .zip(self.spectrum.iter_mut())
-            .enumerate()
-        {
-            let lo = k.saturating_sub(1);
-            let hi = (k + 1).min(bins - 1);
-            let t = (tg[lo] + tg[k] + tg[hi]) / 3.0;
+        let update = |g: &mut f32, c: &mut Complex32, t: f32| {
             let opened = open * *g + (1.0 - open) * t;
             let closed = close * *g + (1.0 - close) * t;
             *g = if t > *g { opened } else { closed };
             *c *= *g;
+        };
+        if bins >= 3 {
+            // Interior bins without index arithmetic, then the two edges.
+            let inner = self.gain[1..bins - 1]
+                .iter_mut()
+                .zip(&mut self.spectrum[1..bins - 1])
+                .zip(tg.windows(3));
+            for ((g, c), w) in inner {
+                update(g, c, (w[0] + w[1] + w[2]) / 3.0);
+            }
+        }
+        let edges: &[usize] = if bins >= 2 { &[0, bins - 1] } else { &[0] };
+        for &k in edges {
+            let t = (tg[k.saturating_sub(1)] + tg[k] + tg[(k + 1).min(bins - 1)]) / 3.0;
+            update(&mut self.gain[k], &mut self.spectrum[k], t);
         }
         self.istft.synthesise(&self.spectrum, &mut self.out_hop);
     }
