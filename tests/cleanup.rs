@@ -138,6 +138,15 @@ fn loudness_meter_agrees_with_the_ebur128_crate() {
             "square 48k",
             at(48_000, vec![square(997.0, 200_000, 48_000)]),
         ),
+        // 2× oversampling at 96 kHz, none at 192 kHz (as the crate does).
+        (
+            "stereo quarter-rate sine 96k",
+            at(96_000, vec![quarter(400_000, 96_000), stepped(400_000, 3)]),
+        ),
+        (
+            "quarter-rate sine 192k",
+            at(192_000, vec![quarter(700_000, 192_000)]),
+        ),
         ("short (0.3 s)", at(48_000, vec![noise(14_400, 0.3, 5)])),
         ("silence", at(44_100, vec![vec![0.0; 100_000]; 2])),
     ];

@@ -1,5 +1,5 @@
 //! Remix: cleaned stems at chosen gains, background ducked under speech, summed, normalised to an
-//! integrated loudness target (ITU-R BS.1770 / EBU R128, ebur128 crate) and kept under a true-peak
+//! integrated loudness target (ITU-R BS.1770 / EBU R128, [`measure`]) and kept under a true-peak
 //! ceiling by a look-ahead limiter.
 //!
 //! Order: cleanup ([`crate::dsp`]) → stem gains → ducking → sum → loudness gain → limiter.
