@@ -18,8 +18,9 @@ weights, every clip-channel normalised to unit speech energy so each counts the 
 ridge toward the plain average (0.5, 0.5, 0). Sufficient statistics are accumulated per FFT bin and
 1 dB lsnr bin once, so every edge set is fitted in milliseconds; the candidates are scored on a TEST
 set disjoint from TRAIN by source recording of speech AND ambience:
-  speech "natural": tuxpaint-stamps-default descriptions, English `*_desc.ogg` split by file
-      (hash), other languages split by language (train fr ru ca be, test ro bg es el da);
+  speech "english": tuxpaint-stamps-default English descriptions `*_desc.ogg`, split by file (hash);
+  speech "intl":    its other-language descriptions, split by language (train fr ru ca be, test ro bg
+      es el da); the loudest channel of each file (some are silent on the left);
   speech "acted":   0ad-data audio/voice/<civ>/civ/*.ogg shouted/acted unit lines
       (train greek latin, test persian napatan);
   ambience:         0ad-data audio/ambient/**.ogg, every other file of each folder.
@@ -63,6 +64,7 @@ NAT_TRAIN_LANGS = {"fr", "ru", "ca", "be"}
 NAT_TEST_LANGS = {"ro", "bg", "es", "el", "da"}
 ACT_TRAIN = {"greek", "latin"}
 ACT_TEST = {"persian", "napatan"}
+CATS = ("english", "intl", "acted", "all")
 
 
 def resample(x, sr_from, sr_to):
@@ -89,16 +91,16 @@ def h01(s):
 
 def sources(args, split):
     tux = Path(args.tuxpaint)
-    nat = []
+    en, intl = [], []
     for p in sorted(tux.rglob("*_desc*.ogg")):
         stem = p.name[:-4]
         if stem.endswith("_desc"):
             if (h01(stem) < 0.5) == (split == "train"):
-                nat.append(p)
+                en.append(p)
         else:
             lang = stem.rsplit("_desc_", 1)[-1]
             if lang in (NAT_TRAIN_LANGS if split == "train" else NAT_TEST_LANGS):
-                nat.append(p)
+                intl.append(p)
     zf = zipfile.ZipFile(args.zeroad)
     names = zf.namelist()
     civs = ACT_TRAIN if split == "train" else ACT_TEST
@@ -111,33 +113,35 @@ def sources(args, split):
         by_dir.setdefault(n.rsplit("/", 1)[0], []).append(n)
     for d, ns in sorted(by_dir.items()):
         amb += ns[(0 if split == "train" else 1)::2]
-    return nat, act, amb, zf
+    return en, intl, act, amb, zf
 
 
 def read_any(src, zf):
+    """Mono signal (the loudest channel: some stereo descriptions are silent on one side) and its rate."""
     if isinstance(src, Path):
         x, s = sf.read(str(src), dtype="float64", always_2d=True)
     else:
         x, s = sf.read(io.BytesIO(zf.read(src)), dtype="float64", always_2d=True)
-    return x, s
+    return x[:, np.argmax(np.sum(x ** 2, axis=0))], s
 
 
 def build(args, split):
     """Seeded mixtures of one split: list of dicts (name, snr, sr, ch, cat, speech, amb, mix)."""
-    nat, act, amb_names, zf = sources(args, split)
+    en, intl, act, amb_names, zf = sources(args, split)
     rng = random.Random(1234 if split == "train" else 4321)
     amb_cache = {}
     mixes = []
     dur = args.seconds
     n48 = int(dur * 48000)
-    for cat, files, n in (("natural", nat, args.n_natural), ("acted", act, args.n_acted)):
+    for cat, files, n in (("english", en, args.n_english), ("intl", intl, args.n_intl),
+                          ("acted", act, args.n_acted)):
         for snr in (-5, 0, 5):
             for i in range(n):
                 vname, sr, ch = VARIANTS[i % len(VARIANTS)]
                 parts, total = [], 0
                 while total < n48:
                     x, s = read_any(rng.choice(files), zf)
-                    x = resample(x[:, 0], s, 48000)
+                    x = resample(x, s, 48000)
                     gap = np.zeros(int(48000 * rng.uniform(0.2, 0.6)))
                     parts += [x, gap]
                     total += len(x) + len(gap)
@@ -145,7 +149,7 @@ def build(args, split):
                 while True:
                     an = rng.choice(amb_names)
                     if an not in amb_cache:
-                        a, s = read_any(an, zf)
+                        a, s = sf.read(io.BytesIO(zf.read(an)), dtype="float64", always_2d=True)
                         amb_cache[an] = resample(a, s, 48000)
                     a = amb_cache[an]
                     if len(a) >= len(sp):
@@ -385,7 +389,7 @@ def table(rows, methods, title):
              "| method | cat | -5 dB | 0 dB | +5 dB | all | bg -5 | bg 0 | bg +5 | bg all |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for meth in methods:
-        for cat in ("natural", "acted", "all"):
+        for cat in CATS:
             rs = [r for r in rows if cat in ("all", r["cat"])]
             if not rs:
                 continue
@@ -400,7 +404,7 @@ def table(rows, methods, title):
 
 def summary(rows, meth):
     out = {}
-    for cat in ("natural", "acted", "all"):
+    for cat in CATS:
         rs = [r for r in rows if cat in ("all", r["cat"])]
         out[cat] = {f"{snr:+d}dB" if snr is not None else "all":
                     [round(float(np.mean([r[meth][k] for r in rs if snr is None or r["snr"] == snr])), 2)
@@ -410,21 +414,23 @@ def summary(rows, meth):
 
 # ---------------------------------------------------------------- main
 
-B4 = [0, 1000, 2000, 4000, 24000]
+B5 = [0, 1000, 2000, 4000, 8000, 24000]
 B6 = [0, 500, 1000, 2000, 4000, 8000, 24000]
 L5 = [-10, 0, 10, 20]
 CANDIDATES = {
-    # name: (band_edges_hz, lsnr_edges_db, terms (0 D, 1 C, 2 X), reweighting rounds)
-    "band6_DC": (B6, [], (0, 1), 0),
-    "band6_DCX": (B6, [], (0, 1, 2), 0),
-    "band6_DC_irls": (B6, [], (0, 1), 4),
-    "band4xlsnr5_DC": (B4, L5, (0, 1), 0),
-    "band4xlsnr5_DCX": (B4, L5, (0, 1, 2), 0),
-    "band4xlsnr5_DCX_irls": (B4, L5, (0, 1, 2), 4),
-    "band4xlsnr5_DC_irls": (B4, L5, (0, 1), 4),
-    "band6xlsnr5_DC_irls": (B6, L5, (0, 1), 4),
+    # name: (band_edges_hz, lsnr_edges_db, terms (0 D, 1 C, 2 X), reweighting rounds, ridge)
+    # (an edge at 8 kHz everywhere: Conv-TasNet has nothing above it)
+    "band6_DC": (B6, [], (0, 1), 0, 0.01),
+    "band6_DCX": (B6, [], (0, 1, 2), 0, 0.01),
+    "band6_DC_irls": (B6, [], (0, 1), 4, 0.01),
+    "band5xlsnr5_DC": (B5, L5, (0, 1), 0, 0.01),
+    "band5xlsnr5_DCX": (B5, L5, (0, 1, 2), 0, 0.01),
+    "band5xlsnr5_DCX_irls": (B5, L5, (0, 1, 2), 4, 0.01),
+    "band5xlsnr5_DC_irls": (B5, L5, (0, 1), 4, 0.01),
+    "band5xlsnr5_DC_irls_r0.1": (B5, L5, (0, 1), 4, 0.1),
+    "band6xlsnr5_DC_irls": (B6, L5, (0, 1), 4, 0.01),
 }
-CHOSEN = "band4xlsnr5_DC_irls"
+CHOSEN = "band6xlsnr5_DC_irls"
 
 
 def main():
@@ -435,10 +441,10 @@ def main():
     ap.add_argument("--dfn3-dir", default=str(ROOT / "models/dfn3"))
     ap.add_argument("--work", required=True, help="cache of estimates (npz) and results")
     ap.add_argument("--out", default=str(ROOT / "models/separation/fusion.json"))
-    ap.add_argument("--n-natural", type=int, default=12, help="natural-speech mixtures per SNR and split")
-    ap.add_argument("--n-acted", type=int, default=9, help="acted-speech mixtures per SNR and split")
+    ap.add_argument("--n-english", type=int, default=9, help="English natural-speech mixtures per SNR and split")
+    ap.add_argument("--n-intl", type=int, default=6, help="other-language natural-speech mixtures per SNR and split")
+    ap.add_argument("--n-acted", type=int, default=6, help="acted-speech mixtures per SNR and split")
     ap.add_argument("--seconds", type=float, default=8.0)
-    ap.add_argument("--ridge", type=float, default=0.01, help="ridge toward (0.5, 0.5, 0), relative to the cell energy")
     ap.add_argument("--choose", default=CHOSEN, help=f"candidate to write (default {CHOSEN})")
     a = ap.parse_args()
     work = Path(a.work)
@@ -468,8 +474,8 @@ def main():
         "avg_all": ([0, 24000], [], np.array([[[0.5, 0.5, 0.0]]])),
     }
     configs = dict(fixed)
-    for name, (be, le, terms, irls) in CANDIDATES.items():
-        configs[name] = (be, le, fit(fine, be, le, terms, ridge=a.ridge, irls=irls))
+    for name, (be, le, terms, irls, ridge) in CANDIDATES.items():
+        configs[name] = (be, le, fit(fine, be, le, terms, ridge=ridge, irls=irls))
 
     results = {}
     for split in ("train", "test"):
@@ -496,12 +502,12 @@ def main():
     be, le, W = configs[choose]
     best_single = max(("dfn3", "convtasnet"), key=lambda k: mean_si("test", k))
     gain = mean_si("test", choose) - mean_si("test", best_single)
-    terms, irls = (CANDIDATES[choose][2], CANDIDATES[choose][3]) if choose in CANDIDATES else ((0, 1), 0)
+    terms, irls, ridge = CANDIDATES[choose][2:] if choose in CANDIDATES else ((0, 1), 0, 0.0)
 
     def scores(split, k):
         rs = results[split]
         parts = []
-        for cat in ("natural", "acted", "all"):
+        for cat in CATS:
             q = [r for r in rs if cat in ("all", r["cat"])]
             si = [np.mean([r[k]["si"] for r in q if r["snr"] == snr]) for snr in (-5, 0, 5)]
             parts.append(f"{cat} {'/'.join(f'{v:.2f}' for v in si)} mean {np.mean([r[k]['si'] for r in q]):.2f} "
@@ -513,15 +519,16 @@ def main():
         f"{choose}: weights on (DFN3, Conv-TasNet{', mix' if 2 in terms else ''}) per band x lsnr bin"
         f"{'' if 2 in terms else ' (mix weight 0)'}, fitted by scripts/fit_fusion.py: closed-form least squares "
         "of the true speech STFT per cell, each clip-channel normalised to unit speech energy, ridge "
-        f"{a.ridge} toward (0.5, 0.5, 0)" + (f", {irls} reweighting rounds (clip weight 1/residual: maximises "
+        f"{ridge} toward (0.5, 0.5, 0)" + (f", {irls} reweighting rounds (clip weight 1/residual: maximises "
                                              "the mean SDR in dB)" if irls else "") + ". "
         "Frame pairing: fusion frame j = aligned samples [(j-1)*480, (j+1)*480) gets the lsnr of the DFN3 "
         "step that emits that frame (encoder step j+2, 2 frames lookahead); gated (silent) steps count as "
         "-15 dB. Conv-TasNet: whole signal at 16 kHz, least-squares gain onto the 16 kHz mix. "
         f"TRAIN {len(data['train'])} clip-channels / TEST {len(data['test'])} (8 s, -5/0/+5 dB SNR, mono 48 kHz, "
-        "stereo 44.1 kHz, mono 16 kHz), disjoint by source recording: natural speech = tuxpaint-stamps-default "
-        "descriptions (English split by file; train fr ru ca be, test ro bg es el da), acted = 0ad-data unit "
-        "voices (train greek latin, test persian napatan), ambience = 0ad-data audio/ambient (alternate files "
+        "stereo 44.1 kHz, mono 16 kHz), disjoint by source recording: english = tuxpaint-stamps-default English "
+        "descriptions split by file, intl = its other-language descriptions (train fr ru ca be, test ro bg es el "
+        "da), acted = 0ad-data shouted unit voices (train greek latin, test persian napatan), ambience = 0ad-data "
+        "audio/ambient (alternate files "
         "per folder). Scores (dB, SI-SDRi speech at -5/0/+5 dB, mean, SI-SDR background): "
         "TEST " + " | ".join(scores("test", k) for k in shown) + ". "
         "TRAIN " + " | ".join(scores("train", k) for k in shown) + ". "
