@@ -110,6 +110,8 @@ enum Command {
         /// Seconds of warm-up before each chunk after the first (tuning only).
         #[arg(long, default_value_t = 1.0, value_name = "S", hide = true)]
         warmup_seconds: f64,
+        #[command(flatten)]
+        model: ModelArgs,
         /// Audio or video files.
         #[arg(required = true, value_name = "INPUT")]
         inputs: Vec<PathBuf>,
@@ -186,6 +188,47 @@ enum Command {
     ///
     /// Use it after scripts/setup.sh to confirm the runtime and the models work on this machine.
     Models,
+}
+
+/// Which separation model runs (shared by separate, remix and batch).
+#[derive(clap::Args, Debug, Clone)]
+struct ModelArgs {
+    /// Separation model: dfn3 (DeepFilterNet3, fastest), convtasnet (Conv-TasNet), or ensemble
+    /// (both, fused per band and per DeepFilterNet3's SNR estimate; models/separation/fusion.json).
+    #[arg(long, default_value = "dfn3", value_name = "MODEL")]
+    model: separate::ModelChoice,
+    /// Conv-TasNet graph: int8 (derived at set-up, faster) or f32 (as shipped) (tuning only).
+    #[arg(long, default_value = "int8", value_name = "P", hide = true)]
+    ctn_precision: separate::Precision,
+    /// Conv-TasNet: new seconds per graph run (tuning only).
+    #[arg(long, default_value_t = 4.0, value_name = "S", hide = true)]
+    ctn_segment_seconds: f64,
+    /// Conv-TasNet: seconds of context on each side of a segment (tuning only).
+    #[arg(long, default_value_t = 0.5, value_name = "S", hide = true)]
+    ctn_context_seconds: f64,
+    /// ONNX Runtime threads per model run (tuning only).
+    #[arg(long, default_value_t = 1, value_name = "N", hide = true)]
+    intra_threads: usize,
+}
+
+impl ModelArgs {
+    fn segments(&self) -> separate::SegmentConfig {
+        separate::SegmentConfig::from_seconds(
+            self.ctn_segment_seconds,
+            self.ctn_context_seconds,
+            0.2,
+        )
+    }
+
+    fn load(&self) -> Result<separate::Backends, separate::SeparateError> {
+        separate::Backends::load(&models::models_dir(), self.model, self.ctn_precision)
+    }
+
+    fn session_options(&self) -> models::SessionOptions {
+        models::SessionOptions {
+            intra_threads: self.intra_threads.max(1),
+        }
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -364,6 +407,7 @@ fn main() -> ExitCode {
             strength,
             chunk_seconds,
             warmup_seconds,
+            model,
             inputs,
         } => {
             let config = separate::SeparateConfig {
@@ -372,8 +416,10 @@ fn main() -> ExitCode {
                 format,
                 force,
                 chunks: separate::ChunkConfig::from_seconds(chunk_seconds, warmup_seconds),
+                model: model.model,
+                ctn_segments: model.segments(),
             };
-            separate_files(&inputs, &out_dir, &config, json)
+            separate_files(&inputs, &out_dir, &config, &model, json)
         }
         Command::Remix(args) => match remix_cmd(&args) {
             Ok(()) => ExitCode::SUCCESS,
@@ -470,6 +516,7 @@ fn separate_files(
     inputs: &[PathBuf],
     out_dir: &std::path::Path,
     config: &separate::SeparateConfig,
+    model_args: &ModelArgs,
     json: bool,
 ) -> ExitCode {
     if let Err(e) = config.model_weight() {
@@ -480,20 +527,21 @@ fn separate_files(
         eprintln!("roomtone: {}: cannot create: {e}", out_dir.display());
         return ExitCode::FAILURE;
     }
-    let model = match separate::Dfn3::load(&models::models_dir()) {
+    let backends = match model_args.load() {
         Ok(m) => m,
         Err(e) => {
             eprintln!("roomtone: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let mut worker = match separate::Separator::new(&model, models::SessionOptions::default()) {
-        Ok(w) => w,
-        Err(e) => {
-            eprintln!("roomtone: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let mut worker =
+        match separate::Separator::from_backends(&backends, model_args.session_options()) {
+            Ok(w) => w,
+            Err(e) => {
+                eprintln!("roomtone: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
     let mut failed = 0;
     for input in inputs {
         let progress = |s: f64| eprintln!("roomtone: {}: {s:.0} s done", input.display());
