@@ -169,6 +169,9 @@ enum Command {
         /// one argument, e.g. --remix "--background-gain-db -12 --preset ebu-r128" (implies --separate).
         #[arg(long, value_name = "OPTIONS", allow_hyphen_values = true)]
         remix: Option<String>,
+        /// Separation model for --separate and --remix: dfn3, convtasnet or ensemble.
+        #[arg(long, default_value = "dfn3", value_name = "MODEL")]
+        model: separate::ModelChoice,
         /// Folders (walked recursively) or files.
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
@@ -248,6 +251,9 @@ struct RemixArgs {
     /// Print a JSON report (loudness before/after, gains, limiter, cleanup) on stdout.
     #[arg(long)]
     json: bool,
+    /// Separation model when separating (no --stems): dfn3, convtasnet or ensemble.
+    #[arg(long, default_value = "dfn3", value_name = "MODEL")]
+    model: separate::ModelChoice,
     /// Replace the output file if it exists.
     #[arg(long)]
     force: bool,
@@ -351,6 +357,7 @@ fn main() -> ExitCode {
             threads,
             separate,
             remix,
+            model,
             paths,
         } => {
             let config = batch::BatchConfig {
@@ -377,6 +384,7 @@ fn main() -> ExitCode {
                             return ExitCode::from(2);
                         }
                     },
+                    model,
                 },
             };
             run_batch(&paths, shard, &config)
@@ -492,7 +500,7 @@ fn remix_cmd(args: &RemixArgs) -> anyhow::Result<()> {
             let (s, b, _) = mix::load_stems(dir, &args.input, &mixture)?;
             (s, b)
         }
-        None => mix::separate_for_remix(&args.input, &mixture)?,
+        None => mix::separate_for_remix(&args.input, &mixture, args.model)?,
     };
     let (out, report) = mix::remix(&mixture, speech, background, &config)?;
     let mut writer = audio::WavOutput::create(
