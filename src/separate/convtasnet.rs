@@ -2,8 +2,9 @@
 //! speech estimate out, run in overlapping segments with a crossfade so memory stays bounded.
 //!
 //! The graph's output scale is arbitrary, so each segment's estimate is scaled by the least-squares
-//! gain onto the mix it came from (`g = ⟨y, x⟩ / ⟨y, y⟩` over the segment, context included); the
-//! raised-cosine crossfade between segments smooths the change of gain. The network normalises with a
+//! gain onto the mix it came from (`g = ⟨y, x⟩ / ⟨y, y⟩` over the segment, context included), its
+//! magnitude capped at the export's own scale ([`MAX_GAIN`]); the raised-cosine crossfade between
+//! segments smooths the change of gain. The network normalises with a
 //! *global* layer norm (statistics over the whole run), so segmented output cannot equal a whole-file
 //! run exactly; the default segments trade that agreement against speed (BENCHMARKS.md).
 
@@ -19,6 +20,12 @@ use crate::models::{self, Manifest, ModelError, SessionOptions};
 pub const SAMPLE_RATE: u32 = 16_000;
 /// Shortest graph run, samples (shorter segments are zero-padded; the graph needs ≥ 32).
 const MIN_RUN: usize = 1600;
+/// Largest gain applied to the graph's output. The export's output is the input's scale times
+/// about −5900 (least-squares gain onto clean speech: −1/5943; onto 5–12 s dev mixtures with speech:
+/// −1/5110 … −1/6130; the factor does not depend on the input level). On segments without speech
+/// the least-squares gain grows to about −1/2400, which would scale the residual noise up to match the
+/// mix; capping the magnitude at the model's own scale keeps its suppression there.
+const MAX_GAIN: f64 = 1.0 / 5900.0;
 
 /// Which copy of the network runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -192,7 +199,8 @@ impl CtnSession {
             xy += f64::from(a) * f64::from(b);
             yy += f64::from(a) * f64::from(a);
         }
-        let g = if yy > 1e-20 { (xy / yy) as f32 } else { 0.0 };
+        let g = if yy > 1e-20 { xy / yy } else { 0.0 };
+        let g = g.clamp(-MAX_GAIN, MAX_GAIN) as f32;
         out.clear();
         out.extend(y.iter().map(|v| v * g));
         Ok(())
@@ -310,8 +318,9 @@ impl CtnStream {
         // Keep the input from the next segment's span start on.
         let keep_from = ((k + 1) * s.hop).saturating_sub(s.context);
         if keep_from > self.buf_start {
-            self.buf.drain(..keep_from - self.buf_start);
-            self.buf_start = keep_from;
+            let drop = (keep_from - self.buf_start).min(self.buf.len());
+            self.buf.drain(..drop);
+            self.buf_start += drop;
         }
         Ok(())
     }
