@@ -204,7 +204,7 @@ struct ModelArgs {
     #[arg(long, default_value = "int8", value_name = "P", hide = true)]
     ctn_precision: separate::Precision,
     /// Conv-TasNet: new seconds per graph run (tuning only).
-    #[arg(long, default_value_t = 4.0, value_name = "S", hide = true)]
+    #[arg(long, default_value_t = 2.0, value_name = "S", hide = true)]
     ctn_segment_seconds: f64,
     /// Conv-TasNet: seconds of context on each side of a segment (tuning only).
     #[arg(long, default_value_t = 0.5, value_name = "S", hide = true)]
