@@ -455,9 +455,10 @@ impl<'m> Dfn3Stream<'m> {
         self.collect_lsnr = true;
     }
 
-    /// Appends the lsnr (dB) of the input hops emitted since the last call to `out`, one per
-    /// 480-sample hop in input order: entry t belongs to analysis frame t (samples
-    /// [(t−1)·480, (t+1)·480) of the input). Hops skipped as silent get the model's minimum, −15 dB.
+    /// Appends the encoder's lsnr (dB) of the input hops emitted since the last call to `out`, one per
+    /// 480-sample hop in input order: entry t is encoder step t, whose output (and lsnr gate) belongs
+    /// to frame t − 2 (samples [(t−3)·480, (t−1)·480) of the input). Hops skipped as silent get
+    /// the model's minimum, −15 dB.
     /// Empty unless [`Dfn3Stream::collect_lsnr`] was called.
     pub fn take_lsnr(&mut self, out: &mut Vec<f32>) {
         out.append(&mut self.lsnr_out);

@@ -3,17 +3,20 @@
 //!
 //! For frame t and bin k: `S = w[b(k)][l(t)][0]·D + w[b][l][1]·C + w[b][l][2]·X` with D, C, X the STFTs
 //! of the DeepFilterNet3 estimate, the Conv-TasNet estimate (at 48 kHz) and the mix; b(k) is the band
-//! of the bin's centre frequency k·48000/960 in `band_edges_hz`, l(t) the bin of DeepFilterNet3's
-//! `lsnr[t]` in `lsnr_edges_db`. Frame t covers samples [(t−1)·480, (t+1)·480), the same frame as
-//! DeepFilterNet3's analysis frame t, so it pairs with `lsnr[t]`. Window² overlap-adds to 1 at hop
-//! 480, so the synthesis reconstructs perfectly (weights [1, 0, 0] give D back).
+//! of the bin's centre frequency k·48000/960 in `band_edges_hz`, l(t) the bin of the lsnr DeepFilterNet3
+//! uses for that frame, in `lsnr_edges_db`. Frame t covers samples [(t−1)·480, (t+1)·480) of the
+//! aligned signals, DeepFilterNet3's analysis frame t; DeepFilterNet3 enhances (and gates by lsnr)
+//! frame t at encoder step t + 2 (two frames of lookahead), so frame t pairs with the encoder's
+//! `lsnr[t + 2]`, the same pairing as `scripts/fit_fusion.py` (branch `fuse`) fits the weights with.
+//! Steps skipped as silent count as −15 dB. Window² overlap-adds to 1 at hop 480, so the synthesis
+//! reconstructs perfectly (weights [1, 0, 0] give D back).
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
 use realfft::num_complex::Complex32;
 
-use super::dfn3::{Dfn3, BINS, FFT, HOP, SAMPLE_RATE};
+use super::dfn3::{Dfn3, BINS, FFT, HOP, LOOKAHEAD, SAMPLE_RATE};
 
 /// What is wrong with a fusion file.
 #[derive(Debug, thiserror::Error)]
@@ -183,6 +186,8 @@ pub struct Fuser<'m> {
     /// Pending samples of D, C, X.
     queues: [VecDeque<f32>; 3],
     lsnr: VecDeque<f32>,
+    /// lsnr values still to drop (the first `LOOKAHEAD` steps belong to no frame).
+    lsnr_skip: usize,
     /// Previous hop of D, C, X.
     prev: [Vec<f32>; 3],
     ola: Vec<f32>,
@@ -204,6 +209,7 @@ impl<'m> Fuser<'m> {
             fusion,
             queues: Default::default(),
             lsnr: VecDeque::new(),
+            lsnr_skip: LOOKAHEAD,
             prev: [vec![0.0; HOP], vec![0.0; HOP], vec![0.0; HOP]],
             ola: vec![0.0; HOP],
             frames: 0,
@@ -217,13 +223,16 @@ impl<'m> Fuser<'m> {
         }
     }
 
-    /// Adds samples of D, C, X (any amounts) and lsnr values (one per 480-sample hop, in order);
+    /// Adds samples of D, C, X (any amounts) and the encoder's lsnr values (one per encoder step,
+    /// i.e. per 480-sample input hop, in order, as [`super::Dfn3Stream::take_lsnr`] gives them);
     /// appends the fused output that is ready to `out`.
     pub fn push(&mut self, d: &[f32], c: &[f32], x: &[f32], lsnr: &[f32], out: &mut Vec<f32>) {
         self.queues[0].extend(d);
         self.queues[1].extend(c);
         self.queues[2].extend(x);
-        self.lsnr.extend(lsnr);
+        let skip = self.lsnr_skip.min(lsnr.len());
+        self.lsnr_skip -= skip;
+        self.lsnr.extend(&lsnr[skip..]);
         while self.queues.iter().all(|q| q.len() >= HOP) && !self.lsnr.is_empty() {
             let l = self.lsnr.pop_front().unwrap_or(LSNR_SILENT);
             self.frame_step(l, out);
