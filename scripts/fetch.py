@@ -21,6 +21,7 @@ import argparse
 import hashlib
 import io
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -346,43 +347,46 @@ def ensure(comps: list[Component], quiet: bool) -> int:
     return written
 
 
-DERIVE_VENV = Path("vendor/quantise-venv")
+DERIVE_PKGS = Path("vendor/quantise-pkgs")
 
 
 def derive(comps: list[Component], quiet: bool) -> int:
-    """Makes the derived files (e.g. the int8 Conv-TasNet): runs each one's script in a venv with the
-    pinned requirements (installed with --no-deps, so exactly these versions), then checks the sha256."""
+    """Makes the derived files (e.g. the int8 Conv-TasNet): runs each one's script with the pinned
+    requirements installed into their own folder (pip --target, --no-deps: exactly these versions, no
+    venv module needed), then checks the sha256."""
     written = 0
     for c in comps:
         for w in c.files:
             if w.derived_from is None or file_ok(w)[0]:
                 continue
             src = w.dest.parent / w.derived_from
-            py = DERIVE_VENV / "bin" / "python"
-            marker = DERIVE_VENV / "requirements.txt"
+            marker = DERIVE_PKGS / "requirements.txt"
             reqs = "\n".join(w.derive_requirements) + "\n"
-            if not (py.is_file() and marker.is_file() and marker.read_text() == reqs):
+            if not (marker.is_file() and marker.read_text() == reqs):
                 if not quiet:
-                    print(f"  making {DERIVE_VENV} ({', '.join(w.derive_requirements[:2])}, ...) for {w.dest}", flush=True)
-                for cmd in ([sys.executable, "-m", "venv", "--clear", str(DERIVE_VENV)],
-                            [str(py), "-m", "pip", "install", "--no-deps", "--only-binary=:all:",
-                             "--disable-pip-version-check", "--no-input", "-q", *w.derive_requirements]):
-                    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-                    if r.returncode != 0:
-                        tail = "\n".join(r.stdout.strip().splitlines()[-6:])
-                        raise SetupError(
-                            f"cannot make {DERIVE_VENV} to derive {w.dest} (exit {r.returncode}).\n"
-                            f"  command: {' '.join(cmd)}\n  said:\n    " + tail.replace("\n", "\n    ") + "\n"
-                            "  Check that pip can reach the package index and that python3-venv is installed, "
-                            "then run scripts/setup.sh again.")
+                    print(f"  installing {', '.join(w.derive_requirements[:2])}, ... into {DERIVE_PKGS} for {w.dest}",
+                          flush=True)
+                if DERIVE_PKGS.exists():
+                    shutil.rmtree(DERIVE_PKGS)
+                cmd = [sys.executable, "-m", "pip", "install", "--no-deps", "--only-binary=:all:",
+                       "--disable-pip-version-check", "--no-input", "-q", "--target", str(DERIVE_PKGS),
+                       *w.derive_requirements]
+                r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                if r.returncode != 0:
+                    tail = "\n".join(r.stdout.strip().splitlines()[-6:])
+                    raise SetupError(
+                        f"cannot install the packages that derive {w.dest} (exit {r.returncode}).\n"
+                        f"  command: {' '.join(cmd)}\n  said:\n    " + tail.replace("\n", "\n    ") + "\n"
+                        "  Check that pip can reach the package index, then run scripts/setup.sh again.")
                 marker.write_text(reqs)
             if not quiet:
                 print(f"  deriving {w.dest} from {src} with {w.derive_script}", flush=True)
             fd, tmp = tempfile.mkstemp(prefix=f".{w.dest.name}.", suffix=".onnx", dir=w.dest.parent)
             os.close(fd)
             try:
-                r = subprocess.run([str(py), w.derive_script, str(src), tmp], stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, text=True)
+                env = dict(os.environ, PYTHONPATH=str(DERIVE_PKGS.resolve()))
+                r = subprocess.run([sys.executable, w.derive_script, str(src), tmp], stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True, env=env)
                 if r.returncode != 0:
                     raise SetupError(f"{w.derive_script} failed to derive {w.dest} (exit {r.returncode}):\n    "
                                      + "\n    ".join(r.stdout.strip().splitlines()[-6:]))
@@ -391,7 +395,7 @@ def derive(comps: list[Component], quiet: bool) -> int:
                     raise SetupError(
                         f"{w.dest} as derived by {w.derive_script} does not match {c.manifest}:\n"
                         f"  expected sha256 {w.sha256} ({w.size} bytes)\n  found    sha256 {got} ({size} bytes)\n"
-                        f"  The requirements are pinned in {c.manifest}; if {DERIVE_VENV} was changed by hand, "
+                        f"  The requirements are pinned in {c.manifest}; if {DERIVE_PKGS} was changed by hand, "
                         f"delete it and run scripts/setup.sh again.")
                 os.chmod(tmp, w.mode)
                 os.replace(tmp, w.dest)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Derive models/convtasnet/convtasnet_int8.onnx from convtasnet.onnx (run by scripts/setup.sh).
 
-Needs onnx and onnxruntime (the set-up runs it in its own pinned venv, vendor/quantise-venv; the pins are
+Needs onnx and onnxruntime (the set-up installs exactly the pinned versions into vendor/quantise-pkgs and runs it with that PYTHONPATH; the pins are
 `derive_requirements` in models/convtasnet.toml). Three steps, all deterministic, so the output is
 checked against the sha256 in the manifest:
 
