@@ -400,6 +400,29 @@ fn cli_model_option() {
         .assert()
         .failure()
         .stderr(predicates::str::contains("dfn3, convtasnet, ensemble"));
+    // remix separates with the chosen model.
+    let remixed = dir.path().join("remix.wav");
+    common::roomtone()
+        .args(["remix", "--no-clean", "--model", "convtasnet", "-o"])
+        .arg(&remixed)
+        .arg(&good)
+        .assert()
+        .success();
+    let r = audio::read_all(&remixed).unwrap();
+    assert_eq!((r.sample_rate, r.frames()), (16_000, 32_000));
+    // remix and batch take the same values.
+    for sub in [
+        &["remix", "-o", "x.wav"][..],
+        &["batch", "--separate", "--out", "x"][..],
+    ] {
+        common::roomtone()
+            .args(sub)
+            .args(["--model", "bogus"])
+            .arg(&good)
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains("dfn3, convtasnet, ensemble"));
+    }
     // Manifests without their weights: the error names the model and the set-up to run.
     let bare = dir.path().join("bare-models");
     std::fs::create_dir_all(&bare).unwrap();
