@@ -209,9 +209,10 @@ struct ModelArgs {
     /// Conv-TasNet: seconds of context on each side of a segment (tuning only).
     #[arg(long, default_value_t = 0.5, value_name = "S", hide = true)]
     ctn_context_seconds: f64,
-    /// ONNX Runtime threads per model run (tuning only).
-    #[arg(long, default_value_t = 1, value_name = "N", hide = true)]
-    intra_threads: usize,
+    /// ONNX Runtime threads per Conv-TasNet run [default: the CPUs this process may use]; DeepFilterNet3
+    /// runs on one (tuning only).
+    #[arg(long, value_name = "N", hide = true)]
+    intra_threads: Option<usize>,
 }
 
 impl ModelArgs {
@@ -227,10 +228,15 @@ impl ModelArgs {
         separate::Backends::load(&models::models_dir(), self.model, self.ctn_precision)
     }
 
-    fn session_options(&self) -> models::SessionOptions {
-        models::SessionOptions {
-            intra_threads: self.intra_threads.max(1),
-        }
+    /// (DeepFilterNet3, Conv-TasNet) session options: files are separated one after another, so
+    /// Conv-TasNet uses every CPU the process may use (`taskset` narrows it); DeepFilterNet3 is
+    /// fastest on one thread.
+    fn session_options(&self) -> (models::SessionOptions, models::SessionOptions) {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let ctn = models::SessionOptions {
+            intra_threads: self.intra_threads.unwrap_or(cpus).max(1),
+        };
+        (models::SessionOptions::default(), ctn)
     }
 }
 
@@ -542,8 +548,9 @@ fn separate_files(
             return ExitCode::FAILURE;
         }
     };
+    let (dfn3_options, ctn_options) = model_args.session_options();
     let mut worker =
-        match separate::Separator::from_backends(&backends, model_args.session_options()) {
+        match separate::Separator::from_backends_with(&backends, dfn3_options, ctn_options) {
             Ok(w) => w,
             Err(e) => {
                 eprintln!("roomtone: {e}");

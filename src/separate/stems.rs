@@ -174,24 +174,39 @@ impl<'m> Separator<'m> {
         backends: &'m Backends,
         options: SessionOptions,
     ) -> Result<Self, SeparateError> {
+        Self::from_backends_with(backends, options, options)
+    }
+
+    /// As [`Separator::from_backends`], with separate options for the DeepFilterNet3 and the
+    /// Conv-TasNet sessions (Conv-TasNet gains from intra-op threads, DeepFilterNet3's small graphs
+    /// lose: BENCHMARKS.md).
+    pub fn from_backends_with(
+        backends: &'m Backends,
+        dfn3_options: SessionOptions,
+        ctn_options: SessionOptions,
+    ) -> Result<Self, SeparateError> {
         let dfn3_session = match &backends.dfn3 {
-            Some(m) => Some(
-                m.session(options)
-                    .map_err(|source| SeparateError::Unavailable {
-                        model: "dfn3",
-                        source,
-                    })?,
-            ),
+            Some(m) => {
+                Some(
+                    m.session(dfn3_options)
+                        .map_err(|source| SeparateError::Unavailable {
+                            model: "dfn3",
+                            source,
+                        })?,
+                )
+            }
             None => None,
         };
         let ctn_session = match &backends.convtasnet {
-            Some(m) => Some(
-                m.session(options)
-                    .map_err(|source| SeparateError::Unavailable {
-                        model: "convtasnet",
-                        source,
-                    })?,
-            ),
+            Some(m) => {
+                Some(
+                    m.session(ctn_options)
+                        .map_err(|source| SeparateError::Unavailable {
+                            model: "convtasnet",
+                            source,
+                        })?,
+                )
+            }
             None => None,
         };
         Ok(Self {
