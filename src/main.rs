@@ -110,6 +110,8 @@ enum Command {
         /// Seconds of warm-up before each chunk after the first (tuning only).
         #[arg(long, default_value_t = 1.0, value_name = "S", hide = true)]
         warmup_seconds: f64,
+        #[command(flatten)]
+        model: ModelArgs,
         /// Audio or video files.
         #[arg(required = true, value_name = "INPUT")]
         inputs: Vec<PathBuf>,
@@ -167,6 +169,9 @@ enum Command {
         /// one argument, e.g. --remix "--background-gain-db -12 --preset ebu-r128" (implies --separate).
         #[arg(long, value_name = "OPTIONS", allow_hyphen_values = true)]
         remix: Option<String>,
+        /// Separation model for --separate and --remix: dfn3, convtasnet or ensemble.
+        #[arg(long, default_value = "dfn3", value_name = "MODEL")]
+        model: separate::ModelChoice,
         /// Folders (walked recursively) or files.
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
@@ -188,6 +193,53 @@ enum Command {
     Models,
 }
 
+/// Which separation model runs (shared by separate, remix and batch).
+#[derive(clap::Args, Debug, Clone)]
+struct ModelArgs {
+    /// Separation model: dfn3 (DeepFilterNet3, fastest), convtasnet (Conv-TasNet), or ensemble
+    /// (both, fused per band and per DeepFilterNet3's SNR estimate; models/separation/fusion.json).
+    #[arg(long, default_value = "dfn3", value_name = "MODEL")]
+    model: separate::ModelChoice,
+    /// Conv-TasNet graph: int8 (derived at set-up, faster) or f32 (as shipped) (tuning only).
+    #[arg(long, default_value = "int8", value_name = "P", hide = true)]
+    ctn_precision: separate::Precision,
+    /// Conv-TasNet: new seconds per graph run (tuning only).
+    #[arg(long, default_value_t = 2.0, value_name = "S", hide = true)]
+    ctn_segment_seconds: f64,
+    /// Conv-TasNet: seconds of context on each side of a segment (tuning only).
+    #[arg(long, default_value_t = 0.5, value_name = "S", hide = true)]
+    ctn_context_seconds: f64,
+    /// ONNX Runtime threads per Conv-TasNet run [default: the CPUs this process may use]; DeepFilterNet3
+    /// runs on one (tuning only).
+    #[arg(long, value_name = "N", hide = true)]
+    intra_threads: Option<usize>,
+}
+
+impl ModelArgs {
+    fn segments(&self) -> separate::SegmentConfig {
+        separate::SegmentConfig::from_seconds(
+            self.ctn_segment_seconds,
+            self.ctn_context_seconds,
+            0.2,
+        )
+    }
+
+    fn load(&self) -> Result<separate::Backends, separate::SeparateError> {
+        separate::Backends::load(&models::models_dir(), self.model, self.ctn_precision)
+    }
+
+    /// (DeepFilterNet3, Conv-TasNet) session options: files are separated one after another, so
+    /// Conv-TasNet uses every CPU the process may use (`taskset` narrows it); DeepFilterNet3 is
+    /// fastest on one thread.
+    fn session_options(&self) -> (models::SessionOptions, models::SessionOptions) {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let ctn = models::SessionOptions {
+            intra_threads: self.intra_threads.unwrap_or(cpus).max(1),
+        };
+        (models::SessionOptions::default(), ctn)
+    }
+}
+
 #[derive(clap::Args, Debug)]
 struct RemixArgs {
     /// The original mix (any format roomtone reads).
@@ -205,6 +257,9 @@ struct RemixArgs {
     /// Print a JSON report (loudness before/after, gains, limiter, cleanup) on stdout.
     #[arg(long)]
     json: bool,
+    /// Separation model when separating (no --stems): dfn3, convtasnet or ensemble.
+    #[arg(long, default_value = "dfn3", value_name = "MODEL")]
+    model: separate::ModelChoice,
     /// Replace the output file if it exists.
     #[arg(long)]
     force: bool,
@@ -308,6 +363,7 @@ fn main() -> ExitCode {
             threads,
             separate,
             remix,
+            model,
             paths,
         } => {
             let config = batch::BatchConfig {
@@ -334,6 +390,7 @@ fn main() -> ExitCode {
                             return ExitCode::from(2);
                         }
                     },
+                    model,
                 },
             };
             run_batch(&paths, shard, &config)
@@ -364,6 +421,7 @@ fn main() -> ExitCode {
             strength,
             chunk_seconds,
             warmup_seconds,
+            model,
             inputs,
         } => {
             let config = separate::SeparateConfig {
@@ -372,8 +430,10 @@ fn main() -> ExitCode {
                 format,
                 force,
                 chunks: separate::ChunkConfig::from_seconds(chunk_seconds, warmup_seconds),
+                model: model.model,
+                ctn_segments: model.segments(),
             };
-            separate_files(&inputs, &out_dir, &config, json)
+            separate_files(&inputs, &out_dir, &config, &model, json)
         }
         Command::Remix(args) => match remix_cmd(&args) {
             Ok(()) => ExitCode::SUCCESS,
@@ -446,7 +506,7 @@ fn remix_cmd(args: &RemixArgs) -> anyhow::Result<()> {
             let (s, b, _) = mix::load_stems(dir, &args.input, &mixture)?;
             (s, b)
         }
-        None => mix::separate_for_remix(&args.input, &mixture)?,
+        None => mix::separate_for_remix(&args.input, &mixture, args.model)?,
     };
     let (out, report) = mix::remix(&mixture, speech, background, &config)?;
     let mut writer = audio::WavOutput::create(
@@ -470,6 +530,7 @@ fn separate_files(
     inputs: &[PathBuf],
     out_dir: &std::path::Path,
     config: &separate::SeparateConfig,
+    model_args: &ModelArgs,
     json: bool,
 ) -> ExitCode {
     if let Err(e) = config.model_weight() {
@@ -480,20 +541,22 @@ fn separate_files(
         eprintln!("roomtone: {}: cannot create: {e}", out_dir.display());
         return ExitCode::FAILURE;
     }
-    let model = match separate::Dfn3::load(&models::models_dir()) {
+    let backends = match model_args.load() {
         Ok(m) => m,
         Err(e) => {
             eprintln!("roomtone: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let mut worker = match separate::Separator::new(&model, models::SessionOptions::default()) {
-        Ok(w) => w,
-        Err(e) => {
-            eprintln!("roomtone: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let (dfn3_options, ctn_options) = model_args.session_options();
+    let mut worker =
+        match separate::Separator::from_backends_with(&backends, dfn3_options, ctn_options) {
+            Ok(w) => w,
+            Err(e) => {
+                eprintln!("roomtone: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
     let mut failed = 0;
     for input in inputs {
         let progress = |s: f64| eprintln!("roomtone: {}: {s:.0} s done", input.display());

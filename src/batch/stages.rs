@@ -10,7 +10,7 @@ use super::{BatchError, Input};
 use crate::audio::{read_all, OutputFormat, WavOutput};
 use crate::mix::{self, RemixConfig};
 use crate::models::{self, SessionOptions};
-use crate::separate::{self, Dfn3, SeparateConfig, Separator};
+use crate::separate::{self, Backends, ModelChoice, Precision, SeparateConfig, Separator};
 
 /// Which stages after tagging a batch runs.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -20,19 +20,23 @@ pub struct StageOptions {
     /// `--remix OPTIONS`: remix the stems with these settings into `OUTDIR/remix/` (implies
     /// `--separate`).
     pub remix: Option<RemixConfig>,
+    /// `--model`: which separation model writes the stems.
+    pub model: ModelChoice,
 }
 
 /// The stages a batch runs after tagging, with the separation model loaded once.
 #[derive(Default)]
 pub struct StagePlan {
-    dfn3: Option<Dfn3>,
+    backends: Option<Backends>,
+    model: ModelChoice,
     remix: Option<RemixConfig>,
 }
 
 impl std::fmt::Debug for StagePlan {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StagePlan")
-            .field("separate", &self.dfn3.is_some())
+            .field("separate", &self.backends.is_some())
+            .field("model", &self.model)
             .field("remix", &self.remix)
             .finish()
     }
@@ -40,14 +44,18 @@ impl std::fmt::Debug for StagePlan {
 
 /// Checks the requested stages and loads what they need, before any file is processed.
 pub fn plan_stages(options: &StageOptions) -> Result<StagePlan, BatchError> {
-    let dfn3 = if options.separate || options.remix.is_some() {
+    let backends = if options.separate || options.remix.is_some() {
         let dir = models::models_dir();
-        Some(Dfn3::load(&dir).map_err(|e| BatchError::Unavailable(format!("separation: {e}")))?)
+        Some(
+            Backends::load(&dir, options.model, Precision::default())
+                .map_err(|e| BatchError::Unavailable(format!("separation: {e}")))?,
+        )
     } else {
         None
     };
     Ok(StagePlan {
-        dfn3,
+        backends,
+        model: options.model,
         remix: options.remix.clone(),
     })
 }
@@ -55,20 +63,21 @@ pub fn plan_stages(options: &StageOptions) -> Result<StagePlan, BatchError> {
 impl StagePlan {
     /// Whether any stage runs after tagging.
     pub fn is_empty(&self) -> bool {
-        self.dfn3.is_none()
+        self.backends.is_none()
     }
 
     /// One worker's sessions for the stages.
     pub fn worker(&self) -> Result<StageWorker<'_>, BatchError> {
-        let separator = match &self.dfn3 {
-            Some(m) => Some(
-                Separator::new(m, SessionOptions::default())
+        let separator = match &self.backends {
+            Some(b) => Some(
+                Separator::from_backends(b, SessionOptions::default())
                     .map_err(|e| BatchError::Unavailable(format!("separation: {e}")))?,
             ),
             None => None,
         };
         Ok(StageWorker {
             separator,
+            model: self.model,
             remix: self.remix.as_ref(),
         })
     }
@@ -77,6 +86,7 @@ impl StagePlan {
 /// One worker's state for the stages after tagging.
 pub struct StageWorker<'p> {
     separator: Option<Separator<'p>>,
+    model: ModelChoice,
     remix: Option<&'p RemixConfig>,
 }
 
@@ -102,6 +112,7 @@ impl StageWorker<'_> {
         let config = SeparateConfig {
             format: OutputFormat::Wav24,
             force: true,
+            model: self.model,
             ..SeparateConfig::default()
         };
         separate::separate_file(sep, &input.path, &stems, &config, |_| {})

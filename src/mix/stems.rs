@@ -80,29 +80,25 @@ pub fn load_stems(
     Ok((speech, background, d1.max(d2)))
 }
 
-/// Separates `input` (decoded as `mixture`) with DeepFilterNet3 for `roomtone remix` without
-/// `--stems`: the stems go through `separate::separate_file` into a temporary folder (32-bit float,
-/// so nothing is lost) and are read back, each with the mixture's rate, channels and length.
+/// Separates `input` (decoded as `mixture`) with `model` for `roomtone remix` without `--stems`:
+/// the stems go through `separate::separate_file` into a temporary folder (32-bit float, so nothing
+/// is lost) and are read back, each with the mixture's rate, channels and length.
 pub fn separate_for_remix(
     input: &Path,
     mixture: &AudioBlock,
+    model: crate::separate::ModelChoice,
 ) -> Result<(AudioBlock, AudioBlock), MixError> {
-    use crate::separate::{self, SeparateConfig, SeparateError};
-    let model_err = |source| SeparateError::Model {
-        path: input.to_path_buf(),
-        source,
-    };
-    let model = separate::Dfn3::load(&crate::models::models_dir()).map_err(model_err)?;
-    let mut worker = separate::Separator::new(&model, crate::models::SessionOptions::default())
-        .map_err(model_err)?;
+    use crate::separate::{self, Precision, SeparateConfig};
+    let backends =
+        separate::Backends::load(&crate::models::models_dir(), model, Precision::default())?;
+    let mut worker =
+        separate::Separator::from_backends(&backends, crate::models::SessionOptions::default())?;
     let dir = tempfile::tempdir().map_err(|e| MixError::Stems(format!("temporary folder: {e}")))?;
-    separate::separate_file(
-        &mut worker,
-        input,
-        dir.path(),
-        &SeparateConfig::default(),
-        |_| {},
-    )?;
+    let config = SeparateConfig {
+        model,
+        ..SeparateConfig::default()
+    };
+    separate::separate_file(&mut worker, input, dir.path(), &config, |_| {})?;
     let (speech, background, _) = load_stems(dir.path(), input, mixture)?;
     Ok((speech, background))
 }

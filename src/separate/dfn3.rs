@@ -378,6 +378,12 @@ pub struct Dfn3Stream<'m> {
     to_skip: usize,
     samples_in: u64,
     samples_out: u64,
+    /// Whether the local-SNR estimates are kept for [`Dfn3Stream::take_lsnr`].
+    collect_lsnr: bool,
+    /// lsnr of processed frames not yet emitted, in order.
+    lsnr_pending: VecDeque<f32>,
+    /// lsnr per emitted input hop (gated hops get `LSNR_MIN`), not yet taken.
+    lsnr_out: Vec<f32>,
     graph: GraphOutput,
     frame: Vec<f32>,
     spec: Vec<Complex32>,
@@ -407,6 +413,9 @@ impl<'m> Dfn3Stream<'m> {
             to_skip: DELAY,
             samples_in: 0,
             samples_out: 0,
+            collect_lsnr: false,
+            lsnr_pending: VecDeque::new(),
+            lsnr_out: Vec::new(),
             graph: GraphOutput::default(),
             frame: vec![0.0; FFT],
             spec: vec![Complex32::default(); BINS],
@@ -437,6 +446,22 @@ impl<'m> Dfn3Stream<'m> {
         self.to_skip = DELAY;
         self.samples_in = 0;
         self.samples_out = 0;
+        self.lsnr_pending.clear();
+        self.lsnr_out.clear();
+    }
+
+    /// Keeps the encoder's local-SNR estimate of every input hop for [`Dfn3Stream::take_lsnr`].
+    pub fn collect_lsnr(&mut self) {
+        self.collect_lsnr = true;
+    }
+
+    /// Appends the encoder's lsnr (dB) of the input hops emitted since the last call to `out`, one per
+    /// 480-sample hop in input order: entry t is encoder step t, whose output (and lsnr gate) belongs
+    /// to frame t − 2 (samples [(t−3)·480, (t−1)·480) of the input). Hops skipped as silent get
+    /// the model's minimum, −15 dB.
+    /// Empty unless [`Dfn3Stream::collect_lsnr`] was called.
+    pub fn take_lsnr(&mut self, out: &mut Vec<f32>) {
+        out.append(&mut self.lsnr_out);
     }
 
     /// Samples taken in so far.
@@ -559,6 +584,9 @@ impl<'m> Dfn3Stream<'m> {
             let cur = X_CONTEXT + j; // index of step t's frame in `spectra`
             let target = &self.spectra[(cur - LOOKAHEAD) * BINS..(cur - LOOKAHEAD + 1) * BINS];
             let lsnr = self.graph.lsnr[t];
+            if self.collect_lsnr {
+                self.lsnr_pending.push_back(lsnr);
+            }
             if lsnr < LSNR_MIN {
                 y.iter_mut().for_each(|c| *c = Complex32::default());
             } else if lsnr > LSNR_MAX {
@@ -605,6 +633,14 @@ impl<'m> Dfn3Stream<'m> {
                 break;
             }
             self.schedule.pop_front();
+            if self.collect_lsnr {
+                let l = if active {
+                    self.lsnr_pending.pop_front().unwrap_or(LSNR_MIN)
+                } else {
+                    LSNR_MIN
+                };
+                self.lsnr_out.push(l);
+            }
             for _ in 0..HOP {
                 let s = if active {
                     self.synth.pop_front().unwrap_or(0.0)

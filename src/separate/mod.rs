@@ -1,19 +1,67 @@
-//! Dialogue/background separation: DeepFilterNet3 through ONNX Runtime, at any sample rate and
-//! channel count, streamed in bounded memory.
+//! Dialogue/background separation: DeepFilterNet3 and Conv-TasNet through ONNX Runtime, alone or
+//! fused (`ensemble`), at any sample rate and channel count, streamed in bounded memory.
 //!
 //! `speech` is the model's output (blended toward the input by `strength` and `atten_lim_db`);
 //! `background` is the input minus `speech`, so the two stems sum back to the input.
 
+pub mod convtasnet;
 pub mod dfn3;
+pub mod fusion;
 mod stems;
 
+pub use convtasnet::{ConvTasNet, CtnSession, CtnStream, Precision, SegmentConfig};
 pub use dfn3::{enhance, ChunkConfig, Dfn3, Dfn3Session, Dfn3Stream, GraphOutput};
-pub use stems::{separate_file, stem_paths, SeparateConfig, SeparateSummary, Separator};
+pub use fusion::{Fusion, FusionError};
+pub use stems::{separate_file, stem_paths, Backends, SeparateConfig, SeparateSummary, Separator};
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::audio::AudioError;
 use crate::models::ModelError;
+
+/// Which separation model runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelChoice {
+    /// DeepFilterNet3 (48 kHz, fastest).
+    #[default]
+    Dfn3,
+    /// Conv-TasNet (16 kHz waveform model).
+    ConvTasNet,
+    /// Both, fused per band and per DeepFilterNet3 local SNR (`models/separation/fusion.json`).
+    Ensemble,
+}
+
+impl ModelChoice {
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Dfn3 => "dfn3",
+            Self::ConvTasNet => "convtasnet",
+            Self::Ensemble => "ensemble",
+        }
+    }
+}
+
+impl std::fmt::Display for ModelChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for ModelChoice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "dfn3" => Ok(Self::Dfn3),
+            "convtasnet" => Ok(Self::ConvTasNet),
+            "ensemble" => Ok(Self::Ensemble),
+            _ => Err(format!(
+                "{s:?} is not a separation model (dfn3, convtasnet, ensemble)"
+            )),
+        }
+    }
+}
 
 /// What went wrong separating a file.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +78,25 @@ pub enum SeparateError {
         /// The model error.
         source: ModelError,
     },
+    /// A separation model is not installed or would not load.
+    #[error("separation model {model} is not available: {source}")]
+    Unavailable {
+        /// `dfn3` or `convtasnet`.
+        model: &'static str,
+        /// Why (a missing file says to run scripts/setup.sh).
+        source: ModelError,
+    },
+    /// The ensemble's fusion weights are missing or invalid.
+    #[error(transparent)]
+    Fusion(#[from] FusionError),
+    /// The separator was built without a model the chosen mode needs.
+    #[error("--model {choice} needs {missing}, which this separator did not load")]
+    NotLoaded {
+        /// The chosen mode.
+        choice: ModelChoice,
+        /// The model that is missing.
+        missing: &'static str,
+    },
     /// An option is out of range.
     #[error("invalid option {name}: {reason}")]
     InvalidOption {
@@ -38,4 +105,17 @@ pub enum SeparateError {
         /// Expected versus found.
         reason: String,
     },
+}
+
+impl SeparateError {
+    /// Names `input` in a model error that does not name one yet.
+    fn for_input(self, input: &Path) -> Self {
+        match self {
+            Self::Model { path, source } if path.as_os_str().is_empty() => Self::Model {
+                path: input.to_path_buf(),
+                source,
+            },
+            other => other,
+        }
+    }
 }

@@ -1,11 +1,14 @@
-//! Files in, speech and background stems out: decode, resample to 48 kHz, one DeepFilterNet3 stream
-//! per channel, resample back, blend, subtract, write atomically.
+//! Files in, speech and background stems out: decode, resample to 48 kHz, one engine per channel
+//! (DeepFilterNet3, Conv-TasNet via 16 kHz, or both fused), resample back, blend, subtract, write
+//! atomically.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
+use super::convtasnet::{ConvTasNet, CtnResampled, CtnSession, Precision, SegmentConfig};
 use super::dfn3::{ChunkConfig, Dfn3, Dfn3Session, Dfn3Stream, SAMPLE_RATE};
-use super::SeparateError;
+use super::fusion::{self, Fuser, Fusion};
+use super::{ModelChoice, SeparateError};
 use crate::audio::{AudioBlock, AudioError, AudioReader, OutputFormat, StreamResampler, WavOutput};
 use crate::models::SessionOptions;
 
@@ -21,8 +24,12 @@ pub struct SeparateConfig {
     pub format: OutputFormat,
     /// Replace existing stems.
     pub force: bool,
-    /// Graph-run chunking (bounded memory).
+    /// Graph-run chunking of DeepFilterNet3 (bounded memory).
     pub chunks: ChunkConfig,
+    /// Which model runs (the [`Separator`] must have loaded it).
+    pub model: ModelChoice,
+    /// Segmenting of Conv-TasNet runs (bounded memory).
+    pub ctn_segments: SegmentConfig,
 }
 
 impl Default for SeparateConfig {
@@ -33,6 +40,8 @@ impl Default for SeparateConfig {
             format: OutputFormat::F32,
             force: false,
             chunks: ChunkConfig::default(),
+            model: ModelChoice::default(),
+            ctn_segments: SegmentConfig::default(),
         }
     }
 }
@@ -93,22 +102,227 @@ pub fn stem_paths(input: &Path, out_dir: &Path) -> (PathBuf, PathBuf) {
     )
 }
 
-/// One worker: the shared model and this worker's sessions.
+/// The loaded models a [`ModelChoice`] needs, shared by all workers.
+#[derive(Default)]
+pub struct Backends {
+    /// DeepFilterNet3 (for `dfn3` and `ensemble`).
+    pub dfn3: Option<Dfn3>,
+    /// Conv-TasNet (for `convtasnet` and `ensemble`).
+    pub convtasnet: Option<ConvTasNet>,
+    /// Fusion weights (for `ensemble`).
+    pub fusion: Option<Fusion>,
+}
+
+impl Backends {
+    /// Loads what `choice` needs from `models_dir` (fusion weights from
+    /// `models_dir/separation/fusion.json`). A missing model is named, with the set-up to run.
+    pub fn load(
+        models_dir: &Path,
+        choice: ModelChoice,
+        precision: Precision,
+    ) -> Result<Self, SeparateError> {
+        let mut b = Self::default();
+        if matches!(choice, ModelChoice::Dfn3 | ModelChoice::Ensemble) {
+            b.dfn3 = Some(
+                Dfn3::load(models_dir).map_err(|source| SeparateError::Unavailable {
+                    model: "dfn3",
+                    source,
+                })?,
+            );
+        }
+        if matches!(choice, ModelChoice::ConvTasNet | ModelChoice::Ensemble) {
+            b.convtasnet = Some(ConvTasNet::load(models_dir, precision).map_err(|source| {
+                SeparateError::Unavailable {
+                    model: "convtasnet",
+                    source,
+                }
+            })?);
+        }
+        if choice == ModelChoice::Ensemble {
+            b.fusion = Some(Fusion::load(&fusion::default_path(models_dir))?);
+        }
+        Ok(b)
+    }
+}
+
+/// One worker: the shared models and this worker's sessions.
 pub struct Separator<'m> {
-    model: &'m Dfn3,
-    session: Dfn3Session,
+    dfn3: Option<&'m Dfn3>,
+    dfn3_session: Option<Dfn3Session>,
+    ctn: Option<&'m ConvTasNet>,
+    ctn_session: Option<CtnSession>,
+    fusion: Option<&'m Fusion>,
 }
 
 impl<'m> Separator<'m> {
-    /// Opens this worker's sessions.
+    /// Opens this worker's DeepFilterNet3 sessions (for `--model dfn3`).
     pub fn new(
         model: &'m Dfn3,
         options: SessionOptions,
     ) -> Result<Self, crate::models::ModelError> {
         Ok(Self {
-            model,
-            session: model.session(options)?,
+            dfn3: Some(model),
+            dfn3_session: Some(model.session(options)?),
+            ctn: None,
+            ctn_session: None,
+            fusion: None,
         })
+    }
+
+    /// Opens this worker's sessions for every model in `backends`.
+    pub fn from_backends(
+        backends: &'m Backends,
+        options: SessionOptions,
+    ) -> Result<Self, SeparateError> {
+        Self::from_backends_with(backends, options, options)
+    }
+
+    /// As [`Separator::from_backends`], with separate options for the DeepFilterNet3 and the
+    /// Conv-TasNet sessions (Conv-TasNet gains from intra-op threads, DeepFilterNet3's small graphs
+    /// lose: BENCHMARKS.md).
+    pub fn from_backends_with(
+        backends: &'m Backends,
+        dfn3_options: SessionOptions,
+        ctn_options: SessionOptions,
+    ) -> Result<Self, SeparateError> {
+        let dfn3_session = match &backends.dfn3 {
+            Some(m) => {
+                Some(
+                    m.session(dfn3_options)
+                        .map_err(|source| SeparateError::Unavailable {
+                            model: "dfn3",
+                            source,
+                        })?,
+                )
+            }
+            None => None,
+        };
+        let ctn_session = match &backends.convtasnet {
+            Some(m) => {
+                Some(
+                    m.session(ctn_options)
+                        .map_err(|source| SeparateError::Unavailable {
+                            model: "convtasnet",
+                            source,
+                        })?,
+                )
+            }
+            None => None,
+        };
+        Ok(Self {
+            dfn3: backends.dfn3.as_ref(),
+            dfn3_session,
+            ctn: backends.convtasnet.as_ref(),
+            ctn_session,
+            fusion: backends.fusion.as_ref(),
+        })
+    }
+
+    /// A fresh per-channel engine for `config.model`.
+    fn engine(&self, config: &SeparateConfig) -> Result<Engine<'m>, SeparateError> {
+        let missing = |what| SeparateError::NotLoaded {
+            choice: config.model,
+            missing: what,
+        };
+        let dfn3 = || self.dfn3.ok_or_else(|| missing("dfn3"));
+        let ctn = || -> Result<CtnResampled, SeparateError> {
+            let m = self.ctn.ok_or_else(|| missing("convtasnet"))?;
+            Ok(CtnResampled::new(m, config.ctn_segments, SAMPLE_RATE)?)
+        };
+        Ok(match config.model {
+            ModelChoice::Dfn3 => Engine::Dfn3(dfn3()?.stream(config.chunks)),
+            ModelChoice::ConvTasNet => Engine::Ctn(ctn()?),
+            ModelChoice::Ensemble => {
+                let m = dfn3()?;
+                let fusion = self.fusion.ok_or_else(|| missing("fusion weights"))?;
+                let mut d = m.stream(config.chunks);
+                d.collect_lsnr();
+                Engine::Ensemble(Box::new(Ensemble {
+                    d,
+                    c: ctn()?,
+                    fuser: Fuser::new(m, fusion),
+                    dbuf: Vec::new(),
+                    cbuf: Vec::new(),
+                    lsnr: Vec::new(),
+                    samples_in: 0,
+                }))
+            }
+        })
+    }
+}
+
+/// One channel's model stream at 48 kHz: input in, the raw speech estimate out (sample-aligned;
+/// exactly as long as the input after `finish`).
+enum Engine<'m> {
+    Dfn3(Dfn3Stream<'m>),
+    Ctn(CtnResampled),
+    Ensemble(Box<Ensemble<'m>>),
+}
+
+struct Ensemble<'m> {
+    d: Dfn3Stream<'m>,
+    c: CtnResampled,
+    fuser: Fuser<'m>,
+    dbuf: Vec<f32>,
+    cbuf: Vec<f32>,
+    lsnr: Vec<f32>,
+    samples_in: u64,
+}
+
+impl Engine<'_> {
+    fn step(
+        &mut self,
+        dfn3: &mut Option<Dfn3Session>,
+        ctn: &mut Option<CtnSession>,
+        input: &[f32],
+        finish: bool,
+        out: &mut Vec<f32>,
+    ) -> Result<(), SeparateError> {
+        let model_err = |source| SeparateError::Model {
+            path: PathBuf::new(),
+            source,
+        };
+        // Sessions exist whenever the engine was built (Separator::engine checks the models).
+        let not_loaded = |missing| SeparateError::NotLoaded {
+            choice: ModelChoice::Ensemble,
+            missing,
+        };
+        match self {
+            Engine::Dfn3(s) => {
+                let sess = dfn3.as_mut().ok_or_else(|| not_loaded("dfn3"))?;
+                s.process(sess, input, out).map_err(model_err)?;
+                if finish {
+                    s.finish(sess, out).map_err(model_err)?;
+                }
+            }
+            Engine::Ctn(s) => {
+                let sess = ctn.as_mut().ok_or_else(|| not_loaded("convtasnet"))?;
+                s.process(sess, input, out)?;
+                if finish {
+                    s.finish(sess, out)?;
+                }
+            }
+            Engine::Ensemble(e) => {
+                let ds = dfn3.as_mut().ok_or_else(|| not_loaded("dfn3"))?;
+                let cs = ctn.as_mut().ok_or_else(|| not_loaded("convtasnet"))?;
+                e.samples_in += input.len() as u64;
+                e.d.process(ds, input, &mut e.dbuf).map_err(model_err)?;
+                e.c.process(cs, input, &mut e.cbuf)?;
+                if finish {
+                    e.d.finish(ds, &mut e.dbuf).map_err(model_err)?;
+                    e.c.finish(cs, &mut e.cbuf)?;
+                }
+                e.d.take_lsnr(&mut e.lsnr);
+                e.fuser.push(&e.dbuf, &e.cbuf, input, &e.lsnr, out);
+                e.dbuf.clear();
+                e.cbuf.clear();
+                e.lsnr.clear();
+                if finish {
+                    e.fuser.finish(e.samples_in, out);
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -131,19 +345,15 @@ pub fn separate_file(
     let mut reader = AudioReader::open(input)?;
     let info = reader.info().clone();
     let (sr, channels) = (info.sample_rate, info.channels);
-    let model_err = |source| SeparateError::Model {
-        path: input.to_path_buf(),
-        source,
-    };
     let mut speech_out =
         WavOutput::create(&speech_path, sr, channels, config.format, config.force)?;
     let mut background_out =
         WavOutput::create(&background_path, sr, channels, config.format, config.force)?;
     let mut to48 = StreamResampler::new(sr, SAMPLE_RATE, channels)?;
     let mut back = StreamResampler::new(SAMPLE_RATE, sr, channels)?;
-    let mut streams: Vec<Dfn3Stream<'_>> = (0..channels)
-        .map(|_| sep.model.stream(config.chunks))
-        .collect();
+    let mut engines = (0..channels)
+        .map(|_| sep.engine(config))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut state = Pipeline {
         pending_in: vec![VecDeque::new(); channels],
         enhanced48: vec![Vec::new(); channels],
@@ -163,14 +373,16 @@ pub fn separate_file(
             q.extend(ch.iter().copied());
         }
         to48.process(&block.channels, &mut state.block48)?;
-        for (c, stream) in streams.iter_mut().enumerate() {
-            stream
-                .process(
-                    &mut sep.session,
+        for (c, engine) in engines.iter_mut().enumerate() {
+            engine
+                .step(
+                    &mut sep.dfn3_session,
+                    &mut sep.ctn_session,
                     &state.block48.channels[c],
+                    false,
                     &mut state.enhanced48[c],
                 )
-                .map_err(model_err)?;
+                .map_err(|e| e.for_input(input))?;
         }
         state.drain(&mut back, false, &mut speech_out, &mut background_out)?;
         let done = frames_in as f64 / f64::from(sr);
@@ -180,17 +392,16 @@ pub fn separate_file(
         }
     }
     to48.finish(&mut state.block48)?;
-    for (c, stream) in streams.iter_mut().enumerate() {
-        stream
-            .process(
-                &mut sep.session,
+    for (c, engine) in engines.iter_mut().enumerate() {
+        engine
+            .step(
+                &mut sep.dfn3_session,
+                &mut sep.ctn_session,
                 &state.block48.channels[c],
+                true,
                 &mut state.enhanced48[c],
             )
-            .map_err(model_err)?;
-        stream
-            .finish(&mut sep.session, &mut state.enhanced48[c])
-            .map_err(model_err)?;
+            .map_err(|e| e.for_input(input))?;
     }
     state.drain(&mut back, true, &mut speech_out, &mut background_out)?;
     // Exact length: the 48 kHz round trip can be a sample off at rates above 48 kHz.
