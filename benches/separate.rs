@@ -32,8 +32,19 @@ fn dfn3(c: &mut Criterion) {
     let erb = vec![0.1f32; frames * 32];
     let spec = vec![0.1f32; frames * 192];
     let mut out = separate::GraphOutput::default();
+    let mut state = separate::GruState::default();
     g.bench_function("three graphs only", |b| {
-        b.iter(|| session.run(black_box(&erb), black_box(&spec), frames, &mut out))
+        b.iter(|| {
+            state.reset();
+            session.run(
+                black_box(&erb),
+                black_box(&spec),
+                frames,
+                &mut state,
+                None,
+                &mut out,
+            )
+        })
     });
     g.bench_function("whole stream (default chunks)", |b| {
         b.iter(|| separate::enhance(&model, &mut session, black_box(&x), ChunkConfig::default()))

@@ -122,6 +122,34 @@ fn chunked_matches_whole() {
     assert_eq!(r, y);
 }
 
+/// Chunks carry the GRU states across runs: on 12 s of real speech over rain (both channels joined,
+/// 24 s), 1 s chunks with 0.1 s of warm-up and the default 5 s + 1 s both stay close to one whole run.
+/// Restarting the recurrent state at each chunk (what the graphs do without their state inputs) gave
+/// 6.7 dB on a dev mixture with the default chunks.
+#[test]
+fn chunk_boundaries_keep_the_recurrent_state() {
+    let m = model();
+    let mut s = m.session(SessionOptions::default()).unwrap();
+    let clip = audio::read_all(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/speech_over_rain.ogg"
+    )))
+    .unwrap();
+    assert_eq!(clip.sample_rate, 48_000);
+    let x: Vec<f32> = clip.channels.concat();
+    let whole = separate::enhance(&m, &mut s, &x, ChunkConfig::whole()).unwrap();
+    for (chunk_s, warm_s, min_db) in [(1.0, 0.1, 30.0), (5.0, 1.0, 40.0)] {
+        let y =
+            separate::enhance(&m, &mut s, &x, ChunkConfig::from_seconds(chunk_s, warm_s)).unwrap();
+        let snr = common::snr_db(&whole, &y);
+        eprintln!("chunks of {chunk_s} s + {warm_s} s warm-up vs whole: {snr:.1} dB");
+        assert!(
+            snr >= min_db,
+            "chunks of {chunk_s} s + {warm_s} s: {snr:.1} dB < {min_db} dB"
+        );
+    }
+}
+
 #[test]
 fn silence_in_silence_out() {
     let m = model();

@@ -256,6 +256,34 @@ pub struct Dfn3Session {
     spec_in: Vec<f32>,
 }
 
+/// Hidden size of every GRU in the three graphs.
+const GRU_HIDDEN: usize = 256;
+
+/// The recurrent state of one stream: the hidden state of each GRU (encoder 1, ERB decoder 2,
+/// deep-filter decoder 2; inputs `h0_i` / outputs `hseq_i` of the `*_state.onnx` graphs). Zeros at the
+/// start of a stream; carried from one chunk to the next so chunking does not restart the GRUs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GruState {
+    h: [Vec<f32>; 5],
+}
+
+impl Default for GruState {
+    fn default() -> Self {
+        Self {
+            h: std::array::from_fn(|_| vec![0.0; GRU_HIDDEN]),
+        }
+    }
+}
+
+impl GruState {
+    /// Back to zeros (a new stream).
+    pub fn reset(&mut self) {
+        self.h
+            .iter_mut()
+            .for_each(|h| h.iter_mut().for_each(|v| *v = 0.0));
+    }
+}
+
 /// What the graphs decide for a run of frames.
 #[derive(Debug, Default, Clone)]
 pub struct GraphOutput {
@@ -269,12 +297,16 @@ pub struct GraphOutput {
 
 impl Dfn3Session {
     /// Runs encoder and both decoders over `frames` frames of features: `feat_erb` is
-    /// `[frames][32]`, `feat_spec` is `[frames][re 96, im 96]`.
+    /// `[frames][32]`, `feat_spec` is `[frames][re 96, im 96]`. The GRUs start from `state`; with
+    /// `carry_after = Some(f)` (f < frames), `state` becomes their state after frame `f` of this run,
+    /// ready for a next run that starts at frame `f + 1`.
     pub fn run(
         &mut self,
         feat_erb: &[f32],
         feat_spec: &[f32],
         frames: usize,
+        state: &mut GruState,
+        carry_after: Option<usize>,
         out: &mut GraphOutput,
     ) -> Result<(), ModelError> {
         let paths = &self.paths;
@@ -311,9 +343,15 @@ impl Dfn3Session {
         let spec =
             TensorRef::from_array_view(([1usize, 2, frames, NB_DF], self.spec_in.as_slice()))
                 .map_err(fail(0))?;
+        let h =
+            |i: usize| TensorRef::from_array_view(([1usize, 1, GRU_HIDDEN], state.h[i].as_slice()));
         let enc = self
             .enc
-            .run(ort::inputs!["feat_erb" => erb, "feat_spec" => spec])
+            .run(ort::inputs![
+                "feat_erb" => erb,
+                "feat_spec" => spec,
+                "h0_0" => h(0).map_err(fail(0))?,
+            ])
             .map_err(fail(0))?;
         let m = self
             .erb_dec
@@ -323,6 +361,8 @@ impl Dfn3Session {
                 "e2" => &enc["e2"],
                 "e1" => &enc["e1"],
                 "e0" => &enc["e0"],
+                "h0_0" => h(1).map_err(fail(1))?,
+                "h0_1" => h(2).map_err(fail(1))?,
             ])
             .map_err(fail(1))?;
         let (_, gains) = m["m"].try_extract_tensor::<f32>().map_err(fail(1))?;
@@ -330,7 +370,12 @@ impl Dfn3Session {
         out.gains.extend_from_slice(gains);
         let c = self
             .df_dec
-            .run(ort::inputs!["emb" => &enc["emb"], "c0" => &enc["c0"]])
+            .run(ort::inputs![
+                "emb" => &enc["emb"],
+                "c0" => &enc["c0"],
+                "h0_0" => h(3).map_err(fail(2))?,
+                "h0_1" => h(4).map_err(fail(2))?,
+            ])
             .map_err(fail(2))?;
         let (_, coefs) = c["coefs"].try_extract_tensor::<f32>().map_err(fail(2))?;
         out.coefs.clear();
@@ -338,6 +383,23 @@ impl Dfn3Session {
         let (_, lsnr) = enc["lsnr"].try_extract_tensor::<f32>().map_err(fail(0))?;
         out.lsnr.clear();
         out.lsnr.extend_from_slice(lsnr);
+        if let Some(f) = carry_after.filter(|&f| f < frames) {
+            let graphs = [(&enc, 0, 0), (&m, 1, 0), (&m, 1, 1), (&c, 2, 0), (&c, 2, 1)];
+            let mut next: [Vec<f32>; 5] = Default::default();
+            for (i, (outputs, g, k)) in graphs.into_iter().enumerate() {
+                let (_, seq) = outputs[format!("hseq_{k}").as_str()]
+                    .try_extract_tensor::<f32>()
+                    .map_err(fail(g))?;
+                let h = seq
+                    .get(f * GRU_HIDDEN..(f + 1) * GRU_HIDDEN)
+                    .ok_or_else(|| ModelError::Mismatch {
+                        path: paths[g].clone(),
+                        reason: format!("hseq_{k} has {} values for {frames} frames", seq.len()),
+                    })?;
+                next[i] = h.to_vec();
+            }
+            state.h = next;
+        }
         let expect = [frames * NB_ERB, frames * NB_DF * 2 * DF_ORDER, frames];
         let found = [out.gains.len(), out.coefs.len(), out.lsnr.len()];
         if expect != found {
@@ -385,6 +447,8 @@ pub struct Dfn3Stream<'m> {
     /// lsnr per emitted input hop (gated hops get `LSNR_MIN`), not yet taken.
     lsnr_out: Vec<f32>,
     graph: GraphOutput,
+    /// GRU states at the start of the next chunk's first (warm-up) frame.
+    gru: GruState,
     frame: Vec<f32>,
     spec: Vec<Complex32>,
     scratch: Vec<Complex32>,
@@ -417,6 +481,7 @@ impl<'m> Dfn3Stream<'m> {
             lsnr_pending: VecDeque::new(),
             lsnr_out: Vec::new(),
             graph: GraphOutput::default(),
+            gru: GruState::default(),
             frame: vec![0.0; FFT],
             spec: vec![Complex32::default(); BINS],
             scratch: vec![Complex32::default(); scratch_len],
@@ -437,6 +502,7 @@ impl<'m> Dfn3Stream<'m> {
         }
         self.feat_erb.clear();
         self.feat_spec.clear();
+        self.gru.reset();
         self.warm = 0;
         self.spectra.clear();
         self.spectra.resize(X_CONTEXT * BINS, Complex32::default());
@@ -576,7 +642,18 @@ impl<'m> Dfn3Stream<'m> {
         let total = self.feat_erb.len() / NB_ERB;
         let warm = self.warm;
         let pending = total - warm;
-        session.run(&self.feat_erb, &self.feat_spec, total, &mut self.graph)?;
+        // The next run starts `keep` frames before this one's end (its warm-up, which restores the
+        // convolutions' history); its GRUs start from their state just before those frames.
+        let keep = self.chunks.warmup_frames.min(total);
+        let carry_after = (total - keep).checked_sub(1);
+        session.run(
+            &self.feat_erb,
+            &self.feat_spec,
+            total,
+            &mut self.gru,
+            carry_after,
+            &mut self.graph,
+        )?;
         let m = self.model;
         let mut y = std::mem::take(&mut self.spec);
         for j in 0..pending {
@@ -616,7 +693,6 @@ impl<'m> Dfn3Stream<'m> {
         }
         self.spec = y;
         // Keep the last `warmup_frames` frames of features and the last 4 spectra.
-        let keep = self.chunks.warmup_frames.min(total);
         self.feat_erb.drain(..(total - keep) * NB_ERB);
         self.feat_spec.drain(..(total - keep) * 2 * NB_DF);
         self.warm = keep;
