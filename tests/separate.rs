@@ -240,6 +240,13 @@ fn odd_rates_and_channel_counts_keep_length_and_reconstruct() {
         let (sp, bg) = separate::stem_paths(&path, &out);
         let speech = audio::read_all(&sp).unwrap();
         let background = audio::read_all(&bg).unwrap();
+        // In memory (what `remix` uses): the same stems as the files (32-bit float, so exact).
+        let mixture = audio::read_all(&path).unwrap();
+        let (ms, mb) =
+            separate::separate_block(&mut sep, &path, &mixture, &SeparateConfig::default())
+                .unwrap();
+        assert_eq!(ms, speech, "{sr} Hz, {ch} ch: in-memory speech");
+        assert_eq!(mb, background, "{sr} Hz, {ch} ch: in-memory background");
         for stem in [&speech, &background] {
             assert_eq!(stem.sample_rate, sr);
             assert_eq!(stem.channel_count(), ch);

@@ -80,9 +80,9 @@ pub fn load_stems(
     Ok((speech, background, d1.max(d2)))
 }
 
-/// Separates `input` (decoded as `mixture`) with `model` for `roomtone remix` without `--stems`:
-/// the stems go through `separate::separate_file` into a temporary folder (32-bit float, so nothing
-/// is lost) and are read back, each with the mixture's rate, channels and length.
+/// Separates `input` (decoded as `mixture`) with `model` for `roomtone remix` without `--stems`: the
+/// mixture already in memory goes through the models and the stems come back in memory, each with
+/// the mixture's rate, channels and length (no second decode, nothing written).
 pub fn separate_for_remix(
     input: &Path,
     mixture: &AudioBlock,
@@ -93,12 +93,14 @@ pub fn separate_for_remix(
         separate::Backends::load(&crate::models::models_dir(), model, Precision::default())?;
     let mut worker =
         separate::Separator::from_backends(&backends, crate::models::SessionOptions::default())?;
-    let dir = tempfile::tempdir().map_err(|e| MixError::Stems(format!("temporary folder: {e}")))?;
     let config = SeparateConfig {
         model,
         ..SeparateConfig::default()
     };
-    separate::separate_file(&mut worker, input, dir.path(), &config, |_| {})?;
-    let (speech, background, _) = load_stems(dir.path(), input, mixture)?;
-    Ok((speech, background))
+    Ok(separate::separate_block(
+        &mut worker,
+        input,
+        mixture,
+        &config,
+    )?)
 }

@@ -12,7 +12,9 @@ mod stems;
 pub use convtasnet::{ConvTasNet, CtnSession, CtnStream, Precision, SegmentConfig};
 pub use dfn3::{enhance, ChunkConfig, Dfn3, Dfn3Session, Dfn3Stream, GraphOutput, GruState};
 pub use fusion::{Fusion, FusionError};
-pub use stems::{separate_file, stem_paths, Backends, SeparateConfig, SeparateSummary, Separator};
+pub use stems::{
+    separate_block, separate_file, stem_paths, Backends, SeparateConfig, SeparateSummary, Separator,
+};
 
 use std::path::{Path, PathBuf};
 

@@ -332,10 +332,9 @@ pub fn separate_file(
     input: &Path,
     out_dir: &Path,
     config: &SeparateConfig,
-    mut progress: impl FnMut(f64),
+    progress: impl FnMut(f64),
 ) -> Result<SeparateSummary, SeparateError> {
     let started = std::time::Instant::now();
-    let weight = config.model_weight()?;
     let (speech_path, background_path) = stem_paths(input, out_dir);
     for p in [&speech_path, &background_path] {
         if !config.force && p.exists() {
@@ -345,10 +344,119 @@ pub fn separate_file(
     let mut reader = AudioReader::open(input)?;
     let info = reader.info().clone();
     let (sr, channels) = (info.sample_rate, info.channels);
-    let mut speech_out =
-        WavOutput::create(&speech_path, sr, channels, config.format, config.force)?;
-    let mut background_out =
-        WavOutput::create(&background_path, sr, channels, config.format, config.force)?;
+    let mut sink = WavPair {
+        speech: WavOutput::create(&speech_path, sr, channels, config.format, config.force)?,
+        background: WavOutput::create(&background_path, sr, channels, config.format, config.force)?,
+    };
+    let frames_in = run(
+        sep,
+        input,
+        (sr, channels),
+        |block| Ok(reader.next_block(block)?),
+        &mut sink,
+        config,
+        progress,
+    )?;
+    sink.speech.finish()?;
+    sink.background.finish()?;
+    Ok(SeparateSummary {
+        input: input.display().to_string(),
+        speech: speech_path.display().to_string(),
+        background: background_path.display().to_string(),
+        sample_rate: sr,
+        channels,
+        frames: frames_in,
+        duration_s: frames_in as f64 / f64::from(sr),
+        elapsed_s: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Separates audio already in memory (`mixture`, decoded from `input`, which only names it in
+/// errors) and returns `(speech, background)` with the mixture's rate, channels and length. This is
+/// what `roomtone remix` uses when it separates: no second decode, no stems on disk.
+pub fn separate_block(
+    sep: &mut Separator<'_>,
+    input: &Path,
+    mixture: &AudioBlock,
+    config: &SeparateConfig,
+) -> Result<(AudioBlock, AudioBlock), SeparateError> {
+    let (sr, channels) = (mixture.sample_rate, mixture.channel_count());
+    let mut sink = MemoryPair(AudioBlock::new(sr, channels), AudioBlock::new(sr, channels));
+    let total = mixture.frames();
+    let mut at = 0usize;
+    run(
+        sep,
+        input,
+        (sr, channels),
+        |block| {
+            if at >= total {
+                return Ok(false);
+            }
+            let n = MEMORY_BLOCK.min(total - at);
+            block.sample_rate = sr;
+            block.channels.resize(channels, Vec::new());
+            for (dst, src) in block.channels.iter_mut().zip(&mixture.channels) {
+                dst.clear();
+                dst.extend_from_slice(&src[at..at + n]);
+            }
+            at += n;
+            Ok(true)
+        },
+        &mut sink,
+        config,
+        |_| {},
+    )?;
+    Ok((sink.0, sink.1))
+}
+
+/// Frames per block when separating audio held in memory.
+const MEMORY_BLOCK: usize = 8192;
+
+/// Where finished stem frames go.
+trait StemSink {
+    fn write(&mut self, speech: &AudioBlock, background: &AudioBlock) -> Result<(), SeparateError>;
+}
+
+/// The two stem files.
+struct WavPair {
+    speech: WavOutput,
+    background: WavOutput,
+}
+
+impl StemSink for WavPair {
+    fn write(&mut self, speech: &AudioBlock, background: &AudioBlock) -> Result<(), SeparateError> {
+        self.speech.write_block(speech)?;
+        self.background.write_block(background)?;
+        Ok(())
+    }
+}
+
+/// The two stems in memory.
+struct MemoryPair(AudioBlock, AudioBlock);
+
+impl StemSink for MemoryPair {
+    fn write(&mut self, speech: &AudioBlock, background: &AudioBlock) -> Result<(), SeparateError> {
+        for (dst, src) in [(&mut self.0, speech), (&mut self.1, background)] {
+            for (d, s) in dst.channels.iter_mut().zip(&src.channels) {
+                d.extend_from_slice(s);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The separation itself: blocks from `next_block` (at `sr` Hz, `channels` channels) through the
+/// models, stems into `sink`, exactly as many frames as came in (returned).
+fn run(
+    sep: &mut Separator<'_>,
+    input: &Path,
+    (sr, channels): (u32, usize),
+    mut next_block: impl FnMut(&mut AudioBlock) -> Result<bool, SeparateError>,
+    sink: &mut dyn StemSink,
+    config: &SeparateConfig,
+    mut progress: impl FnMut(f64),
+) -> Result<u64, SeparateError> {
+    let weight = config.model_weight()?;
     let mut to48 = StreamResampler::new(sr, SAMPLE_RATE, channels)?;
     let mut back = StreamResampler::new(SAMPLE_RATE, sr, channels)?;
     let mut engines = (0..channels)
@@ -367,7 +475,7 @@ pub fn separate_file(
     let mut block = AudioBlock::default();
     let mut frames_in = 0u64;
     let mut last_report = 0.0;
-    while reader.next_block(&mut block)? {
+    while next_block(&mut block)? {
         frames_in += block.frames() as u64;
         for (q, ch) in state.pending_in.iter_mut().zip(&block.channels) {
             q.extend(ch.iter().copied());
@@ -384,7 +492,7 @@ pub fn separate_file(
                 )
                 .map_err(|e| e.for_input(input))?;
         }
-        state.drain(&mut back, false, &mut speech_out, &mut background_out)?;
+        state.drain(&mut back, false, sink)?;
         let done = frames_in as f64 / f64::from(sr);
         if done - last_report >= 60.0 {
             last_report = done;
@@ -403,7 +511,7 @@ pub fn separate_file(
             )
             .map_err(|e| e.for_input(input))?;
     }
-    state.drain(&mut back, true, &mut speech_out, &mut background_out)?;
+    state.drain(&mut back, true, sink)?;
     // Exact length: the 48 kHz round trip can be a sample off at rates above 48 kHz.
     if state.written < frames_in {
         let missing = (frames_in - state.written) as usize;
@@ -411,20 +519,9 @@ pub fn separate_file(
             state.back_out.channels[c].clear();
             state.back_out.channels[c].resize(missing, 0.0);
         }
-        state.mix(&mut speech_out, &mut background_out)?;
+        state.mix(sink)?;
     }
-    speech_out.finish()?;
-    background_out.finish()?;
-    Ok(SeparateSummary {
-        input: input.display().to_string(),
-        speech: speech_path.display().to_string(),
-        background: background_path.display().to_string(),
-        sample_rate: sr,
-        channels,
-        frames: frames_in,
-        duration_s: frames_in as f64 / f64::from(sr),
-        elapsed_s: started.elapsed().as_secs_f64(),
-    })
+    Ok(frames_in)
 }
 
 /// Buffers between the model (48 kHz) and the stems (input rate).
@@ -447,8 +544,7 @@ impl Pipeline {
         &mut self,
         back: &mut StreamResampler,
         finish: bool,
-        speech_out: &mut WavOutput,
-        background_out: &mut WavOutput,
+        sink: &mut dyn StemSink,
     ) -> Result<(), SeparateError> {
         let ready = self.enhanced48.iter().map(Vec::len).min().unwrap_or(0);
         if ready > 0 {
@@ -457,21 +553,17 @@ impl Pipeline {
             self.enhanced48.iter_mut().for_each(|c| {
                 c.drain(..ready);
             });
-            self.mix(speech_out, background_out)?;
+            self.mix(sink)?;
         }
         if finish {
             back.finish(&mut self.back_out)?;
-            self.mix(speech_out, background_out)?;
+            self.mix(sink)?;
         }
         Ok(())
     }
 
     /// speech = w·enhanced + (1 − w)·input, background = input − speech, for `back_out`'s frames.
-    fn mix(
-        &mut self,
-        speech_out: &mut WavOutput,
-        background_out: &mut WavOutput,
-    ) -> Result<(), SeparateError> {
+    fn mix(&mut self, sink: &mut dyn StemSink) -> Result<(), SeparateError> {
         let available = self.pending_in.first().map_or(0, VecDeque::len);
         let n = self.back_out.frames().min(available);
         if n == 0 {
@@ -494,8 +586,7 @@ impl Pipeline {
                 b.push(x - sp);
             }
         }
-        speech_out.write_block(&self.speech)?;
-        background_out.write_block(&self.background)?;
+        sink.write(&self.speech, &self.background)?;
         self.written += n as u64;
         Ok(())
     }
