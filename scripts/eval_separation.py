@@ -61,6 +61,23 @@ def si_sdr(est, ref):
     return 10 * np.log10(np.sum(t ** 2) / max(np.sum((est - t) ** 2), 1e-20))
 
 
+def mix_at_snr(sp, a, snr, ch, sr):
+    """Mono speech `sp` over ambience `a` ([n, channels]), both 48 kHz and n long: `a` cut or repeated to
+    `ch` channels, speech scaled to `snr` dB (its power over its active samples against the ambience's
+    over the same samples) and centred, the mix peak-normalised to -1 dBFS with one gain for all three;
+    returns (mix, speech, ambience) resampled to `sr`."""
+    a = a[:, :ch] if a.shape[1] >= ch else np.repeat(a[:, :1], ch, axis=1)
+    active = np.abs(sp) > 1e-3 * np.abs(sp).max()
+    ps = np.mean(sp[active] ** 2)
+    pa = np.mean(a.mean(axis=1)[active] ** 2)
+    sp = sp * np.sqrt(pa / ps * 10 ** (snr / 10))
+    spc = np.repeat(sp[:, None], ch, axis=1)
+    mix = spc + a
+    g = 10 ** (-1 / 20) / np.abs(mix).max()
+    mix, spc, a = mix * g, spc * g, a * g
+    return tuple(resample(v, 48000, sr) for v in (mix, spc, a))
+
+
 def build(args, work):
     rng = random.Random(1234)
     speech_files = sorted(glob.glob(f"{args.tuxpaint}/**/*_desc.ogg", recursive=True))
@@ -99,16 +116,7 @@ def build(args, work):
                         break
                 off = rng.randrange(0, len(a) - len(sp) + 1)
                 a = a[off: off + len(sp)]
-                a = a[:, :ch] if a.shape[1] >= ch else np.repeat(a[:, :1], ch, axis=1)
-                active = np.abs(sp) > 1e-3 * np.abs(sp).max()
-                ps = np.mean(sp[active] ** 2)
-                pa = np.mean(a.mean(axis=1)[active] ** 2)
-                sp = sp * np.sqrt(pa / ps * 10 ** (snr / 10))
-                spc = np.repeat(sp[:, None], ch, axis=1)
-                mix = spc + a
-                g = 10 ** (-1 / 20) / np.abs(mix).max()
-                mix, spc, a = mix * g, spc * g, a * g
-                mix, spc, a = (resample(v, 48000, sr) for v in (mix, spc, a))
+                mix, spc, a = mix_at_snr(sp, a, snr, ch, sr)
                 name = f"{prefix}_{snr:+d}dB_{i:02d}_{vname}"
                 sf.write(str(work / f"{name}.wav"), mix.astype(np.float32), sr, subtype="FLOAT")
                 mixes.append(dict(name=name, snr=snr, sr=sr, ch=ch, speech=spc, amb=a, mix=mix))

@@ -51,15 +51,14 @@ import random
 import sys
 import time
 import zipfile
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from eval_separation import mix_at_snr, resample, si_sdr  # noqa: E402  (shared with the eval)
 
 SR, NFFT, HOP = 48000, 960, 480
 NF = NFFT // 2 + 1
@@ -72,21 +71,6 @@ NAT_TEST_LANGS = {"ro", "bg", "es", "el", "da"}
 ACT_TRAIN = {"greek", "latin"}
 ACT_TEST = {"persian", "napatan"}
 CATS = ("english", "intl", "acted", "all")
-
-
-def resample(x, sr_from, sr_to):
-    if sr_from == sr_to:
-        return x
-    f = Fraction(sr_to, sr_from)
-    return resample_poly(x, f.numerator, f.denominator, axis=0)
-
-
-def si_sdr(est, ref):
-    ref = ref - ref.mean()
-    est = est - est.mean()
-    a = np.dot(est, ref) / max(np.dot(ref, ref), 1e-20)
-    t = a * ref
-    return 10 * np.log10(np.sum(t ** 2) / max(np.sum((est - t) ** 2), 1e-20))
 
 
 def h01(s):
@@ -163,16 +147,7 @@ def build(args, split):
                         break
                 off = rng.randrange(0, len(a) - len(sp) + 1)
                 a = a[off: off + len(sp)]
-                a = a[:, :ch] if a.shape[1] >= ch else np.repeat(a[:, :1], ch, axis=1)
-                active = np.abs(sp) > 1e-3 * np.abs(sp).max()
-                ps = np.mean(sp[active] ** 2)
-                pa = np.mean(a.mean(axis=1)[active] ** 2)
-                sp = sp * np.sqrt(pa / ps * 10 ** (snr / 10))
-                spc = np.repeat(sp[:, None], ch, axis=1)
-                mix = spc + a
-                g = 10 ** (-1 / 20) / np.abs(mix).max()
-                mix, spc, a = mix * g, spc * g, a * g
-                mix, spc, a = (resample(v, 48000, sr) for v in (mix, spc, a))
+                mix, spc, a = mix_at_snr(sp, a, snr, ch, sr)
                 name = f"{split}_{cat}_{snr:+d}dB_{i:02d}_{vname}"
                 mixes.append(dict(name=name, snr=snr, sr=sr, ch=ch, cat=cat, speech=spc, amb=a, mix=mix,
                                   amb_src=an))
