@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{BatchError, Input};
-use crate::audio::{read_all, OutputFormat, WavOutput};
+use crate::audio::{read_all, AudioBlock, OutputFormat, WavOutput};
 use crate::mix::{self, RemixConfig};
 use crate::models::{self, SessionOptions};
 use crate::separate::{self, Backends, ModelChoice, Precision, SeparateConfig, Separator};
@@ -115,15 +115,23 @@ impl StageWorker<'_> {
             model: self.model,
             ..SeparateConfig::default()
         };
-        separate::separate_file(sep, &input.path, &stems, &config, |_| {})
-            .map_err(|e| format!("{name}: separation failed: {e}"))?;
         let Some(remix) = self.remix else {
+            // Stems only: streamed, bounded memory for any length.
+            separate::separate_file(sep, &input.path, &stems, &config, |_| {})
+                .map_err(|e| format!("{name}: separation failed: {e}"))?;
             return Ok(());
         };
+        // Stems and remix: decode once, separate in memory, write the stems, remix the same
+        // (unquantised) stems.
         let fail = |e: &dyn std::fmt::Display| format!("{name}: remix failed: {e}");
-        let mixture = read_all(&input.path).map_err(|e| fail(&e))?;
-        let (speech, background, _) =
-            mix::load_stems(&stems, &input.path, &mixture).map_err(|e| fail(&e))?;
+        let mixture = read_all(&input.path).map_err(|e| format!("{name}: {e}"))?;
+        let (speech, background) = separate::separate_block(sep, &input.path, &mixture, &config)
+            .map_err(|e| format!("{name}: separation failed: {e}"))?;
+        let (speech_path, background_path) = separate::stem_paths(&input.path, &stems);
+        write_wav24(&speech_path, &speech)
+            .map_err(|e| format!("{name}: separation failed: {e}"))?;
+        write_wav24(&background_path, &background)
+            .map_err(|e| format!("{name}: separation failed: {e}"))?;
         let (out, _) = mix::remix(&mixture, speech, background, remix).map_err(|e| fail(&e))?;
         let dir = mirror_dir(out_dir, "remix", input);
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -131,17 +139,20 @@ impl StageWorker<'_> {
             .path
             .file_stem()
             .map_or_else(|| "output".into(), |s| s.to_string_lossy().into_owned());
-        let path = dir.join(format!("{stem}.remix.wav"));
-        let mut w = WavOutput::create(
-            &path,
-            out.sample_rate,
-            out.channel_count(),
-            OutputFormat::Wav24,
-            true,
-        )
-        .map_err(|e| fail(&e))?;
-        w.write_block(&out).map_err(|e| fail(&e))?;
-        w.finish().map_err(|e| fail(&e))?;
+        write_wav24(&dir.join(format!("{stem}.remix.wav")), &out).map_err(|e| fail(&e))?;
         Ok(())
     }
+}
+
+/// Writes `block` to `path` as 24-bit WAV, atomically, replacing what is there.
+fn write_wav24(path: &Path, block: &AudioBlock) -> Result<(), crate::audio::AudioError> {
+    let mut w = WavOutput::create(
+        path,
+        block.sample_rate,
+        block.channel_count(),
+        OutputFormat::Wav24,
+        true,
+    )?;
+    w.write_block(block)?;
+    w.finish().map(|_| ())
 }
