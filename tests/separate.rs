@@ -4,7 +4,7 @@
 mod common;
 
 use realfft::num_complex::Complex32;
-use roomtone::audio::{self, AudioBlock, OutputFormat, WavOutput};
+use roomtone::audio;
 use roomtone::models::{self, SessionOptions};
 use roomtone::separate::{self, dfn3, ChunkConfig, Dfn3, SeparateConfig, Separator};
 
@@ -15,23 +15,6 @@ fn model() -> Dfn3 {
 fn read_mono(name: &str) -> (Vec<f32>, u32) {
     let b = audio::read_all(&common::data(name)).expect("test data");
     (b.channels[0].clone(), b.sample_rate)
-}
-
-/// Deterministic white noise (xorshift) at `amp` RMS-ish level.
-fn noise(len: usize, amp: f32, seed: u64) -> Vec<f32> {
-    let mut s = seed | 1;
-    (0..len)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            ((s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * amp
-        })
-        .collect()
-}
-
-fn energy(x: &[f32]) -> f64 {
-    x.iter().map(|&v| f64::from(v) * f64::from(v)).sum()
 }
 
 #[test]
@@ -48,7 +31,7 @@ fn erb_bands_match_libdf() {
 #[test]
 fn stft_istft_is_identity_delayed_by_one_hop() {
     let m = model();
-    let x = noise(48_000, 0.5, 7);
+    let x = common::noise(48_000, 0.5, 7);
     let mut scratch = vec![Complex32::default(); m.scratch_len()];
     let mut frame = vec![0.0; dfn3::FFT];
     let mut spec = vec![Complex32::default(); dfn3::BINS];
@@ -180,7 +163,10 @@ fn speech_stays_and_stationary_noise_goes() {
     assert_eq!(summary.frames, 32_000);
     let speech = audio::read_all(dir.path().join("clean_speech_16k.speech.wav").as_ref()).unwrap();
     let bg = audio::read_all(dir.path().join("clean_speech_16k.background.wav").as_ref()).unwrap();
-    let (es, eb) = (energy(&speech.channels[0]), energy(&bg.channels[0]));
+    let (es, eb) = (
+        common::energy(&speech.channels[0]),
+        common::energy(&bg.channels[0]),
+    );
     let frac = es / (es + eb);
     eprintln!("clean speech: speech-stem energy fraction {frac:.3}");
     assert!(
@@ -188,24 +174,11 @@ fn speech_stays_and_stationary_noise_goes() {
         "clean speech kept only {frac:.3} in the speech stem"
     );
     // Stationary white noise at -20 dBFS: almost all of it goes to the background.
-    let x = noise(3 * 48_000, 0.17, 3);
+    let x = common::noise(3 * 48_000, 0.17, 3);
     let y = separate::enhance(&m, &mut s, &x, ChunkConfig::default()).unwrap();
-    let ratio = energy(&y) / energy(&x);
+    let ratio = common::energy(&y) / common::energy(&x);
     eprintln!("white noise: speech-stem energy / input energy {ratio:.4}");
     assert!(ratio < 0.05, "noise left in the speech stem: {ratio:.4}");
-}
-
-fn write_wav(path: &std::path::Path, block: &AudioBlock) {
-    let mut w = WavOutput::create(
-        path,
-        block.sample_rate,
-        block.channel_count(),
-        OutputFormat::F32,
-        true,
-    )
-    .unwrap();
-    w.write_block(block).unwrap();
-    w.finish().unwrap();
 }
 
 #[test]
@@ -219,21 +192,9 @@ fn odd_rates_and_channel_counts_keep_length_and_reconstruct() {
         (22_050, 3, 11_111),
         (96_000, 1, 9_601),
     ] {
-        let channels: Vec<Vec<f32>> = (0..ch)
-            .map(|c| {
-                let mut v = common::sine(300.0 + 100.0 * c as f64, sr, len, 0.3);
-                v.iter_mut()
-                    .zip(noise(len, 0.05, c as u64 + 1))
-                    .for_each(|(a, b)| *a += b);
-                v
-            })
-            .collect();
-        let input = AudioBlock {
-            sample_rate: sr,
-            channels,
-        };
+        let input = common::noisy_tones(sr, ch, len);
         let path = dir.path().join(format!("in_{sr}_{ch}.wav"));
-        write_wav(&path, &input);
+        common::write_block(&path, &input);
         let out = dir.path().join("out");
         std::fs::create_dir_all(&out).unwrap();
         separate::separate_file(&mut sep, &path, &out, &SeparateConfig::default(), |_| {}).unwrap();

@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use roomtone::audio::{self, AudioBlock, OutputFormat, WavOutput};
+use roomtone::audio::{self, AudioBlock};
 use roomtone::models::{self, SessionOptions};
 use roomtone::separate::{
     self, convtasnet, fusion, Backends, ConvTasNet, Dfn3, Fusion, ModelChoice, Precision,
@@ -19,36 +19,6 @@ fn ctn(precision: Precision) -> ConvTasNet {
 
 fn dfn3() -> Dfn3 {
     Dfn3::load(&models::models_dir()).expect("models/dfn3 fetched by scripts/setup.sh")
-}
-
-/// Deterministic white noise (xorshift).
-fn noise(len: usize, amp: f32, seed: u64) -> Vec<f32> {
-    let mut s = seed | 1;
-    (0..len)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            ((s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * amp
-        })
-        .collect()
-}
-
-fn energy(x: &[f32]) -> f64 {
-    x.iter().map(|&v| f64::from(v) * f64::from(v)).sum()
-}
-
-fn write_block(path: &Path, block: &AudioBlock) {
-    let mut w = WavOutput::create(
-        path,
-        block.sample_rate,
-        block.channel_count(),
-        OutputFormat::F32,
-        true,
-    )
-    .unwrap();
-    w.write_block(block).unwrap();
-    w.finish().unwrap();
 }
 
 fn backends(choice: ModelChoice) -> Backends {
@@ -83,17 +53,20 @@ fn ctn_keeps_clean_speech_and_drops_white_noise() {
         &config(ModelChoice::ConvTasNet),
     );
     assert_eq!(speech.frames(), 32_000);
-    let (es, eb) = (energy(&speech.channels[0]), energy(&bg.channels[0]));
+    let (es, eb) = (
+        common::energy(&speech.channels[0]),
+        common::energy(&bg.channels[0]),
+    );
     let frac = es / (es + eb);
     eprintln!("Conv-TasNet, clean speech: speech-stem energy fraction {frac:.3}");
     assert!(frac > 0.8, "clean speech kept only {frac:.3}");
     // Stationary white noise at about -20 dBFS, 16 kHz, straight through the network.
     let m = ctn(Precision::Int8);
     let mut s = m.session(SessionOptions::default()).unwrap();
-    let x = noise(3 * 16_000, 0.17, 3);
+    let x = common::noise(3 * 16_000, 0.17, 3);
     let y = convtasnet::enhance(&m, &mut s, &x, SegmentConfig::default()).unwrap();
     assert_eq!(y.len(), x.len());
-    let ratio = energy(&y) / energy(&x);
+    let ratio = common::energy(&y) / common::energy(&x);
     eprintln!("Conv-TasNet, white noise: speech-stem energy / input {ratio:.4}");
     assert!(ratio < 0.1, "noise left in the speech stem: {ratio:.4}");
 }
@@ -116,7 +89,7 @@ fn ctn_segmented_is_close_to_whole_and_piece_size_does_not_matter() {
     let b = audio::read_all(&common::data("clean_speech_16k.wav")).unwrap();
     let x: Vec<f32> = b.channels[0]
         .iter()
-        .zip(noise(32_000, 0.05, 9))
+        .zip(common::noise(32_000, 0.05, 9))
         .map(|(a, n)| a + n)
         .collect();
     let whole = convtasnet::enhance(&m, &mut s, &x, SegmentConfig::whole()).unwrap();
@@ -148,21 +121,9 @@ fn odd_rates_and_channel_counts_keep_length_and_reconstruct() {
         (ModelChoice::Ensemble, 44_100, 2, 22_051),
         (ModelChoice::Ensemble, 8_000, 1, 4_001),
     ] {
-        let channels: Vec<Vec<f32>> = (0..ch)
-            .map(|c| {
-                let mut v = common::sine(300.0 + 100.0 * c as f64, sr, len, 0.3);
-                v.iter_mut()
-                    .zip(noise(len, 0.05, c as u64 + 1))
-                    .for_each(|(a, b)| *a += b);
-                v
-            })
-            .collect();
-        let input = AudioBlock {
-            sample_rate: sr,
-            channels,
-        };
+        let input = common::noisy_tones(sr, ch, len);
         let path = dir.path().join(format!("in_{sr}_{ch}.wav"));
-        write_block(&path, &input);
+        common::write_block(&path, &input);
         let [speech, background] = run(&mut sep, &path, &dir.path().join("out"), &config(model));
         for stem in [&speech, &background] {
             assert_eq!(stem.sample_rate, sr);
@@ -212,7 +173,11 @@ fn ensemble_with_dfn3_weights_equals_dfn3() {
 fn fusion_reconstructs_each_input_and_mixes_linearly() {
     let m = dfn3();
     let n = 48_000 + 123;
-    let (d, c, x) = (noise(n, 0.3, 1), noise(n, 0.2, 2), noise(n, 0.4, 3));
+    let (d, c, x) = (
+        common::noise(n, 0.3, 1),
+        common::noise(n, 0.2, 2),
+        common::noise(n, 0.4, 3),
+    );
     let lsnr: Vec<f32> = (0..n / 480 + 2).map(|t| (t % 50) as f32 - 15.0).collect();
     for (w, want) in [
         ([1.0, 0.0, 0.0], &d),
@@ -319,7 +284,7 @@ fn int8_graph_agrees_with_the_float_graph() {
     let b = audio::read_all(&common::data("clean_speech_16k.wav")).unwrap();
     let x: Vec<f32> = b.channels[0]
         .iter()
-        .zip(noise(32_000, 0.05, 5))
+        .zip(common::noise(32_000, 0.05, 5))
         .map(|(a, n)| a + n)
         .collect();
     let mut out = Vec::new();
@@ -365,8 +330,12 @@ fn ctn_real_clip_rain_goes_speech_stays() {
     // 0.1 .. 1.1 s: rain only (the first word starts at 1.20 s).
     let rain = 4_800..52_800;
     for c in 0..2 {
-        let r = energy(&speech.channels[c][rain.clone()]) / energy(&x.channels[c][rain.clone()]);
-        let (es, eb) = (energy(&speech.channels[c]), energy(&bg.channels[c]));
+        let r = common::energy(&speech.channels[c][rain.clone()])
+            / common::energy(&x.channels[c][rain.clone()]);
+        let (es, eb) = (
+            common::energy(&speech.channels[c]),
+            common::energy(&bg.channels[c]),
+        );
         let frac = es / (es + eb);
         eprintln!("channel {c}: rain-only part left in speech {r:.4}; speech-stem fraction overall {frac:.3}");
         assert!(r < 0.1, "rain left in the speech stem: {r:.4}");

@@ -81,3 +81,54 @@ pub fn write_wav(path: &Path, sr: u32, samples: &[f32]) {
     }
     w.finalize().expect("finalize");
 }
+
+/// Deterministic white noise (xorshift), uniform in ±`amp`.
+pub fn noise(len: usize, amp: f32, seed: u64) -> Vec<f32> {
+    let mut s = seed | 1;
+    (0..len)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            ((s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * amp
+        })
+        .collect()
+}
+
+/// Sum of squares.
+pub fn energy(x: &[f32]) -> f64 {
+    x.iter().map(|&v| f64::from(v) * f64::from(v)).sum()
+}
+
+/// `ch` channels of `len` samples at `sr`: a sine (300 Hz + 100 Hz per channel, amplitude 0.3) plus
+/// white noise (±0.05, one seed per channel).
+pub fn noisy_tones(sr: u32, ch: usize, len: usize) -> roomtone::audio::AudioBlock {
+    let channels = (0..ch)
+        .map(|c| {
+            let mut v = sine(300.0 + 100.0 * c as f64, sr, len, 0.3);
+            v.iter_mut()
+                .zip(noise(len, 0.05, c as u64 + 1))
+                .for_each(|(a, b)| *a += b);
+            v
+        })
+        .collect();
+    roomtone::audio::AudioBlock {
+        sample_rate: sr,
+        channels,
+    }
+}
+
+/// Writes `block` as a 32-bit float WAV (exact).
+pub fn write_block(path: &Path, block: &roomtone::audio::AudioBlock) {
+    use roomtone::audio::{OutputFormat, WavOutput};
+    let mut w = WavOutput::create(
+        path,
+        block.sample_rate,
+        block.channel_count(),
+        OutputFormat::F32,
+        true,
+    )
+    .unwrap();
+    w.write_block(block).unwrap();
+    w.finish().unwrap();
+}
