@@ -481,17 +481,7 @@ fn run(
             q.extend(ch.iter().copied());
         }
         to48.process(&block.channels, &mut state.block48)?;
-        for (c, engine) in engines.iter_mut().enumerate() {
-            engine
-                .step(
-                    &mut sep.dfn3_session,
-                    &mut sep.ctn_session,
-                    &state.block48.channels[c],
-                    false,
-                    &mut state.enhanced48[c],
-                )
-                .map_err(|e| e.for_input(input))?;
-        }
+        state.step(&mut engines, sep, false, input)?;
         state.drain(&mut back, false, sink)?;
         let done = frames_in as f64 / f64::from(sr);
         if done - last_report >= 60.0 {
@@ -500,17 +490,7 @@ fn run(
         }
     }
     to48.finish(&mut state.block48)?;
-    for (c, engine) in engines.iter_mut().enumerate() {
-        engine
-            .step(
-                &mut sep.dfn3_session,
-                &mut sep.ctn_session,
-                &state.block48.channels[c],
-                true,
-                &mut state.enhanced48[c],
-            )
-            .map_err(|e| e.for_input(input))?;
-    }
+    state.step(&mut engines, sep, true, input)?;
     state.drain(&mut back, true, sink)?;
     // Exact length: the 48 kHz round trip can be a sample off at rates above 48 kHz.
     if state.written < frames_in {
@@ -539,6 +519,28 @@ struct Pipeline {
 }
 
 impl Pipeline {
+    /// Runs each channel's engine on its part of `block48` (`finish`: the last block).
+    fn step(
+        &mut self,
+        engines: &mut [Engine<'_>],
+        sep: &mut Separator<'_>,
+        finish: bool,
+        input: &Path,
+    ) -> Result<(), SeparateError> {
+        for (c, engine) in engines.iter_mut().enumerate() {
+            engine
+                .step(
+                    &mut sep.dfn3_session,
+                    &mut sep.ctn_session,
+                    &self.block48.channels[c],
+                    finish,
+                    &mut self.enhanced48[c],
+                )
+                .map_err(|e| e.for_input(input))?;
+        }
+        Ok(())
+    }
+
     /// Resamples the enhanced samples all channels have back to the input rate and writes stems.
     fn drain(
         &mut self,
