@@ -2,9 +2,11 @@
 //! normalisation, encoder / ERB decoder / deep-filter decoder, ERB gains, deep filter, ISTFT.
 //!
 //! The constants and the alignment follow `shared/DFN3.md` (libDF's `DfTract::process` with
-//! `atten_lim = 100`, `compensate_delay = true`, no post filter). The graphs hide their recurrent
-//! state, so a stream is run in chunks of frames; every chunk after the first is preceded by
-//! warm-up frames (the end of the previous chunk's features) whose outputs are thrown away.
+//! `atten_lim = 100`, `compensate_delay = true`, no post filter). A stream is run in chunks of
+//! frames. The `*_state.onnx` graphs (derived at set-up) take and return their GRU states, so each
+//! chunk starts its GRUs where the previous run left them; every chunk after the first is preceded by
+//! warm-up frames (the end of the previous chunk's features) that restore the convolutions' history
+//! and whose outputs are thrown away.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -50,7 +52,8 @@ const X_CONTEXT: usize = DF_ORDER - 1;
 pub struct ChunkConfig {
     /// New frames per graph run (100 frames = 1 s). `usize::MAX` runs the whole stream at once.
     pub chunk_frames: usize,
-    /// Frames of the previous chunk run again before each chunk to warm the recurrent state up.
+    /// Frames of the previous chunk run again before each chunk (the convolutions' history; the GRU
+    /// state is carried).
     pub warmup_frames: usize,
 }
 
