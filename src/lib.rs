@@ -8,6 +8,7 @@ pub mod batch;
 pub mod classify;
 pub mod dsp;
 pub mod features;
+pub mod guard;
 pub mod mix;
 pub mod models;
 pub mod report;

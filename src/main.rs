@@ -58,16 +58,16 @@ enum Command {
         #[arg(long)]
         force: bool,
         /// Seconds between the starts of the 0.96 s analysis patches (smaller = finer timeline, slower).
-        #[arg(long, default_value_t = 0.48, value_name = "SECONDS")]
+        #[arg(long, default_value_t = 0.48, value_name = "SECONDS", value_parser = hop_seconds)]
         hop: f64,
         /// Timeline segments shorter than this are merged into a neighbour.
-        #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
+        #[arg(long, default_value_t = 2.0, value_name = "SECONDS", value_parser = seconds_non_negative)]
         min_segment: f64,
-        /// Files tagged in parallel (each worker loads its own copy of the model).
-        #[arg(long, short, value_name = "N")]
+        /// Files tagged in parallel (each worker loads its own copy of the model) [default: CPU count].
+        #[arg(long, short, value_name = "N", value_parser = at_least_one)]
         jobs: Option<usize>,
         /// ONNX Runtime threads per worker.
-        #[arg(long, default_value_t = 1, value_name = "N")]
+        #[arg(long, default_value_t = 1, value_name = "N", value_parser = at_least_one)]
         threads: usize,
         /// What chooses the ambience: the trained classifier head, or the plain AudioSet class
         /// mapping of models/tagging/taxonomy.toml (for comparison).
@@ -99,16 +99,16 @@ enum Command {
         json: bool,
         /// Cap on the noise removed, dB (e.g. 12 keeps the background at least 12 dB down in the
         /// speech stem instead of removing it).
-        #[arg(long, value_name = "DB")]
+        #[arg(long, value_name = "DB", value_parser = non_negative_db)]
         atten_lim_db: Option<f32>,
         /// 0..1: blend of the speech stem between the input (0) and the model output (1).
-        #[arg(long, default_value_t = 1.0, value_name = "X")]
+        #[arg(long, default_value_t = 1.0, value_name = "X", value_parser = unit_interval)]
         strength: f32,
         /// Seconds of audio per model run (memory grows with it; tuning only).
-        #[arg(long, default_value_t = 5.0, value_name = "S", hide = true)]
+        #[arg(long, default_value_t = 5.0, value_name = "S", hide = true, value_parser = seconds_positive)]
         chunk_seconds: f64,
         /// Seconds of warm-up before each chunk after the first (tuning only).
-        #[arg(long, default_value_t = 1.0, value_name = "S", hide = true)]
+        #[arg(long, default_value_t = 1.0, value_name = "S", hide = true, value_parser = seconds_non_negative)]
         warmup_seconds: f64,
         #[command(flatten)]
         model: ModelArgs,
@@ -144,7 +144,7 @@ enum Command {
         #[arg(long, value_name = "OUTDIR")]
         out: PathBuf,
         /// Files tagged in parallel, each worker with its own model session [default: CPU count].
-        #[arg(long, short, value_name = "N")]
+        #[arg(long, short, value_name = "N", value_parser = at_least_one)]
         jobs: Option<usize>,
         /// Skip files already recorded in OUTDIR with the same size and modification time.
         #[arg(long)]
@@ -156,10 +156,10 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
         /// Seconds between the starts of the 0.96 s analysis patches.
-        #[arg(long, default_value_t = 0.48, value_name = "SECONDS")]
+        #[arg(long, default_value_t = 0.48, value_name = "SECONDS", value_parser = hop_seconds)]
         hop: f64,
         /// ONNX Runtime threads per worker.
-        #[arg(long, default_value_t = 1, value_name = "N")]
+        #[arg(long, default_value_t = 1, value_name = "N", value_parser = at_least_one)]
         threads: usize,
         /// Also separate dialogue and background (DeepFilterNet3) into OUTDIR/stems/, mirroring the
         /// input tree (24-bit WAV, the input's rate, channels and length).
@@ -204,14 +204,14 @@ struct ModelArgs {
     #[arg(long, default_value = "int8", value_name = "P", hide = true)]
     ctn_precision: separate::Precision,
     /// Conv-TasNet: new seconds per graph run (tuning only).
-    #[arg(long, default_value_t = 2.0, value_name = "S", hide = true)]
+    #[arg(long, default_value_t = 2.0, value_name = "S", hide = true, value_parser = seconds_positive)]
     ctn_segment_seconds: f64,
     /// Conv-TasNet: seconds of context on each side of a segment (tuning only).
-    #[arg(long, default_value_t = 0.5, value_name = "S", hide = true)]
+    #[arg(long, default_value_t = 0.5, value_name = "S", hide = true, value_parser = seconds_non_negative)]
     ctn_context_seconds: f64,
     /// ONNX Runtime threads per Conv-TasNet run [default: the CPUs this process may use]; DeepFilterNet3
     /// runs on one (tuning only).
-    #[arg(long, value_name = "N", hide = true)]
+    #[arg(long, value_name = "N", hide = true, value_parser = at_least_one)]
     intra_threads: Option<usize>,
 }
 
@@ -308,8 +308,8 @@ struct RemixLevels {
     true_peak_db: Option<f64>,
     /// Delivery preset: ebu-r128 (-23 LUFS, -1 dBTP), atsc-a85 (-24, -2), streaming (-14, -1),
     /// podcast (-16, -1). --target-lufs and --true-peak-db override its values.
-    #[arg(long, value_name = "NAME")]
-    preset: Option<String>,
+    #[arg(long, value_name = "NAME", value_parser = str::parse::<mix::Preset>)]
+    preset: Option<mix::Preset>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -326,6 +326,16 @@ enum AmbienceArg {
 }
 
 fn main() -> ExitCode {
+    // A bug is reported in roomtone's words; the file's own error line (or record) follows, and
+    // the other files go on (see roomtone::guard).
+    std::panic::set_hook(Box::new(|info| {
+        let message = roomtone::guard::panic_message(info.payload());
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!("roomtone: internal error{at}: {message}");
+    }));
     let cli = Cli::parse();
     match cli.command {
         Command::Info { json, paths } => info(&paths, json),
@@ -349,6 +359,9 @@ fn main() -> ExitCode {
                     AmbienceArg::Mapping => AmbienceModel::Mapping,
                 },
             };
+            if let Err(e) = config.validate() {
+                return usage_error(&e);
+            }
             let jobs =
                 jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
             tag(&paths, &config, format, output.as_deref(), force, jobs)
@@ -385,14 +398,14 @@ fn main() -> ExitCode {
                     separate,
                     remix: match remix.as_deref().map(parse_batch_remix).transpose() {
                         Ok(r) => r,
-                        Err(e) => {
-                            eprintln!("roomtone: --remix: {e:#}");
-                            return ExitCode::from(2);
-                        }
+                        Err(e) => return usage_error(&format!("--remix: {e:#}")),
                     },
                     model,
                 },
             };
+            if let Err(e) = config.tag.validate() {
+                return usage_error(&e);
+            }
             run_batch(&paths, shard, &config)
         }
         Command::Merge { out, dirs } => match batch::merge(&dirs, &out) {
@@ -435,23 +448,25 @@ fn main() -> ExitCode {
             };
             separate_files(&inputs, &out_dir, &config, &model, json)
         }
-        Command::Remix(args) => match remix_cmd(&args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("roomtone: {e:#}");
-                ExitCode::FAILURE
+        Command::Remix(args) => {
+            let config = match remix_config(&args.levels) {
+                Ok(c) => c,
+                Err(e) => return usage_error(&e),
+            };
+            match roomtone::guard::per_file(&args.input, || remix_cmd(&args, &config)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("roomtone: {e:#}");
+                    ExitCode::FAILURE
+                }
             }
-        },
+        }
     }
 }
 
 /// Maps the remix arguments to a [`mix::RemixConfig`].
 fn remix_config(args: &RemixLevels) -> anyhow::Result<mix::RemixConfig> {
-    let preset = args
-        .preset
-        .as_deref()
-        .map(str::parse::<mix::Preset>)
-        .transpose()?;
+    let preset = args.preset;
     let mut cleanup = roomtone::dsp::CleanupConfig::default();
     if args.no_clean {
         cleanup.steps.clear();
@@ -463,7 +478,7 @@ fn remix_config(args: &RemixLevels) -> anyhow::Result<mix::RemixConfig> {
         .true_peak_db
         .or(preset.map(|p| p.ceiling_dbtp))
         .or(target_lufs.map(|_| -1.0));
-    Ok(mix::RemixConfig {
+    let config = mix::RemixConfig {
         speech_gain_db: args.speech_gain_db,
         background_gain_db: args.background_gain_db,
         duck: (args.duck_db != 0.0).then(|| mix::DuckConfig {
@@ -476,7 +491,9 @@ fn remix_config(args: &RemixLevels) -> anyhow::Result<mix::RemixConfig> {
             ceiling_dbtp: c,
             ..mix::LimiterConfig::default()
         }),
-    })
+    };
+    config.validate()?;
+    Ok(config)
 }
 
 /// The options of `batch --remix "..."`: the `remix` flags, e.g. "--background-gain-db -12 --preset ebu-r128".
@@ -497,10 +514,16 @@ fn parse_batch_remix(options: &str) -> anyhow::Result<mix::RemixConfig> {
     remix_config(&parsed.levels)
 }
 
-fn remix_cmd(args: &RemixArgs) -> anyhow::Result<()> {
-    let config = remix_config(&args.levels)?;
+fn remix_cmd(args: &RemixArgs, config: &mix::RemixConfig) -> anyhow::Result<()> {
     audio::check_output_path(&args.output, std::slice::from_ref(&args.input), args.force)?;
-    let mixture = audio::read_all(&args.input)?;
+    let (mixture, damaged) = audio::read_all_checked(&args.input)?;
+    if let Some(d) = damaged {
+        eprintln!(
+            "roomtone: warning: {}: {}",
+            args.input.display(),
+            d.describe(mixture.sample_rate)
+        );
+    }
     let (speech, background) = match &args.stems {
         Some(dir) => {
             let (s, b, _) = mix::load_stems(dir, &args.input, &mixture)?;
@@ -508,7 +531,7 @@ fn remix_cmd(args: &RemixArgs) -> anyhow::Result<()> {
         }
         None => mix::separate_for_remix(&args.input, &mixture, args.model)?,
     };
-    let (out, report) = mix::remix(&mixture, speech, background, &config)?;
+    let (out, report) = mix::remix(&mixture, speech, background, config)?;
     let mut writer = audio::WavOutput::create(
         &args.output,
         out.sample_rate,
@@ -534,8 +557,7 @@ fn separate_files(
     json: bool,
 ) -> ExitCode {
     if let Err(e) = config.model_weight() {
-        eprintln!("roomtone: {e}");
-        return ExitCode::FAILURE;
+        return usage_error(&e);
     }
     if let Err(e) = std::fs::create_dir_all(out_dir) {
         eprintln!("roomtone: {}: cannot create: {e}", out_dir.display());
@@ -560,7 +582,15 @@ fn separate_files(
     let mut failed = 0;
     for input in inputs {
         let progress = |s: f64| eprintln!("roomtone: {}: {s:.0} s done", input.display());
-        match separate::separate_file(&mut worker, input, out_dir, config, progress) {
+        let result = roomtone::guard::per_file(input, || {
+            separate::separate_file(&mut worker, input, out_dir, config, progress)
+        });
+        if let Ok(summary) = &result {
+            for w in &summary.warnings {
+                eprintln!("roomtone: warning: {}: {w}", summary.input);
+            }
+        }
+        match result {
             Ok(summary) if json => println!("{}", to_json(&summary)),
             Ok(summary) => println!(
                 "{} -> {}, {}",
@@ -587,7 +617,7 @@ fn run_batch(
         eprintln!("roomtone: {e}");
         return ExitCode::FAILURE;
     }
-    let (inputs, warnings) = match batch::discover(paths, shard) {
+    let (inputs, warnings) = match batch::discover(paths, shard, &config.out_dir) {
         Ok(x) => x,
         Err(e) => {
             eprintln!("roomtone: {e}");
@@ -663,7 +693,10 @@ fn tag(
     force: bool,
     jobs: usize,
 ) -> ExitCode {
-    let inputs = audio::expand_inputs(paths);
+    let (inputs, unreadable) = audio::expand_inputs(paths);
+    for (dir, e) in &unreadable {
+        eprintln!("roomtone: {}: cannot read folder: {e}", dir.display());
+    }
     if inputs.is_empty() {
         eprintln!("roomtone: no audio or video files found in the given folders");
         return ExitCode::FAILURE;
@@ -700,7 +733,12 @@ fn tag(
     let total = inputs.len();
     let result = classify::tag_files(&tagger, config, &inputs, jobs, |i, result| {
         let record = match result {
-            Ok(t) => report::TagRecord::Tagged(t),
+            Ok(t) => {
+                for w in &t.warnings {
+                    eprintln!("roomtone: warning: {}: {w}", t.path);
+                }
+                report::TagRecord::Tagged(t)
+            }
             Err(e) => {
                 eprintln!("roomtone: {e}");
                 report::TagRecord::Failed {
@@ -734,13 +772,14 @@ fn tag(
             return ExitCode::FAILURE;
         }
     }
-    exit_status(failed, total)
+    // An unreadable folder is a failure too (it is reported above, with its reason).
+    exit_status(failed + unreadable.len(), total + unreadable.len())
 }
 
 fn info(paths: &[PathBuf], json: bool) -> ExitCode {
     let mut failed = 0usize;
     for path in paths {
-        match audio::inspect(path) {
+        match roomtone::guard::per_file(path, || audio::inspect(path)) {
             Ok(info) if json => println!("{}", to_json(&info)),
             Ok(info) => println!("{}", report::info_line(&info)),
             Err(e) => {
@@ -797,6 +836,58 @@ fn models_check() -> ExitCode {
         }
     }
     exit_status(failed, names.len())
+}
+
+/// A value the program found wrong before doing any work: one line, exit status 2 (as clap's own).
+fn usage_error(e: &dyn std::fmt::Display) -> ExitCode {
+    eprintln!("roomtone: error: {e}");
+    ExitCode::from(2)
+}
+
+/// Parses a finite number and checks it with `ok`; `what` says the accepted range.
+fn number<T: std::str::FromStr + Copy + Into<f64>>(
+    s: &str,
+    ok: impl Fn(f64) -> bool,
+    what: &str,
+) -> Result<T, String> {
+    let v: T = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("not a number (expected {what})"))?;
+    if ok(v.into()) {
+        Ok(v)
+    } else {
+        Err(format!("out of range (expected {what})"))
+    }
+}
+
+fn hop_seconds(s: &str) -> Result<f64, String> {
+    number(s, |v| v > 0.0 && v <= 10.0, "seconds in (0, 10]")
+}
+
+fn seconds_positive(s: &str) -> Result<f64, String> {
+    number(s, |v| v > 0.0 && v <= 3600.0, "seconds in (0, 3600]")
+}
+
+fn seconds_non_negative(s: &str) -> Result<f64, String> {
+    number(s, |v| (0.0..=3600.0).contains(&v), "seconds in [0, 3600]")
+}
+
+fn unit_interval(s: &str) -> Result<f32, String> {
+    number(s, |v| (0.0..=1.0).contains(&v), "a number from 0 to 1")
+}
+
+fn non_negative_db(s: &str) -> Result<f32, String> {
+    number(s, |v| (0.0..=200.0).contains(&v), "dB from 0 to 200")
+}
+
+fn at_least_one(s: &str) -> Result<usize, String> {
+    let n: u32 = number(
+        s,
+        |v| (1.0..=4096.0).contains(&v),
+        "a whole number from 1 to 4096",
+    )?;
+    Ok(n as usize)
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> String {

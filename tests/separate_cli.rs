@@ -67,7 +67,7 @@ fn rejects_bad_options() {
         .arg(dir.path())
         .arg(common::data("clean_speech_16k.wav"))
         .assert()
-        .code(1)
+        .code(2)
         .stderr(predicate::str::contains("strength"));
     roomtone()
         .args(["separate", "--format", "mp3", "--out-dir"])

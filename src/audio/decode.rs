@@ -12,6 +12,7 @@ use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 
+use super::header::{self, Framing};
 use super::{AudioBlock, AudioError, Container};
 
 /// Frames per block handed out by [`AudioReader::next_block`] unless told otherwise (≈ 85 ms at 48 kHz).
@@ -19,6 +20,36 @@ pub const DEFAULT_BLOCK_FRAMES: usize = 4096;
 
 /// Recoverable decode errors tolerated before a file is called corrupt (a damaged MP3 frame or two is common).
 const MAX_SKIPPED_PACKETS: usize = 8;
+
+/// Largest magnitude taken as a sample (+60 dBFS); beyond it, or not finite, a sample is damaged data.
+pub const SAMPLE_LIMIT: f32 = 1000.0;
+
+/// Samples that were not audio (NaN, ±Inf, or beyond ±[`SAMPLE_LIMIT`]) and were replaced by 0.
+///
+/// Such samples come from damaged float files or broken encoders; passed on, a single one turns
+/// every filter, FFT and loudness figure after it into NaN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct DamagedSamples {
+    /// How many samples (over all channels) were replaced.
+    pub count: u64,
+    /// Frame index of the first one.
+    pub first_frame: u64,
+    /// Channel of the first one (0-based).
+    pub first_channel: usize,
+}
+
+impl DamagedSamples {
+    /// A one-line description for a warning, with the first position in seconds at `sample_rate`.
+    pub fn describe(&self, sample_rate: u32) -> String {
+        format!(
+            "{} damaged sample{} (NaN, infinite or beyond +60 dBFS) replaced by silence, the first at {:.3} s in channel {}",
+            self.count,
+            if self.count == 1 { "" } else { "s" },
+            self.first_frame as f64 / f64::from(sample_rate.max(1)),
+            self.first_channel + 1
+        )
+    }
+}
 
 /// What a stream is, as its container and codec declare it.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,6 +86,9 @@ pub struct AudioReader {
     skipped_packets: usize,
     exact_length: bool,
     ended: bool,
+    /// Exact stream length when the header parser knows better than symphonia (AIFF, streamed WAV).
+    frame_limit: Option<u64>,
+    damaged: Option<DamagedSamples>,
 }
 
 impl AudioReader {
@@ -82,15 +116,22 @@ impl AudioReader {
         let mut head = [0u8; 16];
         let n = read_up_to(&mut file, &mut head).map_err(open_err)?;
         let container = Container::sniff(&head[..n]);
-        let file = File::open(path).map_err(open_err)?;
+        let framing = header::check(&mut file, meta.len(), container).map_err(|reason| {
+            AudioError::InvalidStream {
+                path: path.to_path_buf(),
+                reason,
+            }
+        })?;
+        let file = PaddedFile::new(File::open(path).map_err(open_err)?, meta.len(), framing);
 
         let mut hint = Hint::new();
         if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
             hint.with_extension(ext);
         }
         let mss = MediaSourceStream::new(Box::new(file), Default::default());
-        let probed = symphonia::default::get_probe()
-            .format(
+        // symphonia panics on some malformed headers: that is a bad file, not a crash.
+        let probed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            symphonia::default::get_probe().format(
                 &hint,
                 mss,
                 &FormatOptions {
@@ -99,18 +140,24 @@ impl AudioReader {
                 },
                 &MetadataOptions::default(),
             )
-            .map_err(|e| AudioError::UnrecognisedFormat {
-                path: path.to_path_buf(),
-                reason: match container {
-                    Container::Unknown => {
-                        "its first bytes match no known audio or video format".into()
-                    }
-                    known => format!(
-                        "it starts like {known} but cannot be parsed: {}",
-                        describe(&e)
-                    ),
-                },
-            })?;
+        }))
+        .map_err(|panic| AudioError::UnrecognisedFormat {
+            path: path.to_path_buf(),
+            reason: format!(
+                "it starts like {container} but its header is malformed ({})",
+                crate::guard::panic_message(panic.as_ref())
+            ),
+        })?
+        .map_err(|e| AudioError::UnrecognisedFormat {
+            path: path.to_path_buf(),
+            reason: match container {
+                Container::Unknown => "its first bytes match no known audio or video format".into(),
+                known => format!(
+                    "it starts like {known} but cannot be parsed: {}",
+                    describe(&e)
+                ),
+            },
+        })?;
         let format = probed.format;
         let track = format
             .tracks()
@@ -149,9 +196,9 @@ impl AudioReader {
         let sample_rate = params
             .sample_rate
             .ok_or_else(|| invalid("no sample rate declared"))?;
-        if sample_rate == 0 {
-            return Err(invalid("sample rate is 0 Hz"));
-        }
+        let declared_channels = params.channels.map_or(1, |c| c.count() as u64);
+        header::check_limits(u64::from(sample_rate), declared_channels.max(1))
+            .map_err(|r| invalid(&r))?;
         let mut decoder = decoder;
         let mut format = format;
         let mut pending: Vec<Vec<f32>> = Vec::new();
@@ -177,9 +224,7 @@ impl AudioReader {
                 n
             }
         };
-        if channels == 0 {
-            return Err(invalid("0 channels"));
-        }
+        header::check_limits(u64::from(sample_rate), channels as u64).map_err(|r| invalid(&r))?;
         if pending.is_empty() {
             pending = vec![Vec::new(); channels];
         }
@@ -191,9 +236,9 @@ impl AudioReader {
             sample_rate,
             channels,
             bits_per_sample: params.bits_per_sample.or(params.bits_per_coded_sample),
-            declared_frames: params.n_frames,
+            declared_frames: framing.frames.or(params.n_frames),
         };
-        Ok(Self {
+        let mut reader = Self {
             path: path.to_path_buf(),
             format,
             decoder,
@@ -207,7 +252,12 @@ impl AudioReader {
             skipped_packets: 0,
             exact_length,
             ended: false,
-        })
+            frame_limit: framing.frames,
+            damaged: None,
+        };
+        // The first packet (decoded above to learn the channel count) gets the same checks.
+        reader.after_append(0);
+        Ok(reader)
     }
 
     /// The stream's declared properties.
@@ -223,6 +273,12 @@ impl AudioReader {
     /// Frames decoded so far (including those still buffered).
     pub fn decoded_frames(&self) -> u64 {
         self.decoded_frames
+    }
+
+    /// Samples replaced by 0 so far because they were NaN, infinite or beyond ±[`SAMPLE_LIMIT`]
+    /// (`None` if there were none). Every block handed out is finite.
+    pub fn damaged_samples(&self) -> Option<DamagedSamples> {
+        self.damaged
     }
 
     /// Damaged packets skipped so far (a handful are tolerated; more make the file an error).
@@ -283,7 +339,20 @@ impl AudioReader {
         if packet.track_id() != self.track_id {
             return Ok(());
         }
-        let decoded = match self.decoder.decode(&packet) {
+        let before = self.pending[0].len();
+        let decoder: &mut dyn Decoder = self.decoder.as_mut();
+        let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(once(move || {
+            decoder.decode(&packet)
+        })))
+        .map_err(|panic| AudioError::Corrupt {
+            path: self.path.clone(),
+            at_s: self.decoded_frames as f64 / f64::from(self.info.sample_rate),
+            reason: format!(
+                "the decoder failed: {}",
+                crate::guard::panic_message(panic.as_ref())
+            ),
+        })?;
+        let decoded = match decoded {
             Ok(d) => d,
             Err(SymError::DecodeError(reason)) => {
                 self.skipped_packets += 1;
@@ -318,7 +387,41 @@ impl AudioReader {
             }
         })?;
         self.decoded_frames += frames as u64;
+        self.after_append(before);
         Ok(())
+    }
+
+    /// Checks the samples appended to `pending` from index `from` on: drops what lies beyond the
+    /// stream's known length and replaces damaged samples by 0, counting them.
+    fn after_append(&mut self, from: usize) {
+        if let Some(limit) = self.frame_limit {
+            if self.decoded_frames > limit {
+                let excess = (self.decoded_frames - limit) as usize;
+                let keep = self.pending[0].len().saturating_sub(excess).max(from);
+                self.pending.iter_mut().for_each(|c| c.truncate(keep));
+                self.decoded_frames = limit;
+                self.ended = true;
+            }
+        }
+        let first_frame = self.decoded_frames - (self.pending[0].len() - from) as u64;
+        for (c, ch) in self.pending.iter_mut().enumerate() {
+            for (i, s) in ch[from..].iter_mut().enumerate() {
+                if !s.is_finite() || s.abs() > SAMPLE_LIMIT {
+                    *s = 0.0;
+                    let at = first_frame + i as u64;
+                    let d = self.damaged.get_or_insert(DamagedSamples {
+                        count: 0,
+                        first_frame: at,
+                        first_channel: c,
+                    });
+                    d.count += 1;
+                    if at < d.first_frame {
+                        d.first_frame = at;
+                        d.first_channel = c;
+                    }
+                }
+            }
+        }
     }
 
     fn finish(&mut self) -> Result<(), AudioError> {
@@ -406,6 +509,76 @@ fn read_up_to(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
         }
     }
     Ok(n)
+}
+
+/// Makes a closure `FnOnce`, so that it may return what borrows from its captures.
+fn once<R, F: FnOnce() -> R>(f: F) -> F {
+    f
+}
+
+/// A file as symphonia reads it, with `pad` zero bytes after its end (see [`Framing`]).
+struct PaddedFile {
+    file: File,
+    len: u64,
+    pad: u64,
+    pos: u64,
+}
+
+impl PaddedFile {
+    fn new(file: File, len: u64, framing: Framing) -> Self {
+        Self {
+            file,
+            len,
+            pad: framing.pad_bytes,
+            pos: 0,
+        }
+    }
+}
+
+impl Read for PaddedFile {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = if self.pos < self.len {
+            let want = buf
+                .len()
+                .min(usize::try_from(self.len - self.pos).unwrap_or(usize::MAX));
+            self.file.read(&mut buf[..want])?
+        } else {
+            let left = (self.len + self.pad).saturating_sub(self.pos);
+            let n = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+            buf[..n].fill(0);
+            n
+        };
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl std::io::Seek for PaddedFile {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        use std::io::SeekFrom;
+        let end = self.len + self.pad;
+        let target = match to {
+            SeekFrom::Start(p) => Some(p),
+            SeekFrom::End(d) => end.checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        }
+        .ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek before the start")
+        })?;
+        self.file.seek(SeekFrom::Start(target.min(self.len)))?;
+        self.pos = target;
+        Ok(target)
+    }
+}
+
+impl symphonia::core::io::MediaSource for PaddedFile {
+    fn is_seekable(&self) -> bool {
+        true
+    }
+
+    fn byte_len(&self) -> Option<u64> {
+        Some(self.len + self.pad)
+    }
 }
 
 /// A one-line reason from a symphonia error.

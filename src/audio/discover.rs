@@ -8,36 +8,24 @@ pub const MEDIA_EXTENSIONS: &[&str] = &[
     "m4v", "mov", "mkv", "mka", "webm", "ogg", "oga",
 ];
 
-/// Expands `paths`: files are kept as given (whatever their extension), folders are walked
-/// recursively in sorted order for files with a [`MEDIA_EXTENSIONS`] extension. A path that does
-/// not exist is kept, so that reading it reports the error in its place.
-pub fn expand_inputs(paths: &[PathBuf]) -> Vec<PathBuf> {
+/// A file that marks a folder as roomtone's own output (a `batch` OUTDIR): folder walks skip any
+/// folder below a root that holds it, so outputs are never taken for inputs.
+pub const OUTPUT_MARKER: &str = ".roomtone-output";
+
+/// Expands `paths` for the single-file commands: files are kept as given (whatever their extension),
+/// folders are walked as [`Walker`] does. A path that does not exist is kept, so that reading it
+/// reports the error in its place. Returns the files and the folders that could not be read.
+pub fn expand_inputs(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, std::io::Error)>) {
+    let mut walker = Walker::new();
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
-            walk(p, &mut out);
+            out.extend(walker.walk(p));
         } else {
             out.push(p.clone());
         }
     }
-    out
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        // Unreadable folder: keep it so the caller reports it.
-        out.push(dir.to_path_buf());
-        return;
-    };
-    let mut children: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
-    children.sort();
-    for c in children {
-        if c.is_dir() {
-            walk(&c, out);
-        } else if is_media(&c) {
-            out.push(c);
-        }
-    }
+    (out, walker.into_unreadable())
 }
 
 /// Whether a path has one of the [`MEDIA_EXTENSIONS`].
@@ -47,54 +35,86 @@ pub fn is_media(path: &Path) -> bool {
         .is_some_and(|e| MEDIA_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
-/// Walks `root` recursively for media files, for libraries: hidden files and folders (names
-/// starting with `.`) are skipped, symbolic links are followed but each folder is entered once
-/// (by its canonical path), so link loops and two links to one folder do not repeat files.
-/// Returns the files in sorted order and the folders that could not be read.
+/// Walks `root` recursively for media files (see [`Walker`]). Returns the files in sorted order and
+/// the folders that could not be read.
 pub fn walk_media(root: &Path) -> (Vec<PathBuf>, Vec<(PathBuf, std::io::Error)>) {
-    let mut files = Vec::new();
-    let mut unreadable = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    walk_library(root, &mut seen, &mut files, &mut unreadable);
-    (files, unreadable)
+    let mut walker = Walker::new();
+    let files = walker.walk(root);
+    (files, walker.into_unreadable())
 }
 
-fn walk_library(
-    dir: &Path,
-    seen: &mut std::collections::HashSet<PathBuf>,
-    files: &mut Vec<PathBuf>,
-    unreadable: &mut Vec<(PathBuf, std::io::Error)>,
-) {
-    match std::fs::canonicalize(dir) {
-        Ok(c) => {
-            if !seen.insert(c) {
+/// The one folder walker (`tag`, `batch`): recursive, sorted, files with a [`MEDIA_EXTENSIONS`]
+/// extension. Hidden files and folders (names starting with `.`) are skipped; symbolic links are
+/// followed but each folder is entered once over all the roots walked (by its canonical path), so
+/// link loops end and two links to one folder do not repeat files; folders given to
+/// [`Walker::exclude`] and folders holding an [`OUTPUT_MARKER`] are skipped below a root.
+#[derive(Debug, Default)]
+pub struct Walker {
+    seen: std::collections::HashSet<PathBuf>,
+    excluded: std::collections::HashSet<PathBuf>,
+    unreadable: Vec<(PathBuf, std::io::Error)>,
+}
+
+impl Walker {
+    /// A walker that has seen nothing yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Never enters `dir` (if it exists) below a root: e.g. an output folder inside the input tree.
+    pub fn exclude(&mut self, dir: &Path) {
+        if let Ok(c) = std::fs::canonicalize(dir) {
+            self.excluded.insert(c);
+        }
+    }
+
+    /// The media files under `root`, in sorted order; nothing for a folder already walked.
+    pub fn walk(&mut self, root: &Path) -> Vec<PathBuf> {
+        let mut files = Vec::new();
+        self.enter(root, true, &mut files);
+        files
+    }
+
+    /// The folders that could not be read, with the reason.
+    pub fn into_unreadable(self) -> Vec<(PathBuf, std::io::Error)> {
+        self.unreadable
+    }
+
+    fn enter(&mut self, dir: &Path, is_root: bool, files: &mut Vec<PathBuf>) {
+        match std::fs::canonicalize(dir) {
+            Ok(c) => {
+                if !is_root && (self.excluded.contains(&c) || c.join(OUTPUT_MARKER).exists()) {
+                    return;
+                }
+                if !self.seen.insert(c) {
+                    return;
+                }
+            }
+            Err(e) => {
+                self.unreadable.push((dir.to_path_buf(), e));
                 return;
             }
         }
-        Err(e) => {
-            unreadable.push((dir.to_path_buf(), e));
-            return;
-        }
-    }
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) => {
-            unreadable.push((dir.to_path_buf(), e));
-            return;
-        }
-    };
-    let mut children: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
-        .map(|e| e.path())
-        .collect();
-    children.sort();
-    for c in children {
-        // `is_dir` / `is_file` follow links; a dangling link is neither and is skipped.
-        if c.is_dir() {
-            walk_library(&c, seen, files, unreadable);
-        } else if c.is_file() && is_media(&c) {
-            files.push(c);
+        let entries = match std::fs::read_dir(dir) {
+            Ok(e) => e,
+            Err(e) => {
+                self.unreadable.push((dir.to_path_buf(), e));
+                return;
+            }
+        };
+        let mut children: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+            .map(|e| e.path())
+            .collect();
+        children.sort();
+        for c in children {
+            // `is_dir` / `is_file` follow links; a dangling link is neither and is skipped.
+            if c.is_dir() {
+                self.enter(&c, false, files);
+            } else if c.is_file() && is_media(&c) {
+                files.push(c);
+            }
         }
     }
 }

@@ -4,6 +4,9 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AudioError {
+    /// A bug was hit while reading this file (a caught panic).
+    #[error(transparent)]
+    Internal(#[from] crate::guard::InternalError),
     /// The file could not be opened or read.
     #[error("{}: cannot read: {source}", path.display())]
     Open {

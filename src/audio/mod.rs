@@ -6,13 +6,15 @@ mod container;
 mod decode;
 mod discover;
 mod error;
+mod header;
 mod resample;
 mod write;
 
 pub use container::Container;
-pub use decode::{AudioReader, StreamInfo, DEFAULT_BLOCK_FRAMES};
-pub use discover::{expand_inputs, is_media, walk_media, MEDIA_EXTENSIONS};
+pub use decode::{AudioReader, DamagedSamples, StreamInfo, DEFAULT_BLOCK_FRAMES, SAMPLE_LIMIT};
+pub use discover::{expand_inputs, is_media, walk_media, Walker, MEDIA_EXTENSIONS, OUTPUT_MARKER};
 pub use error::AudioError;
+pub use header::{MAX_CHANNELS, MAX_SAMPLE_RATE};
 pub use resample::StreamResampler;
 pub use write::{check_output_path, OutputFormat, WavOutput};
 
@@ -71,15 +73,27 @@ pub fn peak_dbfs(peak: f32) -> f64 {
     20.0 * f64::from(peak).log10()
 }
 
-/// Reads a whole file into one block. Only for short clips and tests: it holds every sample in memory.
+/// Reads a whole file into one block. It holds every sample in memory (4 bytes per sample).
 pub fn read_all(path: &std::path::Path) -> Result<AudioBlock, AudioError> {
+    read_all_checked(path).map(|(block, _)| block)
+}
+
+/// Like [`read_all`], and also says which damaged samples were replaced by 0 (see [`DamagedSamples`]).
+pub fn read_all_checked(
+    path: &std::path::Path,
+) -> Result<(AudioBlock, Option<DamagedSamples>), AudioError> {
     let mut reader = AudioReader::open(path)?;
     let info = reader.info().clone();
     let mut all = AudioBlock::new(info.sample_rate, info.channels);
-    // Room for the declared length up front (no copying as the buffers grow); a header's claim is
-    // trusted only up to an hour at 192 kHz.
+    // Room for the declared length up front (no copying as the buffers grow). A header's claim is
+    // only a hint: what is reserved is bounded by the file's size (no codec here packs more than
+    // 64 frames per byte) and by ten minutes; longer files grow as they decode.
     if let Some(n) = info.declared_frames {
-        let n = usize::try_from(n).unwrap_or(0).min(192_000 * 3600);
+        let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
+        let n = n
+            .min(bytes.saturating_mul(64))
+            .min(u64::from(info.sample_rate) * 600);
+        let n = usize::try_from(n).unwrap_or(0);
         all.channels.iter_mut().for_each(|c| c.reserve_exact(n));
     }
     let mut block = AudioBlock::default();
@@ -88,7 +102,7 @@ pub fn read_all(path: &std::path::Path) -> Result<AudioBlock, AudioError> {
             dst.extend_from_slice(src);
         }
     }
-    Ok(all)
+    Ok((all, reader.damaged_samples()))
 }
 
 /// What `roomtone info` reports about a file; the whole stream is decoded to measure it.
@@ -114,6 +128,8 @@ pub struct FileInfo {
     pub peak_dbfs: Option<f64>,
     /// Damaged packets the decoder skipped (0 for a clean file).
     pub skipped_packets: usize,
+    /// Samples that were NaN, infinite or beyond +60 dBFS, replaced by 0 (`null` for a clean file).
+    pub damaged_samples: Option<DamagedSamples>,
 }
 
 /// Decodes `path` from start to end and reports its format, exact duration and sample peak.
@@ -139,5 +155,6 @@ pub fn inspect(path: &std::path::Path) -> Result<FileInfo, AudioError> {
         duration_s: frames as f64 / f64::from(info.sample_rate),
         peak_dbfs: (peak > 0.0).then(|| peak_dbfs(peak)),
         skipped_packets: reader.skipped_packets(),
+        damaged_samples: reader.damaged_samples(),
     })
 }

@@ -49,7 +49,8 @@ impl OutputFormat {
     }
 }
 
-/// Checks that `output` may be written: it is none of `inputs`, and it does not exist unless `force`.
+/// Checks that `output` may be written: it is none of `inputs`, not a folder, its folder exists, and
+/// it does not exist unless `force`.
 ///
 /// Call it before doing the work, so a refusal costs nothing.
 pub fn check_output_path(output: &Path, inputs: &[PathBuf], force: bool) -> Result<(), AudioError> {
@@ -60,6 +61,25 @@ pub fn check_output_path(output: &Path, inputs: &[PathBuf], force: bool) -> Resu
     if inputs.iter().any(|i| same(output, i)) {
         return Err(AudioError::WouldOverwriteInput {
             path: output.to_path_buf(),
+        });
+    }
+    if output.is_dir() {
+        return Err(AudioError::Write {
+            path: output.to_path_buf(),
+            reason: "is a folder; give a file name".into(),
+        });
+    }
+    let parent = output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !parent.is_dir() {
+        return Err(AudioError::Write {
+            path: output.to_path_buf(),
+            reason: format!(
+                "the folder {} does not exist; create it first",
+                parent.display()
+            ),
         });
     }
     if !force && output.exists() {

@@ -125,22 +125,25 @@ pub struct Input {
     pub relative: String,
 }
 
-/// Finds the media files under `roots` (files are taken as given; folders are walked, see
-/// [`crate::audio::walk_media`]), keeps the share of `shard`, and sorts by path. Returns the files
-/// and one warning per folder that could not be read.
+/// Finds the media files under `roots` (files are taken as given; folders are walked by one
+/// [`crate::audio::Walker`], which never enters `out_dir`, its stems and remixes, or any other
+/// roomtone output folder), keeps the share of `shard`, and sorts by path. Returns the files and
+/// one warning per folder that could not be read.
 pub fn discover(
     roots: &[PathBuf],
     shard: Option<Shard>,
+    out_dir: &Path,
 ) -> Result<(Vec<Input>, Vec<String>), BatchError> {
     let mut inputs = Vec::new();
     let mut warnings = Vec::new();
+    let mut walker = crate::audio::Walker::new();
+    walker.exclude(out_dir);
     for root in roots {
         if root.is_dir() {
-            let (files, unreadable) = crate::audio::walk_media(root);
-            for (p, e) in unreadable {
-                warnings.push(format!("{}: cannot read folder: {e}", p.display()));
-            }
-            for f in files {
+            // Below the output folder (when it is itself a root): its stems and remixes.
+            walker.exclude(&out_dir.join(stages::STEMS_DIR));
+            walker.exclude(&out_dir.join(stages::REMIX_DIR));
+            for f in walker.walk(root) {
                 let relative = f
                     .strip_prefix(root)
                     .unwrap_or(&f)
@@ -167,6 +170,9 @@ pub fn discover(
         } else {
             return Err(BatchError::Missing { path: root.clone() });
         }
+    }
+    for (p, e) in walker.into_unreadable() {
+        warnings.push(format!("{}: cannot read folder: {e}", p.display()));
     }
     if let Some(s) = shard {
         inputs.retain(|i| s.contains(&i.relative));
@@ -233,6 +239,29 @@ fn file_stamp(path: &Path) -> (u64, i64) {
     (m.len(), mtime)
 }
 
+/// [`process`], with a panic turned into the file's error record.
+fn process_guarded(
+    worker: &mut TagWorker<'_>,
+    stages: &mut StageWorker<'_>,
+    out_dir: &Path,
+    input: &Input,
+    stamp: (u64, i64),
+) -> Entry {
+    let run =
+        || Ok::<_, crate::guard::InternalError>(process(worker, stages, out_dir, input, stamp));
+    crate::guard::per_file(&input.path, run).unwrap_or_else(|e| Entry {
+        record: BatchRecord {
+            record: TagRecord::Failed {
+                path: input.key.clone(),
+                error: e.to_string(),
+            },
+            size_bytes: stamp.0,
+            mtime_ns: stamp.1,
+        },
+        spectrogram: None,
+    })
+}
+
 fn process(
     worker: &mut TagWorker<'_>,
     stages: &mut StageWorker<'_>,
@@ -292,6 +321,15 @@ pub fn run(
         return Err(BatchError::Exists { path: out.clone() });
     }
     std::fs::create_dir_all(out).map_err(io(out))?;
+    // Marks OUTDIR as ours, so that no later walk of a tree holding it takes outputs for inputs.
+    let marker = out.join(crate::audio::OUTPUT_MARKER);
+    if !marker.exists() {
+        std::fs::write(
+            &marker,
+            "roomtone batch output folder: skipped when folders are walked\n",
+        )
+        .map_err(io(&marker))?;
+    }
     let mut previous: HashMap<String, Entry> = if config.resume {
         load_outdir(out)?
             .into_iter()
@@ -371,7 +409,7 @@ pub fn run(
                     if tx
                         .send((
                             i,
-                            process(&mut worker, &mut stages, out, &inputs[i], stamps[i]),
+                            process_guarded(&mut worker, &mut stages, out, &inputs[i], stamps[i]),
                         ))
                         .is_err()
                     {

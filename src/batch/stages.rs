@@ -12,6 +12,11 @@ use crate::mix::{self, RemixConfig};
 use crate::models::{self, SessionOptions};
 use crate::separate::{self, Backends, ModelChoice, Precision, SeparateConfig, Separator};
 
+/// Folder of OUTDIR that holds the stems.
+pub(crate) const STEMS_DIR: &str = "stems";
+/// Folder of OUTDIR that holds the remixes.
+pub(crate) const REMIX_DIR: &str = "remix";
+
 /// Which stages after tagging a batch runs.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StageOptions {
@@ -107,7 +112,7 @@ impl StageWorker<'_> {
             return Ok(());
         };
         let name = input.path.display();
-        let stems = mirror_dir(out_dir, "stems", input);
+        let stems = mirror_dir(out_dir, STEMS_DIR, input);
         std::fs::create_dir_all(&stems).map_err(|e| format!("{}: {e}", stems.display()))?;
         let config = SeparateConfig {
             format: OutputFormat::Wav24,
@@ -133,7 +138,7 @@ impl StageWorker<'_> {
         write_wav24(&background_path, &background)
             .map_err(|e| format!("{name}: separation failed: {e}"))?;
         let (out, _) = mix::remix(&mixture, speech, background, remix).map_err(|e| fail(&e))?;
-        let dir = mirror_dir(out_dir, "remix", input);
+        let dir = mirror_dir(out_dir, REMIX_DIR, input);
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let stem = input
             .path

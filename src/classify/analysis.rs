@@ -43,6 +43,8 @@ pub struct FileSummary {
     pub duration_s: f64,
     /// Number of patches analysed.
     pub patches: usize,
+    /// What was repaired while decoding (see [`crate::audio::DamagedSamples`]).
+    pub warnings: Vec<String>,
 }
 
 impl<'m> Analyser<'m> {
@@ -156,6 +158,11 @@ impl<'m> Analyser<'m> {
         Ok(FileSummary {
             duration_s: reader.decoded_frames() as f64 / f64::from(reader.info().sample_rate),
             patches,
+            warnings: reader
+                .damaged_samples()
+                .map(|d| d.describe(reader.info().sample_rate))
+                .into_iter()
+                .collect(),
         })
     }
 

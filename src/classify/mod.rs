@@ -30,7 +30,18 @@ pub enum TagError {
     /// The model could not be loaded or run.
     #[error(transparent)]
     Model(#[from] ModelError),
+    /// A bug was hit while tagging this file (a caught panic).
+    #[error(transparent)]
+    Internal(#[from] crate::guard::InternalError),
     /// A tagging data file or option is invalid.
     #[error("{0}")]
     Config(String),
+    /// A tagging option is out of its range.
+    #[error("invalid {name}: {reason}")]
+    InvalidOption {
+        /// The option, as the command line spells it.
+        name: &'static str,
+        /// Expected versus found.
+        reason: String,
+    },
 }

@@ -34,6 +34,32 @@ pub struct TagConfig {
     pub ambience_model: AmbienceModel,
 }
 
+impl TagConfig {
+    /// Checks every setting against its range: hop in (0, 10] s, minimum segment in [0, 3600] s,
+    /// at least one thread.
+    pub fn validate(&self) -> Result<(), TagError> {
+        if !(self.hop_s > 0.0 && self.hop_s <= 10.0) {
+            return Err(TagError::InvalidOption {
+                name: "--hop",
+                reason: format!("{} s is not within (0, 10] seconds", self.hop_s),
+            });
+        }
+        if !(0.0..=3600.0).contains(&self.min_segment_s) {
+            return Err(TagError::InvalidOption {
+                name: "--min-segment",
+                reason: format!("{} s is not within [0, 3600] seconds", self.min_segment_s),
+            });
+        }
+        if self.intra_threads == 0 {
+            return Err(TagError::InvalidOption {
+                name: "--threads",
+                reason: "0 threads; give at least 1".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
 impl Default for TagConfig {
     fn default() -> Self {
         Self {
@@ -93,6 +119,9 @@ pub struct TagResult {
     pub segments: Vec<Segment>,
     /// The five AudioSet classes with the highest mean probability.
     pub audioset_top: Vec<ClassScore>,
+    /// What was repaired while reading the file (e.g. damaged samples replaced by silence).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// The shared, read-only part of tagging: model, taxonomy and head.
@@ -144,12 +173,7 @@ impl Tagger {
 
     /// A worker (own ONNX session and buffers) for tagging files one after another.
     pub fn worker(&self, config: &TagConfig) -> Result<TagWorker<'_>, TagError> {
-        if !(config.hop_s > 0.0 && config.hop_s <= 10.0) {
-            return Err(TagError::Config(format!(
-                "--hop must be in (0, 10] seconds, not {}",
-                config.hop_s
-            )));
-        }
+        config.validate()?;
         let options = SessionOptions {
             intra_threads: config.intra_threads,
         };
@@ -330,6 +354,7 @@ impl TagWorker<'_> {
             speech: speech_present,
             segments,
             audioset_top,
+            warnings: summary.warnings,
         })
     }
 }
@@ -503,7 +528,8 @@ pub fn tag_files(
             scope.spawn(move || loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(path) = paths.get(i) else { break };
-                if tx.send((i, worker.tag(path))).is_err() {
+                let result = crate::guard::per_file(path, || worker.tag(path));
+                if tx.send((i, result)).is_err() {
                     break;
                 }
             });

@@ -193,6 +193,25 @@ fn check_finite(
     }
 }
 
+impl RemixConfig {
+    /// Checks every setting against its range (gains −120…+40 dB, target −70…0 LUFS, ceiling
+    /// −30…0 dBTP, ducking 0…60 dB), so that a bad value is refused before any audio is read.
+    pub fn validate(&self) -> Result<(), MixError> {
+        check_finite("speech gain", self.speech_gain_db, -120.0..=40.0)?;
+        check_finite("background gain", self.background_gain_db, -120.0..=40.0)?;
+        if let Some(t) = self.target_lufs {
+            check_finite("target loudness", t, -70.0..=0.0)?;
+        }
+        if let Some(l) = &self.limiter {
+            check_finite("true-peak ceiling", l.ceiling_dbtp, -30.0..=0.0)?;
+        }
+        if let Some(d) = &self.duck {
+            check_finite("duck depth", d.depth_db.abs(), 0.0..=60.0)?;
+        }
+        Ok(())
+    }
+}
+
 /// Remixes `speech` and `background` (conformed to `mixture`) into a new programme.
 ///
 /// `mixture` is the original input, measured for the report's "before".
@@ -212,14 +231,7 @@ pub fn remix(
             )));
         }
     }
-    check_finite("speech gain", config.speech_gain_db, -120.0..=40.0)?;
-    check_finite("background gain", config.background_gain_db, -120.0..=40.0)?;
-    if let Some(t) = config.target_lufs {
-        check_finite("target loudness", t, -70.0..=0.0)?;
-    }
-    if let Some(l) = &config.limiter {
-        check_finite("true-peak ceiling", l.ceiling_dbtp, -30.0..=0.0)?;
-    }
+    config.validate()?;
     let before = measure(mixture)?;
     let cleanup_speech = clean_stem(&mut speech, StemRole::Speech, &config.cleanup)?;
     let cleanup_background = clean_stem(&mut background, StemRole::Background, &config.cleanup)?;
@@ -228,7 +240,6 @@ pub fn remix(
     let gb = db_to_gain(config.background_gain_db) as f32;
     let ducking = match &config.duck {
         Some(d) if d.depth_db != 0.0 => {
-            check_finite("duck depth", d.depth_db.abs(), 0.0..=60.0)?;
             let (gains, report) = ducking_gains(&speech, d);
             for ch in &mut background.channels {
                 ch.iter_mut().zip(&gains).for_each(|(x, g)| *x *= g);

@@ -29,8 +29,12 @@ pub fn info_line(info: &FileInfo) -> String {
     } else {
         String::new()
     };
+    let damaged = info
+        .damaged_samples
+        .map(|d| format!(", {}", d.describe(info.sample_rate)))
+        .unwrap_or_default();
     format!(
-        "{}: {}/{}, {} Hz, {} ch{bits}, {}, {peak}{skipped}",
+        "{}: {}/{}, {} Hz, {} ch{bits}, {}, {peak}{skipped}{damaged}",
         info.path,
         info.container,
         info.codec,

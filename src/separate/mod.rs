@@ -72,6 +72,9 @@ pub enum SeparateError {
     /// Reading the input or writing a stem failed.
     #[error(transparent)]
     Audio(#[from] AudioError),
+    /// A bug was hit while separating this file (a caught panic).
+    #[error(transparent)]
+    Internal(#[from] crate::guard::InternalError),
     /// The model could not be loaded or run.
     #[error("{}: {source}", path.display())]
     Model {

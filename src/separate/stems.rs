@@ -88,6 +88,9 @@ pub struct SeparateSummary {
     pub duration_s: f64,
     /// Wall-clock processing time, s.
     pub elapsed_s: f64,
+    /// What was repaired while reading the input (e.g. damaged samples replaced by silence).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// `DIR/<stem>.speech.wav` and `DIR/<stem>.background.wav` for `input`.
@@ -368,6 +371,11 @@ pub fn separate_file(
         frames: frames_in,
         duration_s: frames_in as f64 / f64::from(sr),
         elapsed_s: started.elapsed().as_secs_f64(),
+        warnings: reader
+            .damaged_samples()
+            .map(|d| d.describe(sr))
+            .into_iter()
+            .collect(),
     })
 }
 
