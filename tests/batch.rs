@@ -431,6 +431,64 @@ fn separate_and_remix_write_stems_and_remixes_mirroring_the_input_tree() {
     assert!(!out2.exists(), "nothing written");
 }
 
+/// `secs` seconds of a 440 Hz tone with noise at 16 kHz.
+fn short_wav(path: &Path, secs: f32) {
+    let n = (16_000.0 * secs) as usize;
+    let x: Vec<f32> = common::sine(440.0, 16_000, n, 0.3)
+        .iter()
+        .zip(common::noise(n, 0.1, 3))
+        .map(|(a, b)| a + b)
+        .collect();
+    write_wav(path, 16_000, &x);
+}
+
+#[test]
+fn labels_csv_cells_a_spreadsheet_would_run_are_defused() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let formula = "=HYPERLINK(\"http:x\",\"y\").wav";
+    short_wav(&tmp.path().join(formula), 1.0);
+    std::fs::write(tmp.path().join("-broken.wav"), b"RIFF....WAVEfmt ").expect("write");
+    let o = roomtone()
+        .current_dir(tmp.path())
+        .args([
+            "batch",
+            "--quiet",
+            "--out",
+            "out",
+            "--",
+            formula,
+            "-broken.wav",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let csv = read(&tmp.path().join("out/labels.csv"));
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{csv}");
+    // Sorted by path: "-broken.wav" < "=HYPERLINK...".
+    assert!(
+        rows[0].starts_with("\"'-broken.wav\",,,,,,,\"'-broken.wav: "),
+        "path and error cells: {}",
+        rows[0]
+    );
+    assert!(
+        rows[1].starts_with("\"'=HYPERLINK(\"\"http:x\"\",\"\"y\"\").wav\","),
+        "{}",
+        rows[1]
+    );
+    // No cell of any row starts with a formula character.
+    for row in rows {
+        for cell in row.split(',') {
+            assert!(!cell.starts_with(['=', '+', '-', '@']), "{cell} in {row}");
+        }
+    }
+}
+
 #[test]
 fn bad_shard_values_are_refused() {
     let mut cmd = roomtone();
