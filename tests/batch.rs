@@ -626,7 +626,7 @@ fn ctrl_c_keeps_finished_records_and_resume_completes_them() {
     let left: Vec<_> = std::fs::read_dir(&out)
         .expect("ls")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .filter(|f| f.contains("partial") || f.ends_with(".part"))
+        .filter(|f| f.contains("partial") || f.ends_with(".part") || f.ends_with(".tmp"))
         .collect();
     assert!(left.is_empty(), "{left:?}");
 

@@ -14,7 +14,9 @@ pub use decode::{AudioReader, StreamInfo, DEFAULT_BLOCK_FRAMES};
 pub use discover::{expand_inputs, is_media, walk_media, MEDIA_EXTENSIONS};
 pub use error::AudioError;
 pub use resample::StreamResampler;
-pub use write::{check_output_path, OutputFormat, WavOutput};
+pub use write::{
+    check_output_path, finish_pair, temp_file_beside, CompletedWav, OutputFormat, WavOutput,
+};
 
 /// A block of planar audio: `channels[c][i]` is sample `i` of channel `c`, at `sample_rate` Hz.
 #[derive(Debug, Clone, Default, PartialEq)]

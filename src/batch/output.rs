@@ -206,7 +206,6 @@ pub fn write_outputs(dir: &Path, entries: &mut [Entry]) -> Result<(), BatchError
     ] {
         let path = dir.join(name);
         write_text_atomic(&path, text, true).map_err(io_err(&path))?;
-        readable_by_all(&path);
     }
     Ok(())
 }
@@ -239,14 +238,3 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Vec<Entry>, BatchError> {
     write_outputs(out, &mut all)?;
     Ok(all)
 }
-
-/// The temporary file behind an atomic write is private (0600); a label library is for people to read.
-#[cfg(unix)]
-fn readable_by_all(path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    // Best effort: the content is complete either way.
-    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644));
-}
-
-#[cfg(not(unix))]
-fn readable_by_all(_path: &Path) {}

@@ -162,18 +162,12 @@ pub fn csv_field(s: &str) -> String {
     }
 }
 
-/// Writes `text` to `path` through a temporary file in the same folder, renamed into place; an
-/// existing file is replaced only with `force`.
+/// Writes `text` to `path` through a temporary file in the same folder
+/// ([`crate::audio::temp_file_beside`]: short name, mode 0644 less the umask), renamed into place;
+/// an existing file is replaced only with `force`.
 pub fn write_text_atomic(path: &std::path::Path, text: &str, force: bool) -> std::io::Result<()> {
     use std::io::Write;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".roomtone.")
-        .suffix(".part")
-        .tempfile_in(dir)?;
+    let mut tmp = crate::audio::temp_file_beside(path)?;
     tmp.write_all(text.as_bytes())?;
     tmp.as_file().sync_all()?;
     let result = if force {
