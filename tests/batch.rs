@@ -407,16 +407,25 @@ fn separate_and_remix_write_stems_and_remixes_mirroring_the_input_tree() {
         .iter()
         .any(|r| r["path"].as_str().unwrap().ends_with("take.ogg") && r.get("error").is_none()));
     for stem in [
-        "stems/day1/take.speech.wav",
-        "stems/day1/take.background.wav",
-        "remix/day1/take.remix.wav",
+        "stems/day1/take.ogg.speech.wav",
+        "stems/day1/take.ogg.background.wav",
+        "remix/day1/take.ogg.remix.wav",
     ] {
         let r = hound::WavReader::open(out.join(stem)).expect(stem);
         assert_eq!(r.spec().sample_rate, 48_000, "{stem}");
         assert_eq!(r.spec().channels, 2, "{stem}");
         assert_eq!(r.duration(), 12 * 48_000, "{stem}");
+        // Readable like the other outputs (not the temporary file's private 0600).
+        #[cfg(unix)]
+        assert_eq!(
+            mode(&out.join(stem)),
+            mode(&out.join("labels.jsonl")),
+            "{stem}"
+        );
     }
-    assert!(!out.join("stems/day1/broken.speech.wav").exists());
+    #[cfg(unix)]
+    assert_eq!(mode(&out.join("labels.jsonl")), normal_mode(&out));
+    assert!(!out.join("stems/day1/broken.wav.speech.wav").exists());
 
     // Remix options are checked before anything runs.
     let out2 = tmp.path().join("out2");
@@ -431,6 +440,33 @@ fn separate_and_remix_write_stems_and_remixes_mirroring_the_input_tree() {
     assert!(!out2.exists(), "nothing written");
 }
 
+/// Permission bits of `p`.
+#[cfg(unix)]
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p)
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// 0644 less this process's umask (read off a file made in `dir` with mode 0644).
+#[cfg(unix)]
+fn normal_mode(dir: &Path) -> u32 {
+    use std::os::unix::fs::OpenOptionsExt;
+    let probe = dir.join("umask-probe");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .open(&probe)
+        .expect("probe");
+    let m = mode(&probe);
+    std::fs::remove_file(&probe).expect("rm probe");
+    m
+}
+
 /// `secs` seconds of a 440 Hz tone with noise at 16 kHz.
 fn short_wav(path: &Path, secs: f32) {
     let n = (16_000.0 * secs) as usize;
@@ -440,6 +476,123 @@ fn short_wav(path: &Path, secs: f32) {
         .map(|(a, b)| a + b)
         .collect();
     write_wav(path, 16_000, &x);
+}
+
+/// Frames of a WAV file.
+fn wav_frames(p: &Path) -> u32 {
+    hound::WavReader::open(p)
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        .duration()
+}
+
+#[test]
+fn stems_of_files_sharing_a_name_get_their_own_files_or_are_refused() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let lib = tmp.path().join("lib");
+    std::fs::create_dir_all(lib.join("a")).expect("mkdir");
+    std::fs::create_dir_all(lib.join("b")).expect("mkdir");
+    short_wav(&lib.join("a/take.wav"), 1.0);
+    std::fs::copy(
+        repo("tests/data/media/mp3_44100_2ch.mp3"),
+        lib.join("a/take.mp3"),
+    )
+    .expect("cp");
+    short_wav(&lib.join("b/take.wav"), 1.5);
+    let out = tmp.path().join("out");
+    let o = batch(
+        &["--quiet", "--jobs", "1", "--separate", "--out"],
+        &[&out, &lib],
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(stderr.contains("3 ok, 0 failed"), "{stderr}");
+    // The input tree mirrored, the extension kept: three pairs, each as long as its input.
+    let mp3_frames = roomtone::audio::read_all(&lib.join("a/take.mp3"))
+        .expect("mp3")
+        .frames() as u32;
+    for (name, frames) in [
+        ("a/take.wav", 16_000),
+        ("a/take.mp3", mp3_frames),
+        ("b/take.wav", 24_000),
+    ] {
+        for kind in ["speech", "background"] {
+            let stem = out.join(format!("stems/{name}.{kind}.wav"));
+            assert_eq!(wav_frames(&stem), frames, "{}", stem.display());
+        }
+    }
+    let mut written: Vec<String> = std::fs::read_dir(out.join("stems/a"))
+        .expect("ls")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    assert_eq!(
+        written,
+        [
+            "take.mp3.background.wav",
+            "take.mp3.speech.wav",
+            "take.wav.background.wav",
+            "take.wav.speech.wav"
+        ]
+    );
+
+    // Given directly, a/take.wav and b/take.wav are both "take.wav": refused before anything runs,
+    // naming both.
+    let out2 = tmp.path().join("out2");
+    let (a, b) = (lib.join("a/take.wav"), lib.join("b/take.wav"));
+    let o = batch(&["--quiet", "--separate", "--out"], &[&out2, &a, &b]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(a.to_str().expect("utf8"))
+            && stderr.contains(b.to_str().expect("utf8"))
+            && stderr.contains("stems/take.wav.speech.wav"),
+        "{stderr}"
+    );
+    assert!(!out2.exists(), "nothing written");
+}
+
+#[test]
+fn a_stem_pair_is_written_whole_or_not_at_all_and_resume_redoes_it() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let lib = tmp.path().join("lib");
+    std::fs::create_dir_all(&lib).expect("mkdir");
+    short_wav(&lib.join("take.wav"), 1.0);
+    let out = tmp.path().join("out");
+    // The background stem cannot be put in place (its name is taken by a folder), as when the
+    // disk fills up between the two stems.
+    let blocker = out.join("stems/take.wav.background.wav");
+    std::fs::create_dir_all(blocker.join("x")).expect("mkdir");
+    let o = batch(&["--quiet", "--separate", "--out"], &[&out, &lib]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("separation failed"), "{stderr}");
+    let recs = records(&out);
+    assert!(recs[0]["error"].as_str().is_some(), "{recs:?}");
+    let left: Vec<String> = std::fs::read_dir(out.join("stems"))
+        .expect("ls")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        left,
+        ["take.wav.background.wav"],
+        "no lone speech stem, no temporary file"
+    );
+
+    // The cause gone, --resume redoes the file and writes both stems.
+    std::fs::remove_dir_all(&blocker).expect("rm");
+    let o = batch(
+        &["--quiet", "--separate", "--resume", "--out"],
+        &[&out, &lib],
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(stderr.contains("1 ok, 0 failed, 0 skipped"), "{stderr}");
+    for kind in ["speech", "background"] {
+        assert_eq!(
+            wav_frames(&out.join(format!("stems/take.wav.{kind}.wav"))),
+            16_000
+        );
+    }
 }
 
 #[test]

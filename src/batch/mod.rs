@@ -25,7 +25,10 @@ pub use output::{
 };
 pub use progress::{Counts, Progress, ProgressMode};
 pub use shard::{stable_hash, Shard, ShardParseError};
-pub use stages::{plan_stages, StageOptions, StagePlan, StageWorker};
+pub use stages::{
+    batch_remix_path, batch_stem_paths, check_output_names, plan_stages, StageOptions, StagePlan,
+    StageWorker,
+};
 
 /// What went wrong with a batch as a whole (a file that cannot be read is a record, not this).
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +73,16 @@ pub enum BatchError {
         first: PathBuf,
         /// The second.
         second: PathBuf,
+    },
+    /// Two inputs would write the same stem or remix files.
+    #[error("{} and {} would both write OUTDIR/{}: their paths below the PATHs given are the same (a file given directly counts as its bare name); give their common parent folder as the PATH, or run them into different --out folders", first.display(), second.display(), output.display())]
+    NameClash {
+        /// The first input.
+        first: PathBuf,
+        /// The second input.
+        second: PathBuf,
+        /// The output both would write, relative to the output folder.
+        output: PathBuf,
     },
     /// A requested stage is not part of this build.
     #[error("{0}")]
@@ -287,6 +300,9 @@ pub fn run(
         let path = path.to_path_buf();
         move |source| BatchError::Io { path, source }
     };
+    if !plan.is_empty() {
+        check_output_names(inputs)?;
+    }
     let journal_path = out.join(JOURNAL);
     if !config.resume && (out.join(LABELS_JSONL).exists() || journal_path.exists()) {
         return Err(BatchError::Exists { path: out.clone() });
