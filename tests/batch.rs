@@ -596,6 +596,65 @@ fn a_stem_pair_is_written_whole_or_not_at_all_and_resume_redoes_it() {
 }
 
 #[test]
+fn a_torn_journal_tail_is_cut_off_so_resume_keeps_working() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let lib = tmp.path().join("lib");
+    std::fs::create_dir_all(&lib).expect("mkdir");
+    for i in 0..4 {
+        short_wav(&lib.join(format!("t{i}.wav")), 1.0 + 0.25 * i as f32);
+    }
+    let straight = tmp.path().join("straight");
+    let o = batch(&["--quiet", "--out"], &[&straight, &lib]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let all = read(&straight.join("labels.jsonl"));
+
+    // A run killed while writing its second record: one whole line and a torn one.
+    let out = tmp.path().join("out");
+    std::fs::create_dir_all(&out).expect("mkdir");
+    let first = all.lines().next().expect("a record");
+    let journal = out.join("labels.partial.jsonl");
+    std::fs::write(
+        &journal,
+        format!("{{\"record\":{first},\"spectrogram\":null}}\n{{\"record\":{{\"pa"),
+    )
+    .expect("write");
+    // The next run appends its records, then dies before its final files are in place (here
+    // labels.csv cannot be written), so its journal stays.
+    std::fs::create_dir_all(out.join("labels.csv/x")).expect("mkdir");
+    let o = batch(
+        &["--quiet", "--resume", "--jobs", "1", "--out"],
+        &[&out, &lib],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let text = read(&journal);
+    assert!(text.ends_with('\n'), "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines.len(),
+        4,
+        "the kept record and the three redone: {text}"
+    );
+    for l in &lines {
+        let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+        assert!(v["record"]["path"].is_string(), "{l}");
+    }
+
+    // And the run after that resumes from it.
+    std::fs::remove_dir_all(out.join("labels.csv")).expect("rm");
+    let o = batch(&["--quiet", "--resume", "--out"], &[&out, &lib]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(stderr.contains("0 ok, 0 failed, 4 skipped"), "{stderr}");
+    assert_eq!(read(&out.join("labels.jsonl")), all);
+    assert!(!journal.exists());
+}
+
+#[test]
 fn labels_csv_cells_a_spreadsheet_would_run_are_defused() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let formula = "=HYPERLINK(\"http:x\",\"y\").wav";

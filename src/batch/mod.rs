@@ -286,7 +286,8 @@ fn process(
 /// Runs a batch over `inputs` (from [`discover`]) into `config.out_dir`. Each finished record is
 /// appended to the journal (`labels.partial.jsonl`) at once; at the end, or when `cancel` is set
 /// (Ctrl-C), the records so far are written in path order to the output files (each atomically)
-/// and the journal is removed. A run killed outright leaves the journal, which `--resume` reads.
+/// and the journal is removed. A run killed outright leaves the journal, which `--resume` reads
+/// (a torn last line is cut off and that file done again).
 pub fn run(
     tagger: &Tagger,
     inputs: &[Input],

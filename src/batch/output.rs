@@ -51,15 +51,26 @@ pub(super) struct Journal {
 }
 
 impl Journal {
+    /// Opens the journal at `path`: emptied, or with `append` continued after its last complete
+    /// record (a torn last line, from a run killed mid-write, is cut off first, so the next record
+    /// starts on a line of its own).
     pub(super) fn open(path: &Path, append: bool) -> Result<Self, BatchError> {
         let mut options = std::fs::OpenOptions::new();
         options.create(true);
-        if append {
-            options.append(true);
+        let file = if append {
+            let (_, complete) = read_journal(path)?;
+            let file = options.append(true).open(path).map_err(io_err(path))?;
+            if file.metadata().map_err(io_err(path))?.len() != complete {
+                file.set_len(complete).map_err(io_err(path))?;
+            }
+            file
         } else {
-            options.write(true).truncate(true);
-        }
-        let file = options.open(path).map_err(io_err(path))?;
+            options
+                .write(true)
+                .truncate(true)
+                .open(path)
+                .map_err(io_err(path))?
+        };
         Ok(Self {
             file,
             path: path.to_path_buf(),
@@ -80,6 +91,45 @@ impl Journal {
     }
 }
 
+/// Reads a journal: the entries of its complete records and the length in bytes they take.
+///
+/// A record is complete when its line ends with a newline and parses. The last line may be torn
+/// (the process was killed while writing it: no newline, or not valid JSON): it is left out, and
+/// its file is done again. A damaged line before the last is an error. A missing journal is empty.
+fn read_journal(path: &Path) -> Result<(Vec<Entry>, u64), BatchError> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
+        Err(e) => return Err(io_err(path)(e)),
+    };
+    let mut entries = Vec::new();
+    let mut complete = 0;
+    let mut start = 0;
+    let mut number = 0;
+    // Only lines that end with a newline: a tail without one is torn.
+    while let Some(len) = bytes[start..].iter().position(|&b| b == b'\n') {
+        number += 1;
+        let line = &bytes[start..start + len];
+        let end = start + len + 1;
+        if !line.trim_ascii().is_empty() {
+            match serde_json::from_slice::<Entry>(line) {
+                Ok(e) => entries.push(e),
+                Err(_) if end == bytes.len() => break,
+                Err(e) => {
+                    return Err(BatchError::Parse {
+                        path: path.to_path_buf(),
+                        line: number,
+                        message: e.to_string(),
+                    })
+                }
+            }
+        }
+        complete = end;
+        start = end;
+    }
+    Ok((entries, complete as u64))
+}
+
 fn read_lines(path: &Path) -> Result<Option<Vec<String>>, BatchError> {
     match std::fs::File::open(path) {
         Ok(f) => std::io::BufReader::new(f)
@@ -94,7 +144,7 @@ fn read_lines(path: &Path) -> Result<Option<Vec<String>>, BatchError> {
 
 /// Reads an output folder back: `labels.jsonl` with `spectrograms.jsonl`, then the journal of an
 /// interrupted run (its entries replace earlier ones for the same path; a torn last line is
-/// ignored). A missing folder or file reads as empty.
+/// ignored, see [`Journal::open`]). A missing folder or file reads as empty.
 pub fn load_outdir(dir: &Path) -> Result<Vec<Entry>, BatchError> {
     let mut thumbs: HashMap<String, String> = HashMap::new();
     let spath = dir.join(SPECTROGRAMS_JSONL);
@@ -137,25 +187,8 @@ pub fn load_outdir(dir: &Path) -> Result<Vec<Entry>, BatchError> {
             &mut entries,
         );
     }
-    let jpath = dir.join(JOURNAL);
-    let jlines = read_lines(&jpath)?.unwrap_or_default();
-    let last = jlines.len();
-    for (n, line) in jlines.iter().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<Entry>(line) {
-            Ok(e) => put(e, &mut entries),
-            // The process was killed while writing this line: the file is tagged again.
-            Err(_) if n + 1 == last => {}
-            Err(e) => {
-                return Err(BatchError::Parse {
-                    path: jpath,
-                    line: n + 1,
-                    message: e.to_string(),
-                })
-            }
-        }
+    for e in read_journal(&dir.join(JOURNAL))?.0 {
+        put(e, &mut entries);
     }
     Ok(entries)
 }
@@ -237,4 +270,68 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Vec<Entry>, BatchError> {
     std::fs::create_dir_all(out).map_err(io_err(out))?;
     write_outputs(out, &mut all)?;
     Ok(all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::TagRecord;
+
+    fn line(path: &str) -> String {
+        let e = Entry {
+            record: BatchRecord {
+                record: TagRecord::Failed {
+                    path: path.into(),
+                    error: "x".into(),
+                },
+                size_bytes: 1,
+                mtime_ns: 2,
+            },
+            spectrogram: None,
+        };
+        serde_json::to_string(&e).unwrap_or_default() + "\n"
+    }
+
+    fn paths(entries: &[Entry]) -> Vec<&str> {
+        entries.iter().map(|e| e.record.path()).collect()
+    }
+
+    #[test]
+    fn a_torn_last_journal_line_is_dropped_and_cut_off_before_appending() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(JOURNAL);
+        let (a, b) = (line("a"), line("b"));
+        let whole = a.len() as u64;
+        // No newline (even if it parses), or not JSON: both are a write cut short.
+        for tail in [
+            &b[..b.len() - 1],
+            "{\"record\":{\"pa",
+            "{\"record\":{\"pa\n",
+            "\0\0\0",
+        ] {
+            std::fs::write(&path, format!("{a}{tail}")).expect("write");
+            let (entries, len) = read_journal(&path).expect("read");
+            assert_eq!(paths(&entries), ["a"], "{tail:?}");
+            assert_eq!(len, whole, "{tail:?}");
+            let mut j = Journal::open(&path, true).expect("open");
+            j.append(&serde_json::from_str(&line("c")).expect("entry"))
+                .expect("append");
+            drop(j);
+            let (entries, _) = read_journal(&path).expect("read again");
+            assert_eq!(paths(&entries), ["a", "c"], "{tail:?}");
+        }
+        // A whole journal is kept as it is.
+        std::fs::write(&path, format!("{a}\n{b}")).expect("write");
+        let (entries, len) = read_journal(&path).expect("read");
+        assert_eq!(paths(&entries), ["a", "b"]);
+        assert_eq!(len, (a.len() + 1 + b.len()) as u64);
+        // A damaged line before the last is an error naming the file and line.
+        std::fs::write(&path, format!("{a}garbage\n{b}")).expect("write");
+        let err = read_journal(&path).expect_err("damaged");
+        assert!(
+            err.to_string()
+                .contains(&format!("{}:2: not a batch record", path.display())),
+            "{err}"
+        );
+    }
 }
