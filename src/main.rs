@@ -137,6 +137,7 @@ enum Command {
     /// appended to OUTDIR/labels.partial.jsonl as they come, so Ctrl-C (or a kill) loses nothing that
     /// was done: Ctrl-C stops after the files in progress and writes the outputs; --resume continues.
     /// Hidden files and folders are skipped. Exit status 1 if any file failed, 130 if interrupted.
+    /// A --shard share that gets no files writes empty outputs and succeeds.
     ///
     /// Examples:
     ///   roomtone batch /footage --out labels/
@@ -606,10 +607,6 @@ fn run_batch(
     };
     for w in &warnings {
         eprintln!("roomtone: {w}");
-    }
-    if inputs.is_empty() {
-        eprintln!("roomtone: no audio or video files found");
-        return ExitCode::FAILURE;
     }
     let tagger = match Tagger::load(&models::models_dir()) {
         Ok(t) => t,

@@ -259,16 +259,19 @@ fn shards_cover_every_file_once_and_their_merge_equals_a_single_run() {
             &[&lib],
         );
         let stderr = String::from_utf8_lossy(&o.stderr);
-        if !d.join("labels.jsonl").exists() {
-            // An empty share is allowed only if nothing hashed to it.
-            assert!(stderr.contains("no audio or video files"), "{stderr}");
+        // Every share writes its outputs, an empty one too (exit 1 only for the broken files).
+        assert!(
+            matches!(o.status.code(), Some(0 | 1)) && d.join("labels.jsonl").exists(),
+            "shard {k}: {stderr}"
+        );
+        dirs.push(d.clone());
+        if records(&d).is_empty() {
             continue;
         }
         nonempty += 1;
         for p in paths_of(&records(&d)) {
             assert!(seen.insert(p.clone()), "{p} in two shards");
         }
-        dirs.push(d);
     }
     assert!(
         nonempty >= 2,
@@ -652,6 +655,82 @@ fn a_torn_journal_tail_is_cut_off_so_resume_keeps_working() {
     assert!(stderr.contains("0 ok, 0 failed, 4 skipped"), "{stderr}");
     assert_eq!(read(&out.join("labels.jsonl")), all);
     assert!(!journal.exists());
+}
+
+#[test]
+fn an_empty_shard_succeeds_and_merge_takes_a_shard_left_with_only_its_journal() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let lib = tmp.path().join("lib");
+    std::fs::create_dir_all(&lib).expect("mkdir");
+    short_wav(&lib.join("only.wav"), 1.0);
+    // The share "only.wav" hashes to, of 2.
+    let full = (0..2)
+        .find(|&k| {
+            format!("{k}/2")
+                .parse::<roomtone::batch::Shard>()
+                .expect("shard")
+                .contains("only.wav")
+        })
+        .expect("one share holds it");
+    let empty = 1 - full;
+
+    let d_empty = tmp.path().join("shard-empty");
+    let o = batch(
+        &["--quiet", "--shard", &format!("{empty}/2"), "--out"],
+        &[&d_empty, &lib],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(read(&d_empty.join("labels.jsonl")), "");
+    assert_eq!(read(&d_empty.join("spectrograms.jsonl")), "");
+    assert_eq!(
+        read(&d_empty.join("labels.csv")),
+        format!("{}\n", roomtone::batch::LABELS_CSV_HEADER)
+    );
+    assert!(read(&d_empty.join("report.html")).contains("</html>"));
+
+    // The other shard was killed: only its journal is there.
+    let d_full = tmp.path().join("shard-full");
+    let o = batch(
+        &["--quiet", "--shard", &format!("{full}/2"), "--out"],
+        &[&d_full, &lib],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let labels = read(&d_full.join("labels.jsonl"));
+    let journal: String = labels
+        .lines()
+        .map(|l| format!("{{\"record\":{l},\"spectrogram\":null}}\n"))
+        .collect();
+    for f in [
+        "labels.jsonl",
+        "labels.csv",
+        "spectrograms.jsonl",
+        "report.html",
+    ] {
+        std::fs::remove_file(d_full.join(f)).expect("rm");
+    }
+    std::fs::write(d_full.join("labels.partial.jsonl"), journal).expect("write");
+
+    let merged = tmp.path().join("merged");
+    let mut cmd = roomtone();
+    cmd.arg("merge")
+        .arg("--out")
+        .arg(&merged)
+        .arg(&d_empty)
+        .arg(&d_full);
+    cmd.assert().success();
+    assert_eq!(read(&merged.join("labels.jsonl")), labels);
+
+    // A folder with neither file is still refused, by name.
+    let nothing = tmp.path().join("nothing");
+    std::fs::create_dir_all(&nothing).expect("mkdir");
+    let mut cmd = roomtone();
+    cmd.arg("merge")
+        .arg("--out")
+        .arg(tmp.path().join("m2"))
+        .arg(&nothing);
+    cmd.assert()
+        .failure()
+        .stderr(predicates::str::contains("nothing: holds neither"));
 }
 
 #[test]

@@ -74,6 +74,18 @@ pub enum BatchError {
         /// The second.
         second: PathBuf,
     },
+    /// No media file was found under the paths given (before any `--shard` selection).
+    #[error("no audio or video files found{}", if warnings.is_empty() { String::new() } else { format!(" ({})", warnings.join("; ")) })]
+    NoFiles {
+        /// The folders that could not be read, as [`discover`] words them.
+        warnings: Vec<String>,
+    },
+    /// A folder given to `merge` holds no batch results.
+    #[error("{}: holds neither {LABELS_JSONL} nor {JOURNAL}: not the output folder of a `roomtone batch` run", path.display())]
+    NoResults {
+        /// The folder.
+        path: PathBuf,
+    },
     /// Two inputs would write the same stem or remix files.
     #[error("{} and {} would both write OUTDIR/{}: their paths below the PATHs given are the same (a file given directly counts as its bare name); give their common parent folder as the PATH, or run them into different --out folders", first.display(), second.display(), output.display())]
     NameClash {
@@ -141,6 +153,9 @@ pub struct Input {
 /// Finds the media files under `roots` (files are taken as given; folders are walked, see
 /// [`crate::audio::walk_media`]), keeps the share of `shard`, and sorts by path. Returns the files
 /// and one warning per folder that could not be read.
+///
+/// Finding no file at all is an error ([`BatchError::NoFiles`]); a shard whose share is empty is
+/// not (it gets empty outputs, so `merge` has every shard's folder).
 pub fn discover(
     roots: &[PathBuf],
     shard: Option<Shard>,
@@ -180,6 +195,9 @@ pub fn discover(
         } else {
             return Err(BatchError::Missing { path: root.clone() });
         }
+    }
+    if inputs.is_empty() {
+        return Err(BatchError::NoFiles { warnings });
     }
     if let Some(s) = shard {
         inputs.retain(|i| s.contains(&i.relative));
@@ -287,7 +305,8 @@ fn process(
 /// appended to the journal (`labels.partial.jsonl`) at once; at the end, or when `cancel` is set
 /// (Ctrl-C), the records so far are written in path order to the output files (each atomically)
 /// and the journal is removed. A run killed outright leaves the journal, which `--resume` reads
-/// (a torn last line is cut off and that file done again).
+/// (a torn last line is cut off and that file done again). No inputs (an empty `--shard` share) is
+/// a success with empty outputs.
 pub fn run(
     tagger: &Tagger,
     inputs: &[Input],

@@ -244,15 +244,18 @@ pub fn write_outputs(dir: &Path, entries: &mut [Entry]) -> Result<(), BatchError
 }
 
 /// Combines the output folders of shards into `out`: every record once, sorted by path, with the
-/// CSV and report made anew. A file recorded in two folders is an error. Returns the entries.
+/// CSV and report made anew. A folder may hold `labels.jsonl`, or only the journal of a shard that
+/// was killed (its complete records are taken), or both. A file recorded in two folders is an
+/// error. Returns the entries.
 pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Vec<Entry>, BatchError> {
     let mut seen: HashMap<String, PathBuf> = HashMap::new();
     let mut all = Vec::new();
     for d in dirs {
-        if !d.join(LABELS_JSONL).exists() {
-            return Err(BatchError::Missing {
-                path: d.join(LABELS_JSONL),
-            });
+        if !d.is_dir() {
+            return Err(BatchError::Missing { path: d.clone() });
+        }
+        if !d.join(LABELS_JSONL).exists() && !d.join(JOURNAL).exists() {
+            return Err(BatchError::NoResults { path: d.clone() });
         }
         for e in load_outdir(d)? {
             let key = e.record.path().to_string();
