@@ -137,7 +137,8 @@ enum Command {
     /// appended to OUTDIR/labels.partial.jsonl as they come, so Ctrl-C (or a kill) loses nothing that
     /// was done: Ctrl-C stops after the files in progress and writes the outputs; --resume continues.
     /// Hidden files and folders are skipped. Exit status 1 if any file failed, 130 if interrupted.
-    /// A --shard share that gets no files writes empty outputs and succeeds.
+    /// One run at a time per OUTDIR (it holds OUTDIR/.roomtone.lock); a --shard share that gets no
+    /// files writes empty outputs and succeeds.
     ///
     /// Examples:
     ///   roomtone batch /footage --out labels/

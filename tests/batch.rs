@@ -781,6 +781,66 @@ fn labels_csv_cells_a_spreadsheet_would_run_are_defused() {
 }
 
 #[test]
+fn a_second_run_on_a_busy_outdir_fails_at_once_and_a_dead_runs_lock_does_not_block() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let lib = tmp.path().join("lib");
+    std::fs::create_dir_all(&lib).expect("mkdir");
+    short_wav(&lib.join("take.wav"), 1.0);
+    let out = tmp.path().join("out");
+    std::fs::create_dir_all(&out).expect("mkdir");
+    // Another run holds the folder (this test process plays it).
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(out.join(".roomtone.lock"))
+        .expect("lock file");
+    lock.try_lock().expect("lock");
+    for resume in [false, true] {
+        let mut args = vec!["--quiet", "--out"];
+        if resume {
+            args.insert(0, "--resume");
+        }
+        let t0 = std::time::Instant::now();
+        let o = batch(&args, &[&out, &lib]);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains(&format!("{}: another roomtone run", out.display())),
+            "{stderr}"
+        );
+        assert!(t0.elapsed().as_secs() < 30, "failed at once");
+        assert!(!out.join("labels.jsonl").exists());
+    }
+    // The holder dies (its lock goes with it; the file stays): the next run goes ahead.
+    drop(lock);
+    assert!(out.join(".roomtone.lock").exists());
+    let o = batch(&["--quiet", "--out"], &[&out, &lib]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(records(&out).len(), 1);
+
+    // merge locks its output folder the same way.
+    let merged = tmp.path().join("merged");
+    std::fs::create_dir_all(&merged).expect("mkdir");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(merged.join(".roomtone.lock"))
+        .expect("lock file");
+    lock.try_lock().expect("lock");
+    let mut cmd = roomtone();
+    cmd.arg("merge").arg("--out").arg(&merged).arg(&out);
+    cmd.assert()
+        .failure()
+        .stderr(predicates::str::contains(format!(
+            "{}: another roomtone run",
+            merged.display()
+        )));
+    assert!(!merged.join("labels.jsonl").exists());
+}
+
+#[test]
 fn bad_shard_values_are_refused() {
     let mut cmd = roomtone();
     cmd.args(["batch", "--out", "x", "--shard", "4/4", "."]);

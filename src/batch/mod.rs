@@ -20,8 +20,8 @@ use crate::report::html::{base64, spectrogram_png};
 use crate::report::TagRecord;
 
 pub use output::{
-    load_outdir, merge, write_outputs, Entry, JOURNAL, LABELS_CSV, LABELS_CSV_HEADER, LABELS_JSONL,
-    REPORT_HTML, SPECTROGRAMS_JSONL,
+    load_outdir, merge, write_outputs, Entry, OutdirLock, JOURNAL, LABELS_CSV, LABELS_CSV_HEADER,
+    LABELS_JSONL, LOCK, REPORT_HTML, SPECTROGRAMS_JSONL,
 };
 pub use progress::{Counts, Progress, ProgressMode};
 pub use shard::{stable_hash, Shard, ShardParseError};
@@ -85,6 +85,14 @@ pub enum BatchError {
     NoResults {
         /// The folder.
         path: PathBuf,
+    },
+    /// Another run holds the output folder's lock.
+    #[error("{}: another roomtone run{} is writing to this folder; wait for it to finish or choose another output folder", path.display(), pid.as_ref().map(|p| format!(" (pid {p})")).unwrap_or_default())]
+    Locked {
+        /// The output folder.
+        path: PathBuf,
+        /// The process id the holder wrote into the lock file, if readable.
+        pid: Option<String>,
     },
     /// Two inputs would write the same stem or remix files.
     #[error("{} and {} would both write OUTDIR/{}: their paths below the PATHs given are the same (a file given directly counts as its bare name); give their common parent folder as the PATH, or run them into different --out folders", first.display(), second.display(), output.display())]
@@ -305,8 +313,10 @@ fn process(
 /// appended to the journal (`labels.partial.jsonl`) at once; at the end, or when `cancel` is set
 /// (Ctrl-C), the records so far are written in path order to the output files (each atomically)
 /// and the journal is removed. A run killed outright leaves the journal, which `--resume` reads
-/// (a torn last line is cut off and that file done again). No inputs (an empty `--shard` share) is
-/// a success with empty outputs.
+/// (a torn last line is cut off and that file done again).
+///
+/// The run holds `OUTDIR/.roomtone.lock` ([`OutdirLock`]): a second run on the same folder fails at
+/// once. No inputs (an empty `--shard` share) is a success with empty outputs.
 pub fn run(
     tagger: &Tagger,
     inputs: &[Input],
@@ -324,10 +334,12 @@ pub fn run(
         check_output_names(inputs)?;
     }
     let journal_path = out.join(JOURNAL);
+    std::fs::create_dir_all(out).map_err(io(out))?;
+    // First the lock, so a second run on a busy folder is told so (not to add --resume).
+    let _lock = OutdirLock::acquire(out)?;
     if !config.resume && (out.join(LABELS_JSONL).exists() || journal_path.exists()) {
         return Err(BatchError::Exists { path: out.clone() });
     }
-    std::fs::create_dir_all(out).map_err(io(out))?;
     let mut previous: HashMap<String, Entry> = if config.resume {
         load_outdir(out)?
             .into_iter()

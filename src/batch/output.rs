@@ -20,6 +20,8 @@ pub const SPECTROGRAMS_JSONL: &str = "spectrograms.jsonl";
 pub const REPORT_HTML: &str = "report.html";
 /// Records appended as files finish (removed when the final files are written).
 pub const JOURNAL: &str = "labels.partial.jsonl";
+/// The lock file a run holds in its output folder ([`OutdirLock`]).
+pub const LOCK: &str = ".roomtone.lock";
 /// Header of `labels.csv`: the `roomtone tag` columns plus size and modification time.
 pub const LABELS_CSV_HEADER: &str =
     "path,duration_s,ambience,labels,speech,segments,audioset_top,error,size_bytes,mtime_ns";
@@ -42,6 +44,51 @@ struct SpectrogramLine {
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> BatchError {
     let path = path.to_path_buf();
     move |source| BatchError::Io { path, source }
+}
+
+/// An exclusive lock on an output folder, held while a run writes there and released when dropped.
+///
+/// It is an OS file lock ([`std::fs::File::try_lock`]) on `OUTDIR/.roomtone.lock`: the system drops
+/// it when the process ends however it ends, so a killed run never leaves a stale lock. The file
+/// itself stays (removing it would let a third run lock a new file while a second still holds the
+/// old one); it holds the pid of the last run, for the message a refused run prints.
+#[derive(Debug)]
+pub struct OutdirLock {
+    _file: std::fs::File,
+}
+
+impl OutdirLock {
+    /// Takes the lock on `dir` (which must exist), or fails at once with
+    /// [`BatchError::Locked`] naming the folder if another process holds it.
+    pub fn acquire(dir: &Path) -> Result<Self, BatchError> {
+        let path = dir.join(LOCK);
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io_err(&path))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let pid = std::fs::read_to_string(&path)
+                    .ok()
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()));
+                return Err(BatchError::Locked {
+                    path: dir.to_path_buf(),
+                    pid,
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io_err(&path)(e)),
+        }
+        // For people only: which process holds it. The lock works without it.
+        let _ = file
+            .set_len(0)
+            .and_then(|()| file.write_all(format!("{}\n", std::process::id()).as_bytes()));
+        Ok(Self { _file: file })
+    }
 }
 
 /// Appends finished entries, one whole line per write.
@@ -246,7 +293,7 @@ pub fn write_outputs(dir: &Path, entries: &mut [Entry]) -> Result<(), BatchError
 /// Combines the output folders of shards into `out`: every record once, sorted by path, with the
 /// CSV and report made anew. A folder may hold `labels.jsonl`, or only the journal of a shard that
 /// was killed (its complete records are taken), or both. A file recorded in two folders is an
-/// error. Returns the entries.
+/// error. `out` is locked as a batch run locks it. Returns the entries.
 pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Vec<Entry>, BatchError> {
     let mut seen: HashMap<String, PathBuf> = HashMap::new();
     let mut all = Vec::new();
@@ -271,6 +318,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Vec<Entry>, BatchError> {
         }
     }
     std::fs::create_dir_all(out).map_err(io_err(out))?;
+    let _lock = OutdirLock::acquire(out)?;
     write_outputs(out, &mut all)?;
     Ok(all)
 }
