@@ -191,7 +191,7 @@ fn read_lines(path: &Path) -> Result<Option<Vec<String>>, BatchError> {
 
 /// Reads an output folder back: `labels.jsonl` with `spectrograms.jsonl`, then the journal of an
 /// interrupted run (its entries replace earlier ones for the same path; a torn last line is
-/// ignored, see [`Journal::open`]). A missing folder or file reads as empty.
+/// ignored: only complete lines are read). A missing folder or file reads as empty.
 pub fn load_outdir(dir: &Path) -> Result<Vec<Entry>, BatchError> {
     let mut thumbs: HashMap<String, String> = HashMap::new();
     let spath = dir.join(SPECTROGRAMS_JSONL);
