@@ -80,8 +80,11 @@ enum Command {
     /// Split dialogue from background: writes DIR/<name>.speech.wav and DIR/<name>.background.wav
     /// (DeepFilterNet3; input's sample rate, channels and length; speech + background = input).
     ///
-    /// Existing stems are kept unless --force; a file that cannot be read gets one line on stderr and
-    /// the others are still processed (exit status 1 if any failed).
+    /// <name> is the input's file name without its extension; inputs that share it (a/take.wav,
+    /// b/take.mov) are refused before anything runs. Both stems are written or neither. Existing
+    /// stems are kept unless --force (a lone stem left by a failed run is replaced); a file that
+    /// cannot be read gets one line on stderr and the others are still processed (exit status 1 if
+    /// any failed).
     ///
     /// Example: roomtone separate take1.wav interview.mov --out-dir stems
     Separate {
@@ -134,6 +137,8 @@ enum Command {
     /// appended to OUTDIR/labels.partial.jsonl as they come, so Ctrl-C (or a kill) loses nothing that
     /// was done: Ctrl-C stops after the files in progress and writes the outputs; --resume continues.
     /// Hidden files and folders are skipped. Exit status 1 if any file failed, 130 if interrupted.
+    /// One run at a time per OUTDIR (it holds OUTDIR/.roomtone.lock); a --shard share that gets no
+    /// files writes empty outputs and succeeds.
     ///
     /// Examples:
     ///   roomtone batch /footage --out labels/
@@ -162,11 +167,14 @@ enum Command {
         #[arg(long, default_value_t = 1, value_name = "N", value_parser = at_least_one)]
         threads: usize,
         /// Also separate dialogue and background (DeepFilterNet3) into OUTDIR/stems/, mirroring the
-        /// input tree (24-bit WAV, the input's rate, channels and length).
+        /// input tree with the extension kept: PATH/day1/take.wav gives
+        /// OUTDIR/stems/day1/take.wav.speech.wav and .background.wav (24-bit WAV, the input's rate,
+        /// channels and length).
         #[arg(long)]
         separate: bool,
-        /// Also remix the stems into OUTDIR/remix/<name>.remix.wav with the `remix` options, quoted as
-        /// one argument, e.g. --remix "--background-gain-db -12 --preset ebu-r128" (implies --separate).
+        /// Also remix the stems into OUTDIR/remix/day1/take.wav.remix.wav with the `remix` options,
+        /// quoted as one argument, e.g. --remix "--background-gain-db -12 --preset ebu-r128" (implies
+        /// --separate).
         #[arg(long, value_name = "OPTIONS", allow_hyphen_values = true)]
         remix: Option<String>,
         /// Separation model for --separate and --remix: dfn3, convtasnet or ensemble.
@@ -251,7 +259,8 @@ struct RemixArgs {
     #[command(flatten)]
     levels: RemixLevels,
     /// Read the stems from DIR/<input name>.speech.wav and DIR/<input name>.background.wav
-    /// (as `roomtone separate` writes them) instead of separating.
+    /// (as `roomtone separate` writes them; DIR/take.wav.speech.wav etc., as `batch --separate`
+    /// writes them, is taken first if both exist) instead of separating.
     #[arg(long, value_name = "DIR")]
     stems: Option<PathBuf>,
     /// Print a JSON report (loudness before/after, gains, limiter, cleanup) on stdout.
@@ -559,6 +568,10 @@ fn separate_files(
     if let Err(e) = config.model_weight() {
         return usage_error(&e);
     }
+    if let Err(e) = separate::check_stem_names(inputs) {
+        eprintln!("roomtone: {e}");
+        return ExitCode::FAILURE;
+    }
     if let Err(e) = std::fs::create_dir_all(out_dir) {
         eprintln!("roomtone: {}: cannot create: {e}", out_dir.display());
         return ExitCode::FAILURE;
@@ -626,10 +639,6 @@ fn run_batch(
     };
     for w in &warnings {
         eprintln!("roomtone: {w}");
-    }
-    if inputs.is_empty() {
-        eprintln!("roomtone: no audio or video files found");
-        return ExitCode::FAILURE;
     }
     let tagger = match Tagger::load(&models::models_dir()) {
         Ok(t) => t,

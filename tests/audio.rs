@@ -313,7 +313,7 @@ fn outputs_are_never_clobbered_without_force_and_inputs_never() {
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .expect("list")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".part"))
+        .filter(|n| n.ends_with(".part") || n.ends_with(".tmp"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 

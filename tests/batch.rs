@@ -259,16 +259,19 @@ fn shards_cover_every_file_once_and_their_merge_equals_a_single_run() {
             &[&lib],
         );
         let stderr = String::from_utf8_lossy(&o.stderr);
-        if !d.join("labels.jsonl").exists() {
-            // An empty share is allowed only if nothing hashed to it.
-            assert!(stderr.contains("no audio or video files"), "{stderr}");
+        // Every share writes its outputs, an empty one too (exit 1 only for the broken files).
+        assert!(
+            matches!(o.status.code(), Some(0 | 1)) && d.join("labels.jsonl").exists(),
+            "shard {k}: {stderr}"
+        );
+        dirs.push(d.clone());
+        if records(&d).is_empty() {
             continue;
         }
         nonempty += 1;
         for p in paths_of(&records(&d)) {
             assert!(seen.insert(p.clone()), "{p} in two shards");
         }
-        dirs.push(d);
     }
     assert!(
         nonempty >= 2,
@@ -407,16 +410,25 @@ fn separate_and_remix_write_stems_and_remixes_mirroring_the_input_tree() {
         .iter()
         .any(|r| r["path"].as_str().unwrap().ends_with("take.ogg") && r.get("error").is_none()));
     for stem in [
-        "stems/day1/take.speech.wav",
-        "stems/day1/take.background.wav",
-        "remix/day1/take.remix.wav",
+        "stems/day1/take.ogg.speech.wav",
+        "stems/day1/take.ogg.background.wav",
+        "remix/day1/take.ogg.remix.wav",
     ] {
         let r = hound::WavReader::open(out.join(stem)).expect(stem);
         assert_eq!(r.spec().sample_rate, 48_000, "{stem}");
         assert_eq!(r.spec().channels, 2, "{stem}");
         assert_eq!(r.duration(), 12 * 48_000, "{stem}");
+        // Readable like the other outputs (not the temporary file's private 0600).
+        #[cfg(unix)]
+        assert_eq!(
+            mode(&out.join(stem)),
+            mode(&out.join("labels.jsonl")),
+            "{stem}"
+        );
     }
-    assert!(!out.join("stems/day1/broken.speech.wav").exists());
+    #[cfg(unix)]
+    assert_eq!(mode(&out.join("labels.jsonl")), normal_mode(&out));
+    assert!(!out.join("stems/day1/broken.wav.speech.wav").exists());
 
     // Remix options are checked before anything runs.
     let out2 = tmp.path().join("out2");
@@ -429,6 +441,403 @@ fn separate_and_remix_write_stems_and_remixes_mirroring_the_input_tree() {
         .code(2)
         .stderr(predicates::str::contains("--remix"));
     assert!(!out2.exists(), "nothing written");
+}
+
+/// Permission bits of `p`.
+#[cfg(unix)]
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p)
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// 0644 less this process's umask (read off a file made in `dir` with mode 0644).
+#[cfg(unix)]
+fn normal_mode(dir: &Path) -> u32 {
+    use std::os::unix::fs::OpenOptionsExt;
+    let probe = dir.join("umask-probe");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .open(&probe)
+        .expect("probe");
+    let m = mode(&probe);
+    std::fs::remove_file(&probe).expect("rm probe");
+    m
+}
+
+/// `secs` seconds of a 440 Hz tone with noise at 16 kHz.
+fn short_wav(path: &Path, secs: f32) {
+    let n = (16_000.0 * secs) as usize;
+    let x: Vec<f32> = common::sine(440.0, 16_000, n, 0.3)
+        .iter()
+        .zip(common::noise(n, 0.1, 3))
+        .map(|(a, b)| a + b)
+        .collect();
+    write_wav(path, 16_000, &x);
+}
+
+/// Frames of a WAV file.
+fn wav_frames(p: &Path) -> u32 {
+    hound::WavReader::open(p)
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        .duration()
+}
+
+#[test]
+fn stems_of_files_sharing_a_name_get_their_own_files_or_are_refused() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let lib = tmp.path().join("lib");
+    std::fs::create_dir_all(lib.join("a")).expect("mkdir");
+    std::fs::create_dir_all(lib.join("b")).expect("mkdir");
+    short_wav(&lib.join("a/take.wav"), 1.0);
+    std::fs::copy(
+        repo("tests/data/media/mp3_44100_2ch.mp3"),
+        lib.join("a/take.mp3"),
+    )
+    .expect("cp");
+    short_wav(&lib.join("b/take.wav"), 1.5);
+    let out = tmp.path().join("out");
+    let o = batch(
+        &["--quiet", "--jobs", "1", "--separate", "--out"],
+        &[&out, &lib],
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(stderr.contains("3 ok, 0 failed"), "{stderr}");
+    // The input tree mirrored, the extension kept: three pairs, each as long as its input.
+    let mp3_frames = roomtone::audio::read_all(&lib.join("a/take.mp3"))
+        .expect("mp3")
+        .frames() as u32;
+    for (name, frames) in [
+        ("a/take.wav", 16_000),
+        ("a/take.mp3", mp3_frames),
+        ("b/take.wav", 24_000),
+    ] {
+        for kind in ["speech", "background"] {
+            let stem = out.join(format!("stems/{name}.{kind}.wav"));
+            assert_eq!(wav_frames(&stem), frames, "{}", stem.display());
+        }
+    }
+    let mut written: Vec<String> = std::fs::read_dir(out.join("stems/a"))
+        .expect("ls")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    assert_eq!(
+        written,
+        [
+            "take.mp3.background.wav",
+            "take.mp3.speech.wav",
+            "take.wav.background.wav",
+            "take.wav.speech.wav"
+        ]
+    );
+
+    // Given directly, a/take.wav and b/take.wav are both "take.wav": refused before anything runs,
+    // naming both.
+    let out2 = tmp.path().join("out2");
+    let (a, b) = (lib.join("a/take.wav"), lib.join("b/take.wav"));
+    let o = batch(&["--quiet", "--separate", "--out"], &[&out2, &a, &b]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(a.to_str().expect("utf8"))
+            && stderr.contains(b.to_str().expect("utf8"))
+            && stderr.contains("stems/take.wav.speech.wav"),
+        "{stderr}"
+    );
+    assert!(!out2.exists(), "nothing written");
+}
+
+#[test]
+fn a_stem_pair_is_written_whole_or_not_at_all_and_resume_redoes_it() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let lib = tmp.path().join("lib");
+    std::fs::create_dir_all(&lib).expect("mkdir");
+    short_wav(&lib.join("take.wav"), 1.0);
+    let out = tmp.path().join("out");
+    // The background stem cannot be put in place (its name is taken by a folder), as when the
+    // disk fills up between the two stems.
+    let blocker = out.join("stems/take.wav.background.wav");
+    std::fs::create_dir_all(blocker.join("x")).expect("mkdir");
+    let o = batch(&["--quiet", "--separate", "--out"], &[&out, &lib]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("separation failed"), "{stderr}");
+    let recs = records(&out);
+    assert!(recs[0]["error"].as_str().is_some(), "{recs:?}");
+    let left: Vec<String> = std::fs::read_dir(out.join("stems"))
+        .expect("ls")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        left,
+        ["take.wav.background.wav"],
+        "no lone speech stem, no temporary file"
+    );
+
+    // The cause gone, --resume redoes the file and writes both stems.
+    std::fs::remove_dir_all(&blocker).expect("rm");
+    let o = batch(
+        &["--quiet", "--separate", "--resume", "--out"],
+        &[&out, &lib],
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(stderr.contains("1 ok, 0 failed, 0 skipped"), "{stderr}");
+    for kind in ["speech", "background"] {
+        assert_eq!(
+            wav_frames(&out.join(format!("stems/take.wav.{kind}.wav"))),
+            16_000
+        );
+    }
+}
+
+#[test]
+fn a_torn_journal_tail_is_cut_off_so_resume_keeps_working() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let lib = tmp.path().join("lib");
+    std::fs::create_dir_all(&lib).expect("mkdir");
+    for i in 0..4 {
+        short_wav(&lib.join(format!("t{i}.wav")), 1.0 + 0.25 * i as f32);
+    }
+    let straight = tmp.path().join("straight");
+    let o = batch(&["--quiet", "--out"], &[&straight, &lib]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let all = read(&straight.join("labels.jsonl"));
+
+    // A run killed while writing its second record: one whole line and a torn one.
+    let out = tmp.path().join("out");
+    std::fs::create_dir_all(&out).expect("mkdir");
+    let first = all.lines().next().expect("a record");
+    let journal = out.join("labels.partial.jsonl");
+    std::fs::write(
+        &journal,
+        format!("{{\"record\":{first},\"spectrogram\":null}}\n{{\"record\":{{\"pa"),
+    )
+    .expect("write");
+    // The next run appends its records, then dies before its final files are in place (here
+    // labels.csv cannot be written), so its journal stays.
+    std::fs::create_dir_all(out.join("labels.csv/x")).expect("mkdir");
+    let o = batch(
+        &["--quiet", "--resume", "--jobs", "1", "--out"],
+        &[&out, &lib],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let text = read(&journal);
+    assert!(text.ends_with('\n'), "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines.len(),
+        4,
+        "the kept record and the three redone: {text}"
+    );
+    for l in &lines {
+        let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+        assert!(v["record"]["path"].is_string(), "{l}");
+    }
+
+    // And the run after that resumes from it.
+    std::fs::remove_dir_all(out.join("labels.csv")).expect("rm");
+    let o = batch(&["--quiet", "--resume", "--out"], &[&out, &lib]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(stderr.contains("0 ok, 0 failed, 4 skipped"), "{stderr}");
+    assert_eq!(read(&out.join("labels.jsonl")), all);
+    assert!(!journal.exists());
+}
+
+#[test]
+fn an_empty_shard_succeeds_and_merge_takes_a_shard_left_with_only_its_journal() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let lib = tmp.path().join("lib");
+    std::fs::create_dir_all(&lib).expect("mkdir");
+    short_wav(&lib.join("only.wav"), 1.0);
+    // The share "only.wav" hashes to, of 2.
+    let full = (0..2)
+        .find(|&k| {
+            format!("{k}/2")
+                .parse::<roomtone::batch::Shard>()
+                .expect("shard")
+                .contains("only.wav")
+        })
+        .expect("one share holds it");
+    let empty = 1 - full;
+
+    let d_empty = tmp.path().join("shard-empty");
+    let o = batch(
+        &["--quiet", "--shard", &format!("{empty}/2"), "--out"],
+        &[&d_empty, &lib],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(read(&d_empty.join("labels.jsonl")), "");
+    assert_eq!(read(&d_empty.join("spectrograms.jsonl")), "");
+    assert_eq!(
+        read(&d_empty.join("labels.csv")),
+        format!("{}\n", roomtone::batch::LABELS_CSV_HEADER)
+    );
+    assert!(read(&d_empty.join("report.html")).contains("</html>"));
+
+    // The other shard was killed: only its journal is there.
+    let d_full = tmp.path().join("shard-full");
+    let o = batch(
+        &["--quiet", "--shard", &format!("{full}/2"), "--out"],
+        &[&d_full, &lib],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let labels = read(&d_full.join("labels.jsonl"));
+    let journal: String = labels
+        .lines()
+        .map(|l| format!("{{\"record\":{l},\"spectrogram\":null}}\n"))
+        .collect();
+    for f in [
+        "labels.jsonl",
+        "labels.csv",
+        "spectrograms.jsonl",
+        "report.html",
+    ] {
+        std::fs::remove_file(d_full.join(f)).expect("rm");
+    }
+    std::fs::write(d_full.join("labels.partial.jsonl"), journal).expect("write");
+
+    let merged = tmp.path().join("merged");
+    let mut cmd = roomtone();
+    cmd.arg("merge")
+        .arg("--out")
+        .arg(&merged)
+        .arg(&d_empty)
+        .arg(&d_full);
+    cmd.assert().success();
+    assert_eq!(read(&merged.join("labels.jsonl")), labels);
+
+    // A folder with neither file is still refused, by name.
+    let nothing = tmp.path().join("nothing");
+    std::fs::create_dir_all(&nothing).expect("mkdir");
+    let mut cmd = roomtone();
+    cmd.arg("merge")
+        .arg("--out")
+        .arg(tmp.path().join("m2"))
+        .arg(&nothing);
+    cmd.assert()
+        .failure()
+        .stderr(predicates::str::contains("nothing: holds neither"));
+}
+
+#[test]
+fn labels_csv_cells_a_spreadsheet_would_run_are_defused() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let formula = "=HYPERLINK(\"http:x\",\"y\").wav";
+    short_wav(&tmp.path().join(formula), 1.0);
+    std::fs::write(tmp.path().join("-broken.wav"), b"RIFF....WAVEfmt ").expect("write");
+    let o = roomtone()
+        .current_dir(tmp.path())
+        .args([
+            "batch",
+            "--quiet",
+            "--out",
+            "out",
+            "--",
+            formula,
+            "-broken.wav",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let csv = read(&tmp.path().join("out/labels.csv"));
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{csv}");
+    // Sorted by path: "-broken.wav" < "=HYPERLINK...".
+    assert!(
+        rows[0].starts_with("\"'-broken.wav\",,,,,,,\"'-broken.wav: "),
+        "path and error cells: {}",
+        rows[0]
+    );
+    assert!(
+        rows[1].starts_with("\"'=HYPERLINK(\"\"http:x\"\",\"\"y\"\").wav\","),
+        "{}",
+        rows[1]
+    );
+    // No cell of any row starts with a formula character.
+    for row in rows {
+        for cell in row.split(',') {
+            assert!(!cell.starts_with(['=', '+', '-', '@']), "{cell} in {row}");
+        }
+    }
+}
+
+#[test]
+fn a_second_run_on_a_busy_outdir_fails_at_once_and_a_dead_runs_lock_does_not_block() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let lib = tmp.path().join("lib");
+    std::fs::create_dir_all(&lib).expect("mkdir");
+    short_wav(&lib.join("take.wav"), 1.0);
+    let out = tmp.path().join("out");
+    std::fs::create_dir_all(&out).expect("mkdir");
+    // Another run holds the folder (this test process plays it).
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(out.join(".roomtone.lock"))
+        .expect("lock file");
+    lock.try_lock().expect("lock");
+    for resume in [false, true] {
+        let mut args = vec!["--quiet", "--out"];
+        if resume {
+            args.insert(0, "--resume");
+        }
+        let t0 = std::time::Instant::now();
+        let o = batch(&args, &[&out, &lib]);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains(&format!("{}: another roomtone run", out.display())),
+            "{stderr}"
+        );
+        assert!(t0.elapsed().as_secs() < 30, "failed at once");
+        assert!(!out.join("labels.jsonl").exists());
+    }
+    // The holder dies (its lock goes with it; the file stays): the next run goes ahead.
+    drop(lock);
+    assert!(out.join(".roomtone.lock").exists());
+    let o = batch(&["--quiet", "--out"], &[&out, &lib]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(records(&out).len(), 1);
+
+    // merge locks its output folder the same way.
+    let merged = tmp.path().join("merged");
+    std::fs::create_dir_all(&merged).expect("mkdir");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(merged.join(".roomtone.lock"))
+        .expect("lock file");
+    lock.try_lock().expect("lock");
+    let mut cmd = roomtone();
+    cmd.arg("merge").arg("--out").arg(&merged).arg(&out);
+    cmd.assert()
+        .failure()
+        .stderr(predicates::str::contains(format!(
+            "{}: another roomtone run",
+            merged.display()
+        )));
+    assert!(!merged.join("labels.jsonl").exists());
 }
 
 #[test]
@@ -568,7 +977,7 @@ fn ctrl_c_keeps_finished_records_and_resume_completes_them() {
     let left: Vec<_> = std::fs::read_dir(&out)
         .expect("ls")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .filter(|f| f.contains("partial") || f.ends_with(".part"))
+        .filter(|f| f.contains("partial") || f.ends_with(".part") || f.ends_with(".tmp"))
         .collect();
     assert!(left.is_empty(), "{left:?}");
 

@@ -150,6 +150,42 @@ fn json_mode_reports_failures_as_records_too() {
 }
 
 #[test]
+fn csv_cells_a_spreadsheet_would_run_are_defused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let formula = "=HYPERLINK(\"http:x\",\"y\").wav";
+    for name in [formula, "+1.wav", "@SUM(A1).wav", "-2.wav", "plain.wav"] {
+        wav(dir.path(), name, 16_000, 1, 16_000);
+    }
+    let out = roomtone()
+        .current_dir(dir.path())
+        .args(["tag", "--format", "csv", "--"])
+        .args([formula, "+1.wav", "@SUM(A1).wav", "-2.wav", "plain.wav"])
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<&str> = stdout.lines().skip(1).collect();
+    assert_eq!(rows.len(), 5, "{stdout}");
+    let starts = [
+        "\"'=HYPERLINK(\"\"http:x\"\",\"\"y\"\").wav\",",
+        "\"'+1.wav\",",
+        "\"'@SUM(A1).wav\",",
+        "\"'-2.wav\",",
+        "plain.wav,",
+    ];
+    for start in starts {
+        assert!(
+            rows.iter().any(|r| r.starts_with(start)),
+            "no row starts with {start}: {stdout}"
+        );
+    }
+}
+
+#[test]
 fn usage_errors_exit_2() {
     roomtone().assert().code(2);
     roomtone()

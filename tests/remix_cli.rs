@@ -80,6 +80,40 @@ fn fit(out: &[Vec<f32>], s: &[Vec<f32>], g: &[Vec<f32>]) -> (f64, f64) {
 }
 
 #[test]
+fn remix_finds_the_stems_batch_writes_before_those_separate_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let len = SR as usize + 77;
+    let (s, g) = stems(len);
+    let mix: Vec<Vec<f32>> = (0..2)
+        .map(|c| s[c].iter().zip(&g[c]).map(|(a, b)| a + b).collect())
+        .collect();
+    let input = dir.path().join("take.wav");
+    write_f32(&input, &mix);
+    let stems_dir = dir.path().join("stems");
+    std::fs::create_dir(&stems_dir).unwrap();
+    // `batch --separate` keeps the extension (take.wav.speech.wav); `separate` does not
+    // (take.speech.wav, here swapped, as if they were another file's).
+    write_f32(&stems_dir.join("take.wav.speech.wav"), &s);
+    write_f32(&stems_dir.join("take.wav.background.wav"), &g);
+    write_f32(&stems_dir.join("take.speech.wav"), &g);
+    write_f32(&stems_dir.join("take.background.wav"), &s);
+    let out = dir.path().join("out.wav");
+    Command::cargo_bin("roomtone")
+        .unwrap()
+        .args(["remix", "--no-clean", "--background-gain-db", "-12", "-o"])
+        .arg(&out)
+        .arg("--stems")
+        .arg(&stems_dir)
+        .arg(&input)
+        .assert()
+        .success();
+    let (_, y) = read(&out);
+    let (a, b) = fit(&y, &s, &g);
+    assert!((20.0 * a.log10()).abs() < 0.01, "speech {a}");
+    assert!((20.0 * b.log10() + 12.0).abs() < 0.01, "background {b}");
+}
+
+#[test]
 fn remix_with_stems_sets_the_levels_and_reports_json() {
     let dir = tempfile::tempdir().unwrap();
     let len = SR as usize * 4 + 123;

@@ -1,4 +1,5 @@
-//! `roomtone separate` as users meet it: stems written, kept without --force, bad inputs reported.
+//! `roomtone separate` as users meet it: stems written, kept without --force, bad inputs reported,
+//! stem names unique, stems written in pairs.
 
 mod common;
 
@@ -57,6 +58,80 @@ fn writes_stems_keeps_them_and_reports_bad_inputs() {
         .assert()
         .success();
     assert_eq!(hound::WavReader::open(&speech).unwrap().duration(), 32_000);
+}
+
+fn names(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn inputs_that_would_write_the_same_stems_are_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    for sub in ["a", "b"] {
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+    }
+    let a = dir.path().join("a/take.wav");
+    let b = dir.path().join("b/take.wav");
+    std::fs::copy(common::data("clean_speech_16k.wav"), &a).unwrap();
+    std::fs::copy(common::data("clean_speech_16k.wav"), &b).unwrap();
+    let out = dir.path().join("stems");
+    for force in [false, true] {
+        let mut cmd = roomtone();
+        cmd.args(["separate", "--out-dir"]).arg(&out);
+        if force {
+            cmd.arg("--force");
+        }
+        cmd.arg(&a)
+            .arg(&b)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains(format!(
+                "{} and {} would both write take.speech.wav",
+                a.display(),
+                b.display()
+            )));
+        assert!(!out.exists() || names(&out).is_empty(), "{:?}", names(&out));
+    }
+}
+
+#[test]
+fn a_stem_pair_is_written_whole_or_not_at_all_and_a_lone_stem_does_not_block_a_retry() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("stems");
+    let good = common::data("clean_speech_16k.wav");
+    let speech = out.join("clean_speech_16k.speech.wav");
+    let background = out.join("clean_speech_16k.background.wav");
+    // The background stem cannot be put in place (a folder has its name), as when the disk fills
+    // up between the two stems: neither stem is left, nor a temporary file.
+    std::fs::create_dir_all(background.join("x")).unwrap();
+    roomtone()
+        .args(["separate", "--force", "--out-dir"])
+        .arg(&out)
+        .arg(&good)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("clean_speech_16k.background.wav"));
+    assert_eq!(names(&out), ["clean_speech_16k.background.wav"]);
+    std::fs::remove_dir_all(&background).unwrap();
+
+    // A lone stem (what a failed run of an older version could leave) does not block the retry,
+    // even without --force.
+    std::fs::write(&speech, b"half a pair").unwrap();
+    roomtone()
+        .args(["separate", "--format", "wav24", "--out-dir"])
+        .arg(&out)
+        .arg(&good)
+        .assert()
+        .success();
+    for p in [&speech, &background] {
+        assert_eq!(hound::WavReader::open(p).unwrap().duration(), 32_000);
+    }
+    assert_eq!(names(&out).len(), 2);
 }
 
 #[test]

@@ -16,7 +16,9 @@ pub use discover::{expand_inputs, is_media, walk_media, Walker, MEDIA_EXTENSIONS
 pub use error::AudioError;
 pub use header::{MAX_CHANNELS, MAX_SAMPLE_RATE};
 pub use resample::StreamResampler;
-pub use write::{check_output_path, OutputFormat, WavOutput};
+pub use write::{
+    check_output_path, finish_pair, temp_file_beside, CompletedWav, OutputFormat, WavOutput,
+};
 
 /// A block of planar audio: `channels[c][i]` is sample `i` of channel `c`, at `sample_rate` Hz.
 #[derive(Debug, Clone, Default, PartialEq)]

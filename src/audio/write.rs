@@ -120,24 +120,12 @@ impl WavOutput {
             .ok()
             .filter(|&c| c > 0)
             .ok_or_else(|| err(format!("{channels} channels cannot be written to WAV")))?;
-        let dir = match target.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "output".into());
-        let temp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".part")
-            .tempfile_in(&dir)
-            .map_err(|e| {
-                err(format!(
-                    "cannot create a temporary file in {}: {e}",
-                    dir.display()
-                ))
-            })?;
+        let temp = temp_file_beside(target).map_err(|e| {
+            err(format!(
+                "cannot create a temporary file in {}: {e}",
+                folder_of(target).display()
+            ))
+        })?;
         let file = temp.as_file().try_clone().map_err(|e| err(e.to_string()))?;
         let writer = hound::WavWriter::new(BufWriter::new(file), format.spec(sample_rate, ch))
             .map_err(|e| err(e.to_string()))?;
@@ -189,6 +177,12 @@ impl WavOutput {
 
     /// Completes the header, flushes, and renames the temporary file onto the target.
     pub fn finish(self) -> Result<PathBuf, AudioError> {
+        self.complete()?.persist()
+    }
+
+    /// Completes the header and flushes the temporary file to disk without renaming it: the
+    /// first half of [`WavOutput::finish`], for writing several files all or none ([`finish_pair`]).
+    pub fn complete(self) -> Result<CompletedWav, AudioError> {
         let Self {
             target,
             force,
@@ -202,6 +196,38 @@ impl WavOutput {
         };
         writer.finalize().map_err(|e| err(e.to_string()))?;
         temp.as_file().sync_all().map_err(|e| err(e.to_string()))?;
+        Ok(CompletedWav {
+            target,
+            force,
+            temp,
+        })
+    }
+
+    fn err(&self, reason: String) -> AudioError {
+        AudioError::Write {
+            path: self.target.clone(),
+            reason,
+        }
+    }
+}
+
+/// A WAV file written in full to its temporary file, not yet renamed onto its target. Dropping it
+/// deletes the temporary file.
+pub struct CompletedWav {
+    target: PathBuf,
+    force: bool,
+    temp: NamedTempFile,
+}
+
+impl CompletedWav {
+    /// Renames the temporary file onto the target (replacing it only if the writer was created
+    /// with `force`).
+    pub fn persist(self) -> Result<PathBuf, AudioError> {
+        let Self {
+            target,
+            force,
+            temp,
+        } = self;
         let persisted = if force {
             temp.persist(&target)
         } else {
@@ -212,16 +238,56 @@ impl WavOutput {
             Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {
                 Err(AudioError::OutputExists { path: target })
             }
-            Err(e) => Err(err(e.error.to_string())),
+            Err(e) => Err(AudioError::Write {
+                path: target,
+                reason: e.error.to_string(),
+            }),
         }
     }
+}
 
-    fn err(&self, reason: String) -> AudioError {
-        AudioError::Write {
-            path: self.target.clone(),
-            reason,
+/// Finishes two files that belong together (a speech and a background stem): both appear or
+/// neither does. Both are completed in their temporary files first, then renamed one after the
+/// other; if the second rename fails, the first file is removed again. Returns both paths.
+pub fn finish_pair(first: WavOutput, second: WavOutput) -> Result<(PathBuf, PathBuf), AudioError> {
+    let first = first.complete()?;
+    // On an error here `first` is dropped and its temporary file deleted.
+    let second = second.complete()?;
+    let first = first.persist()?;
+    match second.persist() {
+        Ok(second) => Ok((first, second)),
+        Err(e) => {
+            // Best effort: the error below is what matters; a failed removal leaves one stem,
+            // which a retry replaces.
+            let _ = std::fs::remove_file(&first);
+            Err(e)
         }
     }
+}
+
+/// The folder `target` will be written in (`.` for a bare file name).
+fn folder_of(target: &Path) -> PathBuf {
+    match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// A temporary file in `target`'s folder for writing `target` atomically (write, then rename).
+///
+/// Its name is short and fixed in length (`.roomtone-XXXXXX.tmp`), so any final name the file
+/// system accepts (up to 255 bytes) still works. It is created with mode 0644 less the umask, so
+/// the renamed output is readable like any other file the user makes (tempfile's own default,
+/// 0600, would leave stems and remixes private while the other outputs are not).
+pub fn temp_file_beside(target: &Path) -> std::io::Result<NamedTempFile> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".roomtone-").suffix(".tmp").rand_bytes(6);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    builder.tempfile_in(folder_of(target))
 }
 
 /// Rounds `s · full_scale` to the nearest integer, clipped to `-full_scale ..= max`.

@@ -20,12 +20,15 @@ use crate::report::html::{base64, spectrogram_png};
 use crate::report::TagRecord;
 
 pub use output::{
-    load_outdir, merge, write_outputs, Entry, JOURNAL, LABELS_CSV, LABELS_CSV_HEADER, LABELS_JSONL,
-    REPORT_HTML, SPECTROGRAMS_JSONL,
+    load_outdir, merge, write_outputs, Entry, OutdirLock, JOURNAL, LABELS_CSV, LABELS_CSV_HEADER,
+    LABELS_JSONL, LOCK, REPORT_HTML, SPECTROGRAMS_JSONL,
 };
 pub use progress::{Counts, Progress, ProgressMode};
 pub use shard::{stable_hash, Shard, ShardParseError};
-pub use stages::{plan_stages, StageOptions, StagePlan, StageWorker};
+pub use stages::{
+    batch_remix_path, batch_stem_paths, check_output_names, plan_stages, StageOptions, StagePlan,
+    StageWorker,
+};
 
 /// What went wrong with a batch as a whole (a file that cannot be read is a record, not this).
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +73,36 @@ pub enum BatchError {
         first: PathBuf,
         /// The second.
         second: PathBuf,
+    },
+    /// No media file was found under the paths given (before any `--shard` selection).
+    #[error("no audio or video files found{}", if warnings.is_empty() { String::new() } else { format!(" ({})", warnings.join("; ")) })]
+    NoFiles {
+        /// The folders that could not be read, as [`discover`] words them.
+        warnings: Vec<String>,
+    },
+    /// A folder given to `merge` holds no batch results.
+    #[error("{}: holds neither {LABELS_JSONL} nor {JOURNAL}: not the output folder of a `roomtone batch` run", path.display())]
+    NoResults {
+        /// The folder.
+        path: PathBuf,
+    },
+    /// Another run holds the output folder's lock.
+    #[error("{}: another roomtone run{} is writing to this folder; wait for it to finish or choose another output folder", path.display(), pid.as_ref().map(|p| format!(" (pid {p})")).unwrap_or_default())]
+    Locked {
+        /// The output folder.
+        path: PathBuf,
+        /// The process id the holder wrote into the lock file, if readable.
+        pid: Option<String>,
+    },
+    /// Two inputs would write the same stem or remix files.
+    #[error("{} and {} would both write OUTDIR/{}: their paths below the PATHs given are the same (a file given directly counts as its bare name); give their common parent folder as the PATH, or run them into different --out folders", first.display(), second.display(), output.display())]
+    NameClash {
+        /// The first input.
+        first: PathBuf,
+        /// The second input.
+        second: PathBuf,
+        /// The output both would write, relative to the output folder.
+        output: PathBuf,
     },
     /// A requested stage is not part of this build.
     #[error("{0}")]
@@ -129,6 +162,9 @@ pub struct Input {
 /// [`crate::audio::Walker`], which never enters `out_dir`, its stems and remixes, or any other
 /// roomtone output folder), keeps the share of `shard`, and sorts by path. Returns the files and
 /// one warning per folder that could not be read.
+///
+/// Finding no file at all is an error ([`BatchError::NoFiles`]); a shard whose share is empty is
+/// not (it gets empty outputs, so `merge` has every shard's folder).
 pub fn discover(
     roots: &[PathBuf],
     shard: Option<Shard>,
@@ -173,6 +209,9 @@ pub fn discover(
     }
     for (p, e) in walker.into_unreadable() {
         warnings.push(format!("{}: cannot read folder: {e}", p.display()));
+    }
+    if inputs.is_empty() {
+        return Err(BatchError::NoFiles { warnings });
     }
     if let Some(s) = shard {
         inputs.retain(|i| s.contains(&i.relative));
@@ -302,7 +341,11 @@ fn process(
 /// Runs a batch over `inputs` (from [`discover`]) into `config.out_dir`. Each finished record is
 /// appended to the journal (`labels.partial.jsonl`) at once; at the end, or when `cancel` is set
 /// (Ctrl-C), the records so far are written in path order to the output files (each atomically)
-/// and the journal is removed. A run killed outright leaves the journal, which `--resume` reads.
+/// and the journal is removed. A run killed outright leaves the journal, which `--resume` reads
+/// (a torn last line is cut off and that file done again).
+///
+/// The run holds `OUTDIR/.roomtone.lock` ([`OutdirLock`]): a second run on the same folder fails at
+/// once. No inputs (an empty `--shard` share) is a success with empty outputs.
 pub fn run(
     tagger: &Tagger,
     inputs: &[Input],
@@ -316,11 +359,16 @@ pub fn run(
         let path = path.to_path_buf();
         move |source| BatchError::Io { path, source }
     };
+    if !plan.is_empty() {
+        check_output_names(inputs)?;
+    }
     let journal_path = out.join(JOURNAL);
+    std::fs::create_dir_all(out).map_err(io(out))?;
+    // First the lock, so a second run on a busy folder is told so (not to add --resume).
+    let _lock = OutdirLock::acquire(out)?;
     if !config.resume && (out.join(LABELS_JSONL).exists() || journal_path.exists()) {
         return Err(BatchError::Exists { path: out.clone() });
     }
-    std::fs::create_dir_all(out).map_err(io(out))?;
     // Marks OUTDIR as ours, so that no later walk of a tree holding it takes outputs for inputs.
     let marker = out.join(crate::audio::OUTPUT_MARKER);
     if !marker.exists() {

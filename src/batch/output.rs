@@ -20,6 +20,8 @@ pub const SPECTROGRAMS_JSONL: &str = "spectrograms.jsonl";
 pub const REPORT_HTML: &str = "report.html";
 /// Records appended as files finish (removed when the final files are written).
 pub const JOURNAL: &str = "labels.partial.jsonl";
+/// The lock file a run holds in its output folder ([`OutdirLock`]).
+pub const LOCK: &str = ".roomtone.lock";
 /// Header of `labels.csv`: the `roomtone tag` columns plus size and modification time.
 pub const LABELS_CSV_HEADER: &str =
     "path,duration_s,ambience,labels,speech,segments,audioset_top,error,size_bytes,mtime_ns";
@@ -44,6 +46,51 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> BatchError {
     move |source| BatchError::Io { path, source }
 }
 
+/// An exclusive lock on an output folder, held while a run writes there and released when dropped.
+///
+/// It is an OS file lock ([`std::fs::File::try_lock`]) on `OUTDIR/.roomtone.lock`: the system drops
+/// it when the process ends however it ends, so a killed run never leaves a stale lock. The file
+/// itself stays (removing it would let a third run lock a new file while a second still holds the
+/// old one); it holds the pid of the last run, for the message a refused run prints.
+#[derive(Debug)]
+pub struct OutdirLock {
+    _file: std::fs::File,
+}
+
+impl OutdirLock {
+    /// Takes the lock on `dir` (which must exist), or fails at once with
+    /// [`BatchError::Locked`] naming the folder if another process holds it.
+    pub fn acquire(dir: &Path) -> Result<Self, BatchError> {
+        let path = dir.join(LOCK);
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io_err(&path))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let pid = std::fs::read_to_string(&path)
+                    .ok()
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()));
+                return Err(BatchError::Locked {
+                    path: dir.to_path_buf(),
+                    pid,
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io_err(&path)(e)),
+        }
+        // For people only: which process holds it. The lock works without it.
+        let _ = file
+            .set_len(0)
+            .and_then(|()| file.write_all(format!("{}\n", std::process::id()).as_bytes()));
+        Ok(Self { _file: file })
+    }
+}
+
 /// Appends finished entries, one whole line per write.
 pub(super) struct Journal {
     file: std::fs::File,
@@ -51,15 +98,26 @@ pub(super) struct Journal {
 }
 
 impl Journal {
+    /// Opens the journal at `path`: emptied, or with `append` continued after its last complete
+    /// record (a torn last line, from a run killed mid-write, is cut off first, so the next record
+    /// starts on a line of its own).
     pub(super) fn open(path: &Path, append: bool) -> Result<Self, BatchError> {
         let mut options = std::fs::OpenOptions::new();
         options.create(true);
-        if append {
-            options.append(true);
+        let file = if append {
+            let (_, complete) = read_journal(path)?;
+            let file = options.append(true).open(path).map_err(io_err(path))?;
+            if file.metadata().map_err(io_err(path))?.len() != complete {
+                file.set_len(complete).map_err(io_err(path))?;
+            }
+            file
         } else {
-            options.write(true).truncate(true);
-        }
-        let file = options.open(path).map_err(io_err(path))?;
+            options
+                .write(true)
+                .truncate(true)
+                .open(path)
+                .map_err(io_err(path))?
+        };
         Ok(Self {
             file,
             path: path.to_path_buf(),
@@ -80,6 +138,45 @@ impl Journal {
     }
 }
 
+/// Reads a journal: the entries of its complete records and the length in bytes they take.
+///
+/// A record is complete when its line ends with a newline and parses. The last line may be torn
+/// (the process was killed while writing it: no newline, or not valid JSON): it is left out, and
+/// its file is done again. A damaged line before the last is an error. A missing journal is empty.
+fn read_journal(path: &Path) -> Result<(Vec<Entry>, u64), BatchError> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
+        Err(e) => return Err(io_err(path)(e)),
+    };
+    let mut entries = Vec::new();
+    let mut complete = 0;
+    let mut start = 0;
+    let mut number = 0;
+    // Only lines that end with a newline: a tail without one is torn.
+    while let Some(len) = bytes[start..].iter().position(|&b| b == b'\n') {
+        number += 1;
+        let line = &bytes[start..start + len];
+        let end = start + len + 1;
+        if !line.trim_ascii().is_empty() {
+            match serde_json::from_slice::<Entry>(line) {
+                Ok(e) => entries.push(e),
+                Err(_) if end == bytes.len() => break,
+                Err(e) => {
+                    return Err(BatchError::Parse {
+                        path: path.to_path_buf(),
+                        line: number,
+                        message: e.to_string(),
+                    })
+                }
+            }
+        }
+        complete = end;
+        start = end;
+    }
+    Ok((entries, complete as u64))
+}
+
 fn read_lines(path: &Path) -> Result<Option<Vec<String>>, BatchError> {
     match std::fs::File::open(path) {
         Ok(f) => std::io::BufReader::new(f)
@@ -94,7 +191,7 @@ fn read_lines(path: &Path) -> Result<Option<Vec<String>>, BatchError> {
 
 /// Reads an output folder back: `labels.jsonl` with `spectrograms.jsonl`, then the journal of an
 /// interrupted run (its entries replace earlier ones for the same path; a torn last line is
-/// ignored). A missing folder or file reads as empty.
+/// ignored: only complete lines are read). A missing folder or file reads as empty.
 pub fn load_outdir(dir: &Path) -> Result<Vec<Entry>, BatchError> {
     let mut thumbs: HashMap<String, String> = HashMap::new();
     let spath = dir.join(SPECTROGRAMS_JSONL);
@@ -137,25 +234,8 @@ pub fn load_outdir(dir: &Path) -> Result<Vec<Entry>, BatchError> {
             &mut entries,
         );
     }
-    let jpath = dir.join(JOURNAL);
-    let jlines = read_lines(&jpath)?.unwrap_or_default();
-    let last = jlines.len();
-    for (n, line) in jlines.iter().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<Entry>(line) {
-            Ok(e) => put(e, &mut entries),
-            // The process was killed while writing this line: the file is tagged again.
-            Err(_) if n + 1 == last => {}
-            Err(e) => {
-                return Err(BatchError::Parse {
-                    path: jpath,
-                    line: n + 1,
-                    message: e.to_string(),
-                })
-            }
-        }
+    for e in read_journal(&dir.join(JOURNAL))?.0 {
+        put(e, &mut entries);
     }
     Ok(entries)
 }
@@ -206,21 +286,23 @@ pub fn write_outputs(dir: &Path, entries: &mut [Entry]) -> Result<(), BatchError
     ] {
         let path = dir.join(name);
         write_text_atomic(&path, text, true).map_err(io_err(&path))?;
-        readable_by_all(&path);
     }
     Ok(())
 }
 
 /// Combines the output folders of shards into `out`: every record once, sorted by path, with the
-/// CSV and report made anew. A file recorded in two folders is an error. Returns the entries.
+/// CSV and report made anew. A folder may hold `labels.jsonl`, or only the journal of a shard that
+/// was killed (its complete records are taken), or both. A file recorded in two folders is an
+/// error. `out` is locked as a batch run locks it. Returns the entries.
 pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Vec<Entry>, BatchError> {
     let mut seen: HashMap<String, PathBuf> = HashMap::new();
     let mut all = Vec::new();
     for d in dirs {
-        if !d.join(LABELS_JSONL).exists() {
-            return Err(BatchError::Missing {
-                path: d.join(LABELS_JSONL),
-            });
+        if !d.is_dir() {
+            return Err(BatchError::Missing { path: d.clone() });
+        }
+        if !d.join(LABELS_JSONL).exists() && !d.join(JOURNAL).exists() {
+            return Err(BatchError::NoResults { path: d.clone() });
         }
         for e in load_outdir(d)? {
             let key = e.record.path().to_string();
@@ -236,17 +318,71 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Vec<Entry>, BatchError> {
         }
     }
     std::fs::create_dir_all(out).map_err(io_err(out))?;
+    let _lock = OutdirLock::acquire(out)?;
     write_outputs(out, &mut all)?;
     Ok(all)
 }
 
-/// The temporary file behind an atomic write is private (0600); a label library is for people to read.
-#[cfg(unix)]
-fn readable_by_all(path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    // Best effort: the content is complete either way.
-    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644));
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::TagRecord;
 
-#[cfg(not(unix))]
-fn readable_by_all(_path: &Path) {}
+    fn line(path: &str) -> String {
+        let e = Entry {
+            record: BatchRecord {
+                record: TagRecord::Failed {
+                    path: path.into(),
+                    error: "x".into(),
+                },
+                size_bytes: 1,
+                mtime_ns: 2,
+            },
+            spectrogram: None,
+        };
+        serde_json::to_string(&e).unwrap_or_default() + "\n"
+    }
+
+    fn paths(entries: &[Entry]) -> Vec<&str> {
+        entries.iter().map(|e| e.record.path()).collect()
+    }
+
+    #[test]
+    fn a_torn_last_journal_line_is_dropped_and_cut_off_before_appending() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(JOURNAL);
+        let (a, b) = (line("a"), line("b"));
+        let whole = a.len() as u64;
+        // No newline (even if it parses), or not JSON: both are a write cut short.
+        for tail in [
+            &b[..b.len() - 1],
+            "{\"record\":{\"pa",
+            "{\"record\":{\"pa\n",
+            "\0\0\0",
+        ] {
+            std::fs::write(&path, format!("{a}{tail}")).expect("write");
+            let (entries, len) = read_journal(&path).expect("read");
+            assert_eq!(paths(&entries), ["a"], "{tail:?}");
+            assert_eq!(len, whole, "{tail:?}");
+            let mut j = Journal::open(&path, true).expect("open");
+            j.append(&serde_json::from_str(&line("c")).expect("entry"))
+                .expect("append");
+            drop(j);
+            let (entries, _) = read_journal(&path).expect("read again");
+            assert_eq!(paths(&entries), ["a", "c"], "{tail:?}");
+        }
+        // A whole journal is kept as it is.
+        std::fs::write(&path, format!("{a}\n{b}")).expect("write");
+        let (entries, len) = read_journal(&path).expect("read");
+        assert_eq!(paths(&entries), ["a", "b"]);
+        assert_eq!(len, (a.len() + 1 + b.len()) as u64);
+        // A damaged line before the last is an error naming the file and line.
+        std::fs::write(&path, format!("{a}garbage\n{b}")).expect("write");
+        let err = read_journal(&path).expect_err("damaged");
+        assert!(
+            err.to_string()
+                .contains(&format!("{}:2: not a batch record", path.display())),
+            "{err}"
+        );
+    }
+}

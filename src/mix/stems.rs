@@ -5,9 +5,17 @@ use std::path::{Path, PathBuf};
 use super::MixError;
 use crate::audio::{read_all, AudioBlock};
 
-/// `DIR/<input file stem>.speech.wav` and `DIR/<input file stem>.background.wav`, the names
-/// `roomtone separate` writes.
+/// The stems of `input` in `dir`: `DIR/<file name>.speech.wav` and `DIR/<file name>.background.wav`
+/// when both exist (the names `roomtone batch --separate` writes, extension kept:
+/// `take.wav.speech.wav`), else `DIR/<file name without extension>.speech.wav` and
+/// `.background.wav` (the names `roomtone separate` writes: `take.speech.wav`).
 pub fn stem_paths(dir: &Path, input: &Path) -> (PathBuf, PathBuf) {
+    if let Some(name) = input.file_name() {
+        let exact = crate::separate::stem_pair(dir, name);
+        if exact.0.is_file() && exact.1.is_file() {
+            return exact;
+        }
+    }
     crate::separate::stem_paths(input, dir)
 }
 
@@ -61,7 +69,8 @@ pub fn conform(
     Ok(diff)
 }
 
-/// Reads the two stems for `input` from `dir` and conforms them to `mixture`.
+/// Reads the two stems for `input` from `dir` (named as [`stem_paths`] says) and conforms them to
+/// `mixture`.
 pub fn load_stems(
     dir: &Path,
     input: &Path,

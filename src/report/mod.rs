@@ -67,6 +67,28 @@ mod tests {
         assert_eq!(format_duration(61.5), "1:01.500");
         assert_eq!(format_duration(3.0 * 3600.0 + 2.25), "3:00:02.250");
     }
+
+    #[test]
+    fn csv_cells_a_spreadsheet_would_run_are_defused_and_quoted() {
+        assert_eq!(
+            csv_field("=HYPERLINK(\"http:x\",\"y\").wav"),
+            "\"'=HYPERLINK(\"\"http:x\"\",\"\"y\"\").wav\""
+        );
+        for lead in ["=", "+", "-", "@", "\t", "\r"] {
+            let cell = format!("{lead}1+1");
+            assert_eq!(csv_field(&cell), format!("\"'{cell}\""), "{lead:?}");
+        }
+        // Plain cells are unchanged; a comma or quote is quoted as before.
+        assert_eq!(csv_field("take 1.wav"), "take 1.wav");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        // Every text cell of a row goes through it: path and error alike.
+        let row = tag_csv_row(&TagRecord::Failed {
+            path: "@SUM(A1).wav".into(),
+            error: "-cannot read".into(),
+        });
+        assert_eq!(row, "\"'@SUM(A1).wav\",,,,,,,\"'-cannot read\"");
+    }
 }
 
 use crate::classify::TagResult;
@@ -127,27 +149,29 @@ pub fn tag_csv_row(record: &TagRecord) -> String {
     }
 }
 
-/// Quotes a CSV field when it holds a comma, quote or line break (RFC 4180).
+/// A text cell of a CSV file: quoted when it holds a comma, quote or line break (RFC 4180), and
+/// defused when a spreadsheet would run it as a formula.
+///
+/// A cell starting with `=`, `+`, `-`, `@`, tab or carriage return (a file named
+/// `=HYPERLINK(...).wav`, say) gets a leading `'` and is quoted, as OWASP's "CSV injection" advice
+/// says: spreadsheets then show it as text. Only text cells (paths, labels, messages) go through
+/// here; numbers are written as they are.
 pub fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("\"'{}\"", s.replace('"', "\"\""))
+    } else if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
         s.to_string()
     }
 }
 
-/// Writes `text` to `path` through a temporary file in the same folder, renamed into place; an
-/// existing file is replaced only with `force`.
+/// Writes `text` to `path` through a temporary file in the same folder
+/// ([`crate::audio::temp_file_beside`]: short name, mode 0644 less the umask), renamed into place;
+/// an existing file is replaced only with `force`.
 pub fn write_text_atomic(path: &std::path::Path, text: &str, force: bool) -> std::io::Result<()> {
     use std::io::Write;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".roomtone.")
-        .suffix(".part")
-        .tempfile_in(dir)?;
+    let mut tmp = crate::audio::temp_file_beside(path)?;
     tmp.write_all(text.as_bytes())?;
     tmp.as_file().sync_all()?;
     let result = if force {

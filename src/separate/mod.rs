@@ -13,7 +13,8 @@ pub use convtasnet::{ConvTasNet, CtnSession, CtnStream, Precision, SegmentConfig
 pub use dfn3::{enhance, ChunkConfig, Dfn3, Dfn3Session, Dfn3Stream, GraphOutput, GruState};
 pub use fusion::{Fusion, FusionError};
 pub use stems::{
-    separate_block, separate_file, stem_paths, Backends, SeparateConfig, SeparateSummary, Separator,
+    check_stem_names, separate_block, separate_file, separate_file_to, stem_pair, stem_paths,
+    write_stems, Backends, SeparateConfig, SeparateSummary, Separator,
 };
 
 use std::path::{Path, PathBuf};
@@ -101,6 +102,16 @@ pub enum SeparateError {
         choice: ModelChoice,
         /// The model that is missing.
         missing: &'static str,
+    },
+    /// Two inputs would write the same stem files.
+    #[error("{} and {} would both write {}: give inputs with different file names (without the extension), or separate them into different --out-dir folders", first.display(), second.display(), stem.display())]
+    StemNameClash {
+        /// The first input.
+        first: PathBuf,
+        /// The second input.
+        second: PathBuf,
+        /// The speech stem both would write (its file name).
+        stem: PathBuf,
     },
     /// An option is out of range.
     #[error("invalid option {name}: {reason}")]

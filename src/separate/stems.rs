@@ -2,14 +2,17 @@
 //! (DeepFilterNet3, Conv-TasNet via 16 kHz, or both fused), resample back, blend, subtract, write
 //! atomically.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
 use super::convtasnet::{ConvTasNet, CtnResampled, CtnSession, Precision, SegmentConfig};
 use super::dfn3::{ChunkConfig, Dfn3, Dfn3Session, Dfn3Stream, SAMPLE_RATE};
 use super::fusion::{self, Fuser, Fusion};
 use super::{ModelChoice, SeparateError};
-use crate::audio::{AudioBlock, AudioError, AudioReader, OutputFormat, StreamResampler, WavOutput};
+use crate::audio::{
+    finish_pair, AudioBlock, AudioError, AudioReader, OutputFormat, StreamResampler, WavOutput,
+};
 use crate::models::SessionOptions;
 
 /// Options of a separation run.
@@ -93,16 +96,46 @@ pub struct SeparateSummary {
     pub warnings: Vec<String>,
 }
 
-/// `DIR/<stem>.speech.wav` and `DIR/<stem>.background.wav` for `input`.
+/// The stems `roomtone separate` writes for `input` in `out_dir`: `DIR/<name>.speech.wav` and
+/// `DIR/<name>.background.wav`, where `<name>` is the input's file name without its extension
+/// (`take.mov` → `take.speech.wav`). Two inputs with the same name would write the same stems:
+/// [`check_stem_names`] refuses them up front. `roomtone remix --stems DIR` reads these names.
 pub fn stem_paths(input: &Path, out_dir: &Path) -> (PathBuf, PathBuf) {
-    let stem = input
+    stem_pair(out_dir, &stem_name(input))
+}
+
+/// `DIR/<name>.speech.wav` and `DIR/<name>.background.wav` (`name` taken byte for byte).
+pub fn stem_pair(dir: &Path, name: &OsStr) -> (PathBuf, PathBuf) {
+    let with = |suffix: &str| {
+        let mut n = name.to_os_string();
+        n.push(suffix);
+        dir.join(n)
+    };
+    (with(".speech.wav"), with(".background.wav"))
+}
+
+/// The `<name>` of [`stem_paths`]: the file name without its extension (`output` if there is none).
+fn stem_name(input: &Path) -> OsString {
+    input
         .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "output".into());
-    (
-        out_dir.join(format!("{stem}.speech.wav")),
-        out_dir.join(format!("{stem}.background.wav")),
-    )
+        .map_or_else(|| OsString::from("output"), OsStr::to_os_string)
+}
+
+/// Refuses inputs that would write the same stems into one folder (`a/take.wav` and
+/// `b/take.mov` both give `take.speech.wav`): the error names both, before anything is written.
+pub fn check_stem_names(inputs: &[PathBuf]) -> Result<(), SeparateError> {
+    let mut seen: HashMap<OsString, &PathBuf> = HashMap::new();
+    for input in inputs {
+        if let Some(first) = seen.insert(stem_name(input), input) {
+            let (speech, _) = stem_paths(input, Path::new(""));
+            return Err(SeparateError::StemNameClash {
+                first: first.clone(),
+                second: input.clone(),
+                stem: speech,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The loaded models a [`ModelChoice`] needs, shared by all workers.
@@ -329,7 +362,8 @@ impl Engine<'_> {
     }
 }
 
-/// Separates `input` into two stems in `out_dir`. `progress` gets the seconds of input done so far.
+/// Separates `input` into two stems in `out_dir`, named by [`stem_paths`]. `progress` gets the
+/// seconds of input done so far.
 pub fn separate_file(
     sep: &mut Separator<'_>,
     input: &Path,
@@ -337,19 +371,36 @@ pub fn separate_file(
     config: &SeparateConfig,
     progress: impl FnMut(f64),
 ) -> Result<SeparateSummary, SeparateError> {
+    let (speech, background) = stem_paths(input, out_dir);
+    separate_file_to(sep, input, (&speech, &background), config, progress)
+}
+
+/// Separates `input` into the stems `(speech, background)`: both are written or neither is.
+///
+/// Without `config.force` an existing pair is kept (an error); a lone stem, which only a failed
+/// run can leave, is replaced. `progress` gets the seconds of input done so far.
+pub fn separate_file_to(
+    sep: &mut Separator<'_>,
+    input: &Path,
+    (speech_path, background_path): (&Path, &Path),
+    config: &SeparateConfig,
+    progress: impl FnMut(f64),
+) -> Result<SeparateSummary, SeparateError> {
     let started = std::time::Instant::now();
-    let (speech_path, background_path) = stem_paths(input, out_dir);
-    for p in [&speech_path, &background_path] {
-        if !config.force && p.exists() {
-            return Err(AudioError::OutputExists { path: p.clone() }.into());
+    let (speech_exists, background_exists) = (speech_path.exists(), background_path.exists());
+    if !config.force && speech_exists && background_exists {
+        return Err(AudioError::OutputExists {
+            path: speech_path.to_path_buf(),
         }
+        .into());
     }
+    let force = config.force || speech_exists || background_exists;
     let mut reader = AudioReader::open(input)?;
     let info = reader.info().clone();
     let (sr, channels) = (info.sample_rate, info.channels);
     let mut sink = WavPair {
-        speech: WavOutput::create(&speech_path, sr, channels, config.format, config.force)?,
-        background: WavOutput::create(&background_path, sr, channels, config.format, config.force)?,
+        speech: WavOutput::create(speech_path, sr, channels, config.format, force)?,
+        background: WavOutput::create(background_path, sr, channels, config.format, force)?,
     };
     let frames_in = run(
         sep,
@@ -360,8 +411,7 @@ pub fn separate_file(
         config,
         progress,
     )?;
-    sink.speech.finish()?;
-    sink.background.finish()?;
+    finish_pair(sink.speech, sink.background)?;
     Ok(SeparateSummary {
         input: input.display().to_string(),
         speech: speech_path.display().to_string(),
@@ -377,6 +427,31 @@ pub fn separate_file(
             .into_iter()
             .collect(),
     })
+}
+
+/// Writes two stems in memory to `(speech, background)` (`format`, replacing what is there with
+/// `force`): both files or neither.
+pub fn write_stems(
+    (speech_path, background_path): (&Path, &Path),
+    speech: &AudioBlock,
+    background: &AudioBlock,
+    format: OutputFormat,
+    force: bool,
+) -> Result<(), AudioError> {
+    let create = |path: &Path, block: &AudioBlock| {
+        let mut w = WavOutput::create(
+            path,
+            block.sample_rate,
+            block.channel_count(),
+            format,
+            force,
+        )?;
+        w.write_block(block)?;
+        Ok::<_, AudioError>(w)
+    };
+    let s = create(speech_path, speech)?;
+    let b = create(background_path, background)?;
+    finish_pair(s, b).map(|_| ())
 }
 
 /// Separates audio already in memory (`mixture`, decoded from `input`, which only names it in
