@@ -486,6 +486,42 @@ fn zero_length_input_gives_empty_stems() {
     }
 }
 
+/// Blocks that decode never makes (channels of different lengths, no channels, 0 Hz) are errors
+/// that name the input, in `separate_block` and `remix`, not panics.
+#[test]
+fn malformed_blocks_are_errors() {
+    let b = backends();
+    let mut sep = Separator::from_backends(b, SessionOptions::default()).unwrap();
+    let ragged = AudioBlock {
+        sample_rate: 48_000,
+        channels: vec![vec![0.1; 5000], vec![0.1; 4000]],
+    };
+    let cfg = config(ModelChoice::Dfn3, small_ctn(), SMALL_CHUNKS);
+    for block in [
+        ragged.clone(),
+        AudioBlock::new(48_000, 0),
+        AudioBlock::new(0, 2),
+    ] {
+        let e = separate::separate_block(&mut sep, Path::new("odd.wav"), &block, &cfg)
+            .expect_err("malformed block")
+            .to_string();
+        assert!(e.contains("odd.wav"), "{e}");
+    }
+    let stems = || AudioBlock {
+        sample_rate: 48_000,
+        channels: vec![vec![0.05; 5000]; 2],
+    };
+    for all_on in [false, true] {
+        let e = mix::remix(&ragged, stems(), stems(), &remix_config(all_on)).expect_err("ragged");
+        assert!(e.to_string().contains("length"), "{e}");
+        for (sr, ch) in [(0, 2), (48_000, 0)] {
+            let empty = AudioBlock::new(sr, ch);
+            mix::remix(&empty, empty.clone(), empty.clone(), &remix_config(all_on))
+                .expect_err("0 Hz or no channels");
+        }
+    }
+}
+
 /// The remix with everything on (cleanup, ducking, loudness target, limiter) or off.
 fn remix_config(all_on: bool) -> RemixConfig {
     if all_on {
