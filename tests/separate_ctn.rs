@@ -145,6 +145,64 @@ fn odd_rates_and_channel_counts_keep_length_and_reconstruct() {
     }
 }
 
+/// Issue 11: lengths whose 16 kHz stream ends less than half a crossfade after a segment boundary
+/// (128,000 < n ≤ 129,600 at the default 2 s segments) panicked with an index out of bounds in
+/// `CtnStream` (`len is 41014 but the index is 41014`): 129,014 samples of 16 kHz mono, 384,291 of
+/// 48 kHz stereo (128,097 at 16 kHz). White noise, as reported; every model that runs Conv-TasNet.
+#[test]
+fn regression_lengths_ending_inside_a_crossfade() {
+    let b = backends(ModelChoice::Ensemble);
+    let mut sep = Separator::from_backends(&b, SessionOptions::default()).unwrap();
+    for (model, sr, ch, len) in [
+        (ModelChoice::ConvTasNet, 16_000, 1, 129_014),
+        (ModelChoice::ConvTasNet, 48_000, 2, 384_291),
+        (ModelChoice::Ensemble, 16_000, 1, 129_014),
+    ] {
+        let input = AudioBlock {
+            sample_rate: sr,
+            channels: (0..ch)
+                .map(|c| common::noise(len, 0.3, 11 + c as u64))
+                .collect(),
+        };
+        let (speech, background) =
+            separate::separate_block(&mut sep, Path::new("noise.wav"), &input, &config(model))
+                .unwrap_or_else(|e| panic!("{model} {sr} Hz × {ch}: {e}"));
+        for stem in [&speech, &background] {
+            assert_eq!(stem.channel_count(), ch);
+            assert_eq!(stem.frames(), len, "{model} {sr} Hz × {ch}");
+            assert!(stem.channels.iter().flatten().all(|v| v.is_finite()));
+        }
+        for c in 0..ch {
+            let sum: Vec<f32> = speech.channels[c]
+                .iter()
+                .zip(&background.channels[c])
+                .map(|(a, b)| a + b)
+                .collect();
+            let snr = common::snr_db(&input.channels[c], &sum);
+            assert!(
+                snr > 90.0,
+                "{model}: speech + background vs input {snr:.1} dB"
+            );
+        }
+        // White noise is background: most of it leaves the speech stem, up to the very end.
+        let ratio = common::energy(&speech.channels[0]) / common::energy(&input.channels[0]);
+        assert!(
+            ratio < 0.2,
+            "{model}: noise left in the speech stem {ratio:.3}"
+        );
+    }
+    // The 16 kHz stream itself, ending just past the first boundary (32,000): + 1, inside the
+    // crossfade, at its end (+ 1,600) and one past it.
+    let m = ctn(Precision::Int8);
+    let mut s = m.session(SessionOptions::default()).unwrap();
+    let x = common::noise(33_601, 0.3, 5);
+    for n in [32_001, 33_014, 33_600, 33_601] {
+        let y = convtasnet::enhance(&m, &mut s, &x[..n], SegmentConfig::default()).unwrap();
+        assert_eq!(y.len(), n);
+        assert!(y.iter().all(|v| v.is_finite()));
+    }
+}
+
 #[test]
 fn ensemble_with_dfn3_weights_equals_dfn3() {
     let mut b = backends(ModelChoice::Ensemble);

@@ -221,6 +221,26 @@ pub fn remix(
     mut background: AudioBlock,
     config: &RemixConfig,
 ) -> Result<(AudioBlock, RemixReport), MixError> {
+    // The block's fields are public: a caller can build one decode never would.
+    let frames = mixture.frames();
+    if mixture.sample_rate == 0 || mixture.channel_count() == 0 {
+        return Err(MixError::Stems(format!(
+            "the input has {} Hz and {} channels",
+            mixture.sample_rate,
+            mixture.channel_count()
+        )));
+    }
+    if let Some((c, ch)) = mixture
+        .channels
+        .iter()
+        .enumerate()
+        .find(|(_, ch)| ch.len() != frames)
+    {
+        return Err(MixError::Stems(format!(
+            "the input's channel {c} has length {}, channel 0 has {frames}",
+            ch.len()
+        )));
+    }
     for (stem, name) in [(&speech, "speech"), (&background, "background")] {
         if stem.sample_rate != mixture.sample_rate
             || stem.channel_count() != mixture.channel_count()

@@ -464,8 +464,28 @@ pub fn separate_block(
     config: &SeparateConfig,
 ) -> Result<(AudioBlock, AudioBlock), SeparateError> {
     let (sr, channels) = (mixture.sample_rate, mixture.channel_count());
-    let mut sink = MemoryPair(AudioBlock::new(sr, channels), AudioBlock::new(sr, channels));
     let total = mixture.frames();
+    // The block's fields are public: a caller can build one decode never would.
+    let invalid = |reason: String| AudioError::InvalidStream {
+        path: input.to_path_buf(),
+        reason,
+    };
+    if sr == 0 || channels == 0 {
+        return Err(invalid(format!("{sr} Hz, {channels} channels")).into());
+    }
+    if let Some((c, ch)) = mixture
+        .channels
+        .iter()
+        .enumerate()
+        .find(|(_, ch)| ch.len() != total)
+    {
+        return Err(invalid(format!(
+            "channel {c} has {} frames, channel 0 has {total}",
+            ch.len()
+        ))
+        .into());
+    }
+    let mut sink = MemoryPair(AudioBlock::new(sr, channels), AudioBlock::new(sr, channels));
     let mut at = 0usize;
     run(
         sep,
