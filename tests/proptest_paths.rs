@@ -157,6 +157,9 @@ enum Signal {
     Noise(f32),
     /// Noise with stretches of silence and a full-scale click.
     Gappy,
+    /// Noise with NaN, ±Inf and 1e30 samples (a damaged float file): only through a file, where
+    /// the decoder replaces them by 0 (the stems must then sum to the repaired input).
+    Damaged,
 }
 
 fn signal() -> impl Strategy<Value = Signal> {
@@ -167,6 +170,7 @@ fn signal() -> impl Strategy<Value = Signal> {
         Just(Signal::Denormal),
         prop_oneof![Just(0.3f32), Just(1.0), Just(1e-4)].prop_map(Signal::Noise),
         Just(Signal::Gappy),
+        Just(Signal::Damaged),
     ]
 }
 
@@ -181,6 +185,14 @@ fn render(sig: Signal, n: usize, seed: u64) -> Vec<f32> {
             .map(|i| if i % 2 == 0 { 1e-40 } else { -1e-40 })
             .collect(),
         Signal::Noise(a) => common::noise(n, a, seed),
+        Signal::Damaged => {
+            let mut x = common::noise(n, 0.3, seed);
+            let bad = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 1e30, -1e30];
+            for (k, i) in (0..n).step_by(997).enumerate() {
+                x[i] = bad[(k + seed as usize) % bad.len()];
+            }
+            x
+        }
         Signal::Gappy => {
             let mut x = common::noise(n, 0.5, seed);
             for (i, v) in x.iter_mut().enumerate() {
@@ -206,7 +218,19 @@ struct Case {
 }
 
 impl Case {
+    /// The input as the decoder hands it out: damaged samples replaced by 0.
     fn block(&self) -> AudioBlock {
+        let mut b = self.raw_block();
+        for v in b.channels.iter_mut().flatten() {
+            if !v.is_finite() || v.abs() > roomtone::audio::SAMPLE_LIMIT {
+                *v = 0.0;
+            }
+        }
+        b
+    }
+
+    /// The input as written to a file, damaged samples and all.
+    fn raw_block(&self) -> AudioBlock {
         AudioBlock {
             sample_rate: self.sr,
             channels: self
@@ -349,6 +373,10 @@ fn separate_property(
     runner(default_cases)
         .run(&strategy, |(case, via_file)| {
             let input = case.block();
+            // Damaged samples exist only in files: the decoder is where they are repaired, and
+            // the stems must sum to the repaired input.
+            let damaged = case.signals.iter().any(|s| matches!(s, Signal::Damaged));
+            let via_file = via_file || damaged;
             let silent: Vec<bool> = case
                 .signals
                 .iter()
@@ -358,7 +386,7 @@ fn separate_property(
                 // A fresh folder per case: stems of an earlier case must not count.
                 let case_dir = tempfile::tempdir().unwrap();
                 let path = case_dir.path().join("in.wav");
-                common::write_block(&path, &input);
+                common::write_block(&path, &case.raw_block());
                 let out = case_dir.path().join("out");
                 std::fs::create_dir_all(&out).unwrap();
                 let result =

@@ -7,6 +7,9 @@ use super::{AudioBlock, AudioError};
 /// Input frames per resampler call (the FFT resampler rounds it to its own period).
 const CHUNK_FRAMES: usize = 2048;
 
+/// Most output frames one resampler call may produce (per channel), unless two periods need more.
+const MAX_OUT_FRAMES: usize = 1 << 17;
+
 /// Converts planar blocks from one rate to another, in a stream.
 ///
 /// The resampler's own delay is removed, and after [`StreamResampler::finish`] exactly
@@ -48,7 +51,12 @@ impl StreamResampler {
             // An even number of periods per transform keeps the resampler's delay a whole number
             // of output frames (an odd one leaves a half-frame offset); a power of two keeps the
             // transform lengths' prime factors small (48 → 16 kHz: 3072 → 1024, not 2052 → 684).
-            let periods = CHUNK_FRAMES.div_ceil(period).next_power_of_two().max(2);
+            let mut periods = CHUNK_FRAMES.div_ceil(period).next_power_of_two().max(2);
+            // Memory is bounded whatever the rates: extreme up-sampling (a 1 Hz header to 48 kHz)
+            // gets fewer periods per call, so one call's output stays under MAX_OUT_FRAMES.
+            while periods > 2 && periods * period * b / a > MAX_OUT_FRAMES {
+                periods /= 2;
+            }
             Some(
                 FftFixedIn::new(a, b, periods * period, 1, channels)
                     .map_err(|e| err(e.to_string()))?,
@@ -219,4 +227,27 @@ fn gcd(mut a: usize, mut b: usize) -> usize {
         (a, b) = (b, a % b);
     }
     a
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buffers_stay_bounded_for_extreme_rate_pairs() {
+        for (from, to) in [
+            (1, 48_000),
+            (1, 16_000),
+            (7, 768_000),
+            (768_000, 1),
+            (44_101, 16_000),
+        ] {
+            let rs = StreamResampler::new(from, to, 2).expect("resampler");
+            let out = rs.scratch[0].len();
+            assert!(
+                out <= 2 * MAX_OUT_FRAMES + 2 * to as usize,
+                "{from} -> {to}: {out} frames"
+            );
+        }
+    }
 }
