@@ -7,7 +7,7 @@ use roomtone_fuzz::harness;
 fn main() {
     let dir = tempfile::tempdir().expect("temporary folder");
     let mut mel = LogMel::new(harness::yamnet_mel_params()).expect("YAMNet front end");
-    // The session and buffers are reused across inputs; a panic aborts the process anyway.
+    // Reused across inputs; AFL aborts on a panic, so nothing sees a half-updated state.
     let mut state = std::panic::AssertUnwindSafe(&mut mel);
     afl::fuzz!(|data: &[u8]| {
         let path = harness::write_input(dir.path(), data);

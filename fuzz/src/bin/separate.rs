@@ -12,7 +12,7 @@ fn main() {
         .expect("DeepFilterNet3 (run scripts/setup.sh)");
     let mut sep = Separator::from_backends(&backends, SessionOptions::default())
         .expect("DeepFilterNet3 sessions");
-    // The session and buffers are reused across inputs; a panic aborts the process anyway.
+    // Reused across inputs; AFL aborts on a panic, so nothing sees a half-updated state.
     let mut state = std::panic::AssertUnwindSafe(&mut sep);
     afl::fuzz!(|data: &[u8]| {
         let path = harness::write_input(dir.path(), data);

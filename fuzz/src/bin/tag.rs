@@ -12,7 +12,7 @@ fn main() {
     let mut worker = tagger
         .worker(&TagConfig::default())
         .expect("a YAMNet session");
-    // The session and buffers are reused across inputs; a panic aborts the process anyway.
+    // Reused across inputs; AFL aborts on a panic, so nothing sees a half-updated state.
     let mut state = std::panic::AssertUnwindSafe(&mut worker);
     afl::fuzz!(|data: &[u8]| {
         let path = harness::write_input(dir.path(), data);
