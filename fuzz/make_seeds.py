@@ -157,6 +157,18 @@ def caf(rate, channels, frames=200):
     return b"caff" + struct.pack(">HH", 1, 0) + chunk(b"desc", desc) + chunk(b"data", struct.pack(">I", 0) + data)
 
 
+# afl-fuzz takes the seeds in name order, and a seed that keeps finding new paths keeps the fuzzer
+# to itself for minutes (an MP4 does: symphonia's MP4 reader is deep). A short run should start
+# where most files come from and where the sample values are the fuzzer's to choose (PCM WAV,
+# straight into the resampler and the mel front end), so each seed's name starts with its rank.
+RANK = ["wav_s16", "wav_f32", "flac", "mp3", "vorbis_16000", "wav", "aif", "caf", "vorbis", "aac", "noaudio"]
+
+
+def prioritised(name):
+    rank = next(i for i, prefix in enumerate(RANK + [""]) if name.startswith(prefix))
+    return f"{rank:02d}-{name}"
+
+
 def main():
     OUT.mkdir(exist_ok=True)
     for old in OUT.iterdir():
@@ -178,9 +190,9 @@ def main():
         "caf_s16_44100_2ch.caf": caf(44100, 2, frames=100),
     }
     for name, data in made.items():
-        (OUT / name).write_bytes(data)
+        (OUT / prioritised(name)).write_bytes(data)
     for name in COPIED:
-        shutil.copyfile(MEDIA / name, OUT / Path(name).name)
+        shutil.copyfile(MEDIA / name, OUT / prioritised(Path(name).name))
     total = sum(p.stat().st_size for p in OUT.iterdir())
     print(f"{len(list(OUT.iterdir()))} seeds, {total} bytes in {OUT}", file=sys.stderr)
 
