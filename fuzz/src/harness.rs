@@ -6,7 +6,7 @@
 //! invariant breaks (a non-finite sample, a length that does not add up): a panic is a crash for AFL
 //! and a failure for the test.
 //!
-//! Only `roomtone` and `tempfile` are used here (the main crate's test has both).
+//! Only `roomtone`, `serde_json` and `tempfile` are used here: the main crate depends on all three.
 
 #![allow(dead_code)] // each binary uses its own part
 

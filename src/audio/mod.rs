@@ -76,10 +76,14 @@ pub fn read_all(path: &std::path::Path) -> Result<AudioBlock, AudioError> {
     let mut reader = AudioReader::open(path)?;
     let info = reader.info().clone();
     let mut all = AudioBlock::new(info.sample_rate, info.channels);
-    // Room for the declared length up front (no copying as the buffers grow); a header's claim is
-    // trusted only up to an hour at 192 kHz.
+    // Room for the declared length up front (no copying as the buffers grow), but a header's claim
+    // is trusted only as far as the file's size can hold it: one byte per sample, the least any PCM
+    // format stores (a 1.6 KB WAV may declare 45 minutes of stereo; that is 4 GB reserved, and
+    // an abort where an address-space limit is set). Compressed streams grow the buffers as needed.
     if let Some(n) = info.declared_frames {
-        let n = usize::try_from(n).unwrap_or(0).min(192_000 * 3600);
+        let file_bytes = std::fs::metadata(path).map_or(0, |m| m.len());
+        let n = n.min(file_bytes / info.channels as u64);
+        let n = usize::try_from(n).unwrap_or(0);
         all.channels.iter_mut().for_each(|c| c.reserve_exact(n));
     }
     let mut block = AudioBlock::default();
