@@ -117,6 +117,10 @@ const KNOWN_OPEN: &[(&str, &str)] = &[
         "isomp4 stts.rs:45 add with overflow",
     ),
     (
+        "mkv-ebml-91-sub-overflow.mkv",
+        "symphonia-format-mkv ebml.rs:91 subtract with overflow",
+    ),
+    (
         "mp4-stts-98-add-overflow.m4a",
         "isomp4 stts.rs:98 add with overflow",
     ),
