@@ -1,5 +1,5 @@
 # roomtone: the two commands of the README's quick start are `make demo` and `make test`.
-.PHONY: demo test setup build lint bench bench-process clean-downloads
+.PHONY: demo test setup build lint bench bench-process clean-downloads fuzz fuzz-short
 
 CARGO ?= cargo
 DEMO_OUT ?= demo-out
@@ -34,3 +34,15 @@ bench: setup
 ## Whole-process runs under /usr/bin/time -v on 10-minute files (see BENCHMARKS.md).
 bench-process: build
 	bash scripts/bench_process.sh
+
+## Coverage-guided fuzzing with AFL++ (cargo-afl, installed if missing; see scripts/fuzz.sh):
+## FUZZ_SECONDS per target, one target after another on one core. The headline run is an hour of
+## each target; e.g. `make fuzz FUZZ_TARGETS=decode` for the decode -> resample -> features path alone.
+FUZZ_SECONDS ?= 3600
+FUZZ_TARGETS ?= decode info remix tag
+fuzz: setup
+	bash scripts/fuzz.sh --seconds $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+## A short fuzz run for CI: 25 s of each of the four targets (the first build takes longer).
+fuzz-short: setup
+	bash scripts/fuzz.sh --seconds 25 decode info remix tag

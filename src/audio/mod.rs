@@ -87,14 +87,13 @@ pub fn read_all_checked(
     let mut reader = AudioReader::open(path)?;
     let info = reader.info().clone();
     let mut all = AudioBlock::new(info.sample_rate, info.channels);
-    // Room for the declared length up front (no copying as the buffers grow). A header's claim is
-    // only a hint: what is reserved is bounded by the file's size (no codec here packs more than
-    // 64 frames per byte) and by ten minutes; longer files grow as they decode.
+    // Room for the declared length up front (no copying as the buffers grow), but a header's claim
+    // is trusted only as far as the file's size can hold it: one byte per sample, the least any PCM
+    // format stores (a 1.6 KB WAV may declare 45 minutes of stereo; that is 4 GB reserved, and
+    // an abort where an address-space limit is set). Compressed streams grow the buffers as needed.
     if let Some(n) = info.declared_frames {
-        let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
-        let n = n
-            .min(bytes.saturating_mul(64))
-            .min(u64::from(info.sample_rate) * 600);
+        let file_bytes = std::fs::metadata(path).map_or(0, |m| m.len());
+        let n = n.min(file_bytes / info.channels as u64);
         let n = usize::try_from(n).unwrap_or(0);
         all.channels.iter_mut().for_each(|c| c.reserve_exact(n));
     }

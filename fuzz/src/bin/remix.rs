@@ -1,0 +1,14 @@
+//! AFL target `remix`: `roomtone remix --stems`'s per-file path without a separation model (stems
+//! made from the decoded input): every cleanup step, ducking, loudness normalisation, the
+//! true-peak limiter and the 24-bit WAV writer.
+
+use roomtone_fuzz::harness;
+
+fn main() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let out = tempfile::tempdir().expect("temporary folder");
+    afl::fuzz!(|data: &[u8]| {
+        let path = harness::write_input(dir.path(), data);
+        let _ = harness::remix(&path, out.path());
+    });
+}
