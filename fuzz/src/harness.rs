@@ -55,14 +55,23 @@ pub fn write_input(dir: &Path, data: &[u8]) -> PathBuf {
     path
 }
 
-/// Decodes `path` and returns its length in frames, or `None` as soon as it holds more than `cap`
-/// samples (frames × channels): the target then skips it.
+/// The work `frames` frames of `channels` channels at `rate` Hz cost, in samples at 48 kHz or the
+/// input rate, whichever is higher (the pipeline resamples to 16 and 48 kHz: a 400-frame file at
+/// 7 Hz is 57 s of audio, and costs as much).
+pub fn cost(frames: u64, channels: u64, rate: u32) -> u64 {
+    let per_frame = channels.saturating_mul(u64::from(rate.max(48_000)));
+    frames.saturating_mul(per_frame) / u64::from(rate.max(1))
+}
+
+/// Decodes `path` and returns its length in frames, or `None` as soon as it costs more than `cap`
+/// samples (see [`cost`]): the target then skips it.
 pub fn frames_within(path: &Path, cap: u64) -> Result<Option<u64>, AudioError> {
     let mut reader = AudioReader::open(path)?;
     let channels = reader.info().channels as u64;
+    let rate = reader.info().sample_rate;
     let mut block = AudioBlock::default();
     while reader.next_block(&mut block)? {
-        if reader.decoded_frames().saturating_mul(channels) > cap {
+        if cost(reader.decoded_frames(), channels, rate) > cap {
             return Ok(None);
         }
     }
@@ -170,11 +179,11 @@ pub fn decode(path: &Path, mel: &mut LogMel) -> Result<DecodeCounts, AudioError>
         check_block("mono", &out, mel_rate, 1);
         mono_samples += out.frames() as u64;
         mel_push(&out.channels[0], mel, &mut counts);
-        if !more || counts.frames * channels as u64 > MAX_SAMPLES {
+        if !more || cost(counts.frames, channels as u64, rate) > MAX_SAMPLES {
             break;
         }
     }
-    if counts.frames * channels as u64 <= MAX_SAMPLES {
+    if cost(counts.frames, channels as u64, rate) <= MAX_SAMPLES {
         // The whole stream went through: lengths must add up exactly.
         assert_eq!(reader.decoded_frames(), counts.frames, "decoded_frames()");
         assert_eq!(

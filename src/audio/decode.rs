@@ -322,7 +322,19 @@ impl AudioReader {
             });
             self.pending_start = 0;
         }
-        let packet = match self.format.next_packet() {
+        let format: &mut dyn FormatReader = self.format.as_mut();
+        let next = std::panic::catch_unwind(std::panic::AssertUnwindSafe(once(move || {
+            format.next_packet()
+        })))
+        .map_err(|panic| AudioError::Corrupt {
+            path: self.path.clone(),
+            at_s: self.at_s(),
+            reason: format!(
+                "the container reader failed: {}",
+                crate::guard::panic_message(panic.as_ref())
+            ),
+        })?;
+        let packet = match next {
             Ok(p) => p,
             Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
                 return self.finish();
