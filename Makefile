@@ -16,12 +16,14 @@ build: setup
 demo: build
 	bash scripts/demo.sh target/release/roomtone examples/speech_over_rain.ogg $(DEMO_OUT)
 
-## Formatting, lints, and the whole test suite (what CI runs).
+## Formatting, lints, the whole test suite (property tests and the torture script included) and a
+## short fuzz run (what CI runs).
 test: setup
 	bash scripts/setup_test.sh
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 	$(CARGO) test --locked
+	$(MAKE) fuzz-short
 
 lint:
 	$(CARGO) fmt --all --check
