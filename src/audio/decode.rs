@@ -183,12 +183,20 @@ impl AudioReader {
                 || format!("{:?}", params.codec),
                 |d| d.short_name.to_string(),
             );
-        let decoder = symphonia::default::get_codecs()
-            .make(&params, &DecoderOptions::default())
-            .map_err(|_| AudioError::UnsupportedCodec {
-                path: path.to_path_buf(),
-                codec: codec.clone(),
-            })?;
+        let decoder = std::panic::catch_unwind(|| {
+            symphonia::default::get_codecs().make(&params, &DecoderOptions::default())
+        })
+        .map_err(|panic| AudioError::InvalidStream {
+            path: path.to_path_buf(),
+            reason: format!(
+                "the {codec} decoder cannot be set up from this header ({})",
+                crate::guard::panic_message(panic.as_ref())
+            ),
+        })?
+        .map_err(|_| AudioError::UnsupportedCodec {
+            path: path.to_path_buf(),
+            codec: codec.clone(),
+        })?;
         let invalid = |reason: &str| AudioError::InvalidStream {
             path: path.to_path_buf(),
             reason: reason.to_string(),
@@ -212,13 +220,21 @@ impl AudioReader {
             Some(n) => n,
             // Some containers (AAC in MP4) only say once the first packet is decoded.
             None => {
-                let n = first_packet(
-                    format.as_mut(),
-                    decoder.as_mut(),
-                    track_id,
-                    &mut convert,
-                    &mut pending,
-                )
+                let n = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    first_packet(
+                        format.as_mut(),
+                        decoder.as_mut(),
+                        track_id,
+                        &mut convert,
+                        &mut pending,
+                    )
+                }))
+                .unwrap_or_else(|panic| {
+                    Err(format!(
+                        "the first packet cannot be read ({})",
+                        crate::guard::panic_message(panic.as_ref())
+                    ))
+                })
                 .map_err(|reason| invalid(&reason))?;
                 decoded_frames = pending.first().map_or(0, Vec::len) as u64;
                 n

@@ -37,6 +37,8 @@ pub(crate) fn check<R: Read + Seek>(
     match container {
         super::Container::Wav => wav(file, file_len),
         super::Container::Aiff => aiff(file, file_len),
+        super::Container::Flac => flac(file, file_len).map(|()| Framing::default()),
+        super::Container::Ogg => ogg(file, file_len).map(|()| Framing::default()),
         super::Container::Mp4 | super::Container::M4a | super::Container::Mov => {
             mp4(file, file_len).map(|()| Framing::default())
         }
@@ -204,6 +206,156 @@ fn aiff<R: Read + Seek>(file: &mut R, file_len: u64) -> Result<Framing, String> 
         pad_bytes: if sound { 8 } else { 0 },
         frames,
     })
+}
+
+/// Checks a Vorbis comment structure (FLAC's VORBIS_COMMENT block, Vorbis' and Opus' comment
+/// headers): every length it declares fits in `body`. symphonia 0.5 allocates each declared length
+/// before reading it (a 1.4 KB FLAC file declaring a 2.4 GB comment aborts the process).
+fn vorbis_comment(body: &[u8], what: &str) -> Result<(), String> {
+    let bad = |found: u64, left: usize| {
+        format!("the {what} declares a field of {found} bytes where {left} remain")
+    };
+    let u32_at = |i: usize| -> Option<u64> {
+        body.get(i..i + 4)
+            .map(|b| u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])))
+    };
+    let mut pos = 0usize;
+    let vendor = u32_at(pos).ok_or_else(|| bad(4, body.len()))?;
+    pos += 4;
+    if vendor > (body.len() - pos) as u64 {
+        return Err(bad(vendor, body.len() - pos));
+    }
+    pos += vendor as usize;
+    let count = u32_at(pos).ok_or_else(|| bad(4, body.len() - pos))?;
+    pos += 4;
+    for _ in 0..count {
+        let len = u32_at(pos).ok_or_else(|| bad(4, body.len() - pos))?;
+        pos += 4;
+        if len > (body.len() - pos) as u64 {
+            return Err(bad(len, body.len() - pos));
+        }
+        pos += len as usize;
+    }
+    Ok(())
+}
+
+/// Checks a FLAC file's metadata blocks: each fits in the file, and the comment and picture blocks'
+/// inner lengths fit in their block.
+fn flac<R: Read + Seek>(file: &mut R, file_len: u64) -> Result<(), String> {
+    let mut pos = 4u64;
+    for _ in 0..MAX_CHUNKS {
+        if pos + 4 > file_len {
+            return Ok(());
+        }
+        let mut head = [0u8; 4];
+        file.seek(SeekFrom::Start(pos))
+            .and_then(|_| file.read_exact(&mut head))
+            .map_err(|e| format!("cannot read the FLAC header: {e}"))?;
+        let (last, kind) = (head[0] & 0x80 != 0, head[0] & 0x7f);
+        let len = u64::from(u32::from_be_bytes([0, head[1], head[2], head[3]]));
+        if pos + 4 + len > file_len {
+            return Err(format!(
+                "the FLAC metadata block at byte {pos} declares {len} bytes, but the file has {} left",
+                file_len - pos - 4
+            ));
+        }
+        if kind == 4 || kind == 6 {
+            // At most 16 MB (a 24-bit length), and within the file: safe to read whole.
+            let mut body = vec![0u8; len as usize];
+            file.read_exact(&mut body)
+                .map_err(|e| format!("cannot read a FLAC metadata block: {e}"))?;
+            if kind == 4 {
+                vorbis_comment(&body, "FLAC comment block")?;
+            } else {
+                picture(&body)?;
+            }
+        }
+        if last {
+            return Ok(());
+        }
+        pos += 4 + len;
+    }
+    Ok(())
+}
+
+/// FLAC's PICTURE block: type, MIME string, description, four sizes, data; lengths big-endian.
+fn picture(body: &[u8]) -> Result<(), String> {
+    let mut pos = 4usize;
+    for field in 0..3 {
+        let len = body
+            .get(pos..pos + 4)
+            .map(|b| u64::from(u32::from_be_bytes([b[0], b[1], b[2], b[3]])))
+            .ok_or("the FLAC picture block is cut short")?;
+        pos += 4;
+        if len > (body.len() - pos) as u64 {
+            return Err(format!(
+                "the FLAC picture block declares a field of {len} bytes where {} remain",
+                body.len() - pos
+            ));
+        }
+        pos += len as usize;
+        if field == 1 {
+            pos += 16; // width, height, depth, colours
+            if pos > body.len() {
+                return Err("the FLAC picture block is cut short".into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks the comment header of an Ogg Vorbis or Opus stream (the second packet of the first
+/// logical stream): its lengths fit in the packet. Pages are read until that packet is whole.
+fn ogg<R: Read + Seek>(file: &mut R, file_len: u64) -> Result<(), String> {
+    let mut pos = 0u64;
+    let mut serial = None;
+    let mut packets = 0usize;
+    let mut packet: Vec<u8> = Vec::new();
+    for _ in 0..64 {
+        if pos + 27 > file_len {
+            return Ok(());
+        }
+        let mut head = [0u8; 27];
+        file.seek(SeekFrom::Start(pos))
+            .and_then(|_| file.read_exact(&mut head))
+            .map_err(|e| format!("cannot read an Ogg page: {e}"))?;
+        if &head[0..4] != b"OggS" {
+            return Ok(()); // not at a page boundary: symphonia resynchronises or refuses
+        }
+        let page_serial = u32::from_le_bytes([head[14], head[15], head[16], head[17]]);
+        let mut lacing = vec![0u8; usize::from(head[26])];
+        file.read_exact(&mut lacing)
+            .map_err(|e| format!("cannot read an Ogg page: {e}"))?;
+        let body_len: u64 = lacing.iter().map(|&l| u64::from(l)).sum();
+        let body_start = pos + 27 + lacing.len() as u64;
+        pos = body_start + body_len;
+        if *serial.get_or_insert(page_serial) != page_serial {
+            continue;
+        }
+        let mut body = vec![0u8; body_len.min(file_len.saturating_sub(body_start)) as usize];
+        file.read_exact(&mut body)
+            .map_err(|e| format!("cannot read an Ogg page: {e}"))?;
+        let mut at = 0usize;
+        for &l in &lacing {
+            let end = (at + usize::from(l)).min(body.len());
+            packet.extend_from_slice(&body[at..end]);
+            at = end;
+            if l < 255 {
+                packets += 1;
+                if packets == 2 {
+                    if let Some(rest) = packet.strip_prefix(b"\x03vorbis") {
+                        return vorbis_comment(rest, "Vorbis comment header");
+                    }
+                    if let Some(rest) = packet.strip_prefix(b"OpusTags") {
+                        return vorbis_comment(rest, "Opus comment header");
+                    }
+                    return Ok(());
+                }
+                packet.clear();
+            }
+        }
+    }
+    Ok(())
 }
 
 /// ISO base media boxes that hold other boxes on the way to the sample tables.
