@@ -277,3 +277,24 @@ fn streamed_wavs_are_read_to_their_end() {
         );
     }
 }
+
+#[test]
+fn a_stream_after_an_id3_tag_is_read_and_junk_before_a_marker_is_not_probed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let flac = std::fs::read(common::data("media").join("flac_44100_1ch.flac")).expect("fixture");
+    let plain = read_all(&common::data("media").join("flac_44100_1ch.flac")).expect("fixture");
+    // ID3v2.4 tag, 20 bytes of body (syncsafe size), then the FLAC stream.
+    let mut tagged = b"ID3\x04\x00\x00\x00\x00\x00\x14".to_vec();
+    tagged.extend_from_slice(&[0u8; 20]);
+    tagged.extend_from_slice(&flac);
+    let p = write(dir.path(), "tagged.flac", &tagged);
+    let b = read_all(&p).expect("FLAC after an ID3 tag");
+    assert_eq!(b, plain);
+    // Two bytes of junk, then a FLAC stream: symphonia's probe would search on and parse it with
+    // no header check; roomtone decides the reader from the first bytes and refuses it.
+    let mut junk = vec![0x10, 0x00];
+    junk.extend_from_slice(&flac);
+    let p = write(dir.path(), "junk.flac", &junk);
+    let e = read_all(&p).expect_err("junk first");
+    assert!(e.to_string().contains("first bytes"), "{e}");
+}

@@ -1,7 +1,7 @@
 //! Streaming decode with symphonia: a file is read as fixed-size planar blocks, never whole.
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 
 use symphonia::core::audio::{AudioBuffer, AudioBufferRef, Signal};
@@ -114,15 +114,32 @@ impl AudioReader {
             });
         }
         let mut head = [0u8; 16];
-        let n = read_up_to(&mut file, &mut head).map_err(open_err)?;
-        let container = Container::sniff(&head[..n]);
-        let framing = header::check(&mut file, meta.len(), container).map_err(|reason| {
+        let mut n = read_up_to(&mut file, &mut head).map_err(open_err)?;
+        // An ID3v2 tag may come first (MP3, and some FLAC and AAC files): the stream starts after
+        // it, and symphonia is given the stream from there (roomtone does not use the tags).
+        let start = header::id3v2_len(&head[..n])
+            .filter(|&l| l < meta.len())
+            .unwrap_or(0);
+        if start > 0 {
+            file.seek(std::io::SeekFrom::Start(start))
+                .map_err(open_err)?;
+            n = read_up_to(&mut file, &mut head).map_err(open_err)?;
+        }
+        let container = match Container::sniff(&head[..n]) {
+            // After a tag, bytes no reader claims are taken for MPEG audio (junk before the sync).
+            Container::Unknown if start > 0 => Container::Mpeg,
+            c => c,
+        };
+        let len = meta.len() - start;
+        let mut view = PaddedFile::new(file, start, len, Framing::default()).map_err(open_err)?;
+        let framing = header::check(&mut view, len, container).map_err(|reason| {
             AudioError::InvalidStream {
                 path: path.to_path_buf(),
                 reason,
             }
         })?;
-        let file = PaddedFile::new(File::open(path).map_err(open_err)?, meta.len(), framing);
+        let file = PaddedFile::new(File::open(path).map_err(open_err)?, start, len, framing)
+            .map_err(open_err)?;
 
         let mut hint = Hint::new();
         if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
@@ -131,7 +148,7 @@ impl AudioReader {
         let mss = MediaSourceStream::new(Box::new(file), Default::default());
         // symphonia panics on some malformed headers: that is a bad file, not a crash.
         let probed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            symphonia::default::get_probe().format(
+            probe_for(container).format(
                 &hint,
                 mss,
                 &FormatOptions {
@@ -544,22 +561,53 @@ fn once<R, F: FnOnce() -> R>(f: F) -> F {
     f
 }
 
-/// A file as symphonia reads it, with `pad` zero bytes after its end (see [`Framing`]).
+/// The one symphonia reader for `container`, decided from the first bytes (after an ID3v2 tag).
+///
+/// symphonia's own probe looks up to 1 MB into a file for any format's marker, so a `fLaC` or
+/// `OggS` after a few bytes of junk would be parsed by a reader whose header roomtone never
+/// checked (see `audio::header`). Bytes no marker claims go to the MPEG audio and ADTS readers,
+/// which look for a frame sync.
+fn probe_for(container: Container) -> symphonia::core::probe::Probe {
+    use symphonia::default::formats as f;
+    let mut probe = symphonia::core::probe::Probe::default();
+    match container {
+        Container::Wav => probe.register_all::<f::WavReader>(),
+        Container::Aiff => probe.register_all::<f::AiffReader>(),
+        Container::Flac => probe.register_all::<f::FlacReader>(),
+        Container::Ogg => probe.register_all::<f::OggReader>(),
+        Container::Mp4 | Container::M4a | Container::Mov => probe.register_all::<f::IsoMp4Reader>(),
+        Container::Matroska => probe.register_all::<f::MkvReader>(),
+        Container::Caf => probe.register_all::<f::CafReader>(),
+        Container::Mpeg => probe.register_all::<f::MpaReader>(),
+        Container::Adts => probe.register_all::<f::AdtsReader>(),
+        _ => {
+            probe.register_all::<f::MpaReader>();
+            probe.register_all::<f::AdtsReader>();
+        }
+    }
+    probe
+}
+
+/// A file as symphonia reads it: from byte `start` (after an ID3v2 tag), `len` bytes, then `pad`
+/// zero bytes after its end (see [`Framing`]).
 struct PaddedFile {
     file: File,
+    start: u64,
     len: u64,
     pad: u64,
     pos: u64,
 }
 
 impl PaddedFile {
-    fn new(file: File, len: u64, framing: Framing) -> Self {
-        Self {
+    fn new(mut file: File, start: u64, len: u64, framing: Framing) -> std::io::Result<Self> {
+        file.seek(std::io::SeekFrom::Start(start))?;
+        Ok(Self {
             file,
+            start,
             len,
             pad: framing.pad_bytes,
             pos: 0,
-        }
+        })
     }
 }
 
@@ -593,7 +641,8 @@ impl std::io::Seek for PaddedFile {
         .ok_or_else(|| {
             std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek before the start")
         })?;
-        self.file.seek(SeekFrom::Start(target.min(self.len)))?;
+        self.file
+            .seek(SeekFrom::Start(self.start + target.min(self.len)))?;
         self.pos = target;
         Ok(target)
     }

@@ -46,6 +46,18 @@ pub(crate) fn check<R: Read + Seek>(
     }
 }
 
+/// Length in bytes of an ID3v2 tag at the start of `head` (header, body and footer), if there is one.
+pub(crate) fn id3v2_len(head: &[u8]) -> Option<u64> {
+    if head.len() < 10 || &head[0..3] != b"ID3" || head[6..10].iter().any(|b| b & 0x80 != 0) {
+        return None;
+    }
+    let size = head[6..10]
+        .iter()
+        .fold(0u64, |acc, &b| (acc << 7) | u64::from(b));
+    let footer = if head[5] & 0x10 != 0 { 10 } else { 0 };
+    Some(10 + size + footer)
+}
+
 /// Checks a declared rate and channel count against the limits.
 pub(crate) fn check_limits(sample_rate: u64, channels: u64) -> Result<(), String> {
     if sample_rate == 0 || sample_rate > u64::from(MAX_SAMPLE_RATE) {
