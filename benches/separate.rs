@@ -7,10 +7,8 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use roomtone::models::{self, SessionOptions};
-use roomtone::separate::{
-    self, convtasnet, ChunkConfig, ConvTasNet, Dfn3, Precision, SegmentConfig,
-};
+use roomtone::models::{self, Precision, SessionOptions};
+use roomtone::separate::{self, convtasnet, ChunkConfig, ConvTasNet, Dfn3, SegmentConfig};
 
 const SECONDS: usize = 10;
 

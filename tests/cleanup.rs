@@ -2,7 +2,7 @@
 
 use roomtone::audio::AudioBlock;
 use roomtone::dsp::{
-    self, run_aligned, CleanupConfig, CleanupStep, HighPass, HighpassConfig, HumConfig, HumNotch,
+    self, run_aligned, CleanupConfig, CleanupStep, HighPass, HighpassConfig, HumNotch,
     NoiseProfile, SpectralGate, Stage, StemRole,
 };
 use roomtone::mix::{self, Limiter, LimiterConfig, RemixConfig, PRESETS};
@@ -554,7 +554,6 @@ fn cleanup_steps_parse_and_keep_length() {
     let r = dsp::clean_stem(&mut b, StemRole::Speech, &all).unwrap();
     assert_eq!(b.frames(), len);
     assert_eq!(r.applied.len(), 5);
-    let _ = HumConfig::default();
 }
 
 #[test]
@@ -608,4 +607,38 @@ fn stages_give_the_same_output_for_any_block_size() {
             assert_eq!(out, whole, "block size {chunk}");
         }
     }
+}
+
+#[test]
+fn leveller_narrows_the_loudness_range_and_leaves_quiet_passages_alone() {
+    // 40 s of a 1 kHz tone alternating every 4 s between -17 and -33.5 dBFS RMS: 16.5 dB apart
+    // (within the 20 LU relative gate, so both count in the loudness range), the quiet passages
+    // below the leveller's -30 dBFS threshold.
+    let len = 40 * SR as usize;
+    let mut x = sine(1000.0, len, 1.0);
+    for (k, v) in x.iter_mut().enumerate() {
+        let loud = (k / (4 * SR as usize)).is_multiple_of(2);
+        *v *= if loud { 0.2 } else { 0.03 };
+    }
+    let before = mix::measure(&block(vec![x.clone()])).unwrap();
+    let mut b = block(vec![x.clone()]);
+    let config = CleanupConfig {
+        steps: vec![CleanupStep::Level],
+        ..CleanupConfig::default()
+    };
+    dsp::clean_stem(&mut b, StemRole::Speech, &config).unwrap();
+    let after = mix::measure(&b).unwrap();
+    let (lra_before, lra_after) = (before.lra_lu.unwrap(), after.lra_lu.unwrap());
+    // Ratio 2 above -30 dBFS: the loud passages come down by about (−17 − −30) / 2 = 6.5 dB.
+    assert!(
+        lra_before > 14.0 && lra_before - lra_after > 4.0 && lra_after > 5.0,
+        "loudness range {lra_before:.1} LU -> {lra_after:.1} LU"
+    );
+    // The middle of a quiet passage (12 s .. 16 s) is untouched (within 0.5 dB).
+    let quiet = 13 * SR as usize..15 * SR as usize;
+    let change = energy_db(&b.channels[0][quiet.clone()]) - energy_db(&x[quiet]);
+    assert!(
+        change.abs() < 0.5,
+        "quiet passage changed by {change:.2} dB"
+    );
 }

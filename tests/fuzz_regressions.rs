@@ -116,18 +116,17 @@ fn replay_child() {
     let _ = harness::info(&input);
     let _ = harness::remix(&input, out.path());
 
-    let models = roomtone::models::models_dir();
+    let models = roomtone::models::ModelContext::from_env();
     let tagger = roomtone::classify::Tagger::load(&models).expect("YAMNet (scripts/setup.sh)");
     let mut worker = tagger
         .worker(&roomtone::classify::TagConfig::default())
         .expect("a YAMNet session");
     let _ = harness::tag(&mut worker, &input);
 
-    use roomtone::separate::{Backends, ModelChoice, Precision, Separator};
-    let backends = Backends::load(&models, ModelChoice::Dfn3, Precision::default())
-        .expect("DeepFilterNet3 (scripts/setup.sh)");
-    let mut sep = Separator::from_backends(&backends, roomtone::models::SessionOptions::default())
-        .expect("DeepFilterNet3 sessions");
+    use roomtone::separate::{Backends, ModelChoice, Separator};
+    let backends =
+        Backends::load(&models, ModelChoice::Dfn3).expect("DeepFilterNet3 (scripts/setup.sh)");
+    let mut sep = Separator::from_backends(&backends, &models).expect("DeepFilterNet3 sessions");
     let _ = harness::separate(&mut sep, &input, out.path());
 }
 

@@ -24,22 +24,17 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use roomtone::audio::AudioBlock;
 use roomtone::mix::{self, DuckConfig, LimiterConfig, RemixConfig};
-use roomtone::models::{self, SessionOptions};
+use roomtone::models::ModelContext;
 use roomtone::separate::{
-    self, dfn3, Backends, ChunkConfig, ModelChoice, Precision, SegmentConfig, SeparateConfig,
-    Separator,
+    self, dfn3, Backends, ChunkConfig, ModelChoice, SegmentConfig, SeparateConfig, Separator,
 };
 
 /// All three models, loaded once for the whole file.
 fn backends() -> &'static Backends {
     static B: OnceLock<Backends> = OnceLock::new();
     B.get_or_init(|| {
-        Backends::load(
-            &models::models_dir(),
-            ModelChoice::Ensemble,
-            Precision::Int8,
-        )
-        .expect("models fetched by scripts/setup.sh")
+        Backends::load(&ModelContext::from_env(), ModelChoice::Ensemble)
+            .expect("models fetched by scripts/setup.sh")
     })
 }
 
@@ -367,7 +362,7 @@ fn separate_property(
 ) {
     let b = backends();
     // `TestRunner::run` takes a `Fn`: the worker is borrowed mutably per case.
-    let sep = RefCell::new(Separator::from_backends(b, SessionOptions::default()).unwrap());
+    let sep = RefCell::new(Separator::from_backends(b, &ModelContext::from_env()).unwrap());
     let cfg = config(model, ctn, chunks);
     let strategy = (case(edges.0, edges.1), prop::bool::weighted(0.25));
     runner(default_cases)
@@ -485,7 +480,7 @@ fn default_segmenting_every_model() {
 #[test]
 fn zero_length_input_gives_empty_stems() {
     let b = backends();
-    let mut sep = Separator::from_backends(b, SessionOptions::default()).unwrap();
+    let mut sep = Separator::from_backends(b, &ModelContext::from_env()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     for model in [
         ModelChoice::Dfn3,
@@ -519,7 +514,7 @@ fn zero_length_input_gives_empty_stems() {
 #[test]
 fn malformed_blocks_are_errors() {
     let b = backends();
-    let mut sep = Separator::from_backends(b, SessionOptions::default()).unwrap();
+    let mut sep = Separator::from_backends(b, &ModelContext::from_env()).unwrap();
     let ragged = AudioBlock {
         sample_rate: 48_000,
         channels: vec![vec![0.1; 5000], vec![0.1; 4000]],
@@ -615,7 +610,7 @@ fn remix_any_stems() {
 #[test]
 fn remix_of_separated_stems() {
     let b = backends();
-    let sep = RefCell::new(Separator::from_backends(b, SessionOptions::default()).unwrap());
+    let sep = RefCell::new(Separator::from_backends(b, &ModelContext::from_env()).unwrap());
     for model in [
         ModelChoice::Dfn3,
         ModelChoice::ConvTasNet,

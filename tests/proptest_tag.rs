@@ -23,7 +23,8 @@ use roomtone::classify::{TagConfig, Tagger};
 fn tagger() -> &'static Tagger {
     static T: OnceLock<Tagger> = OnceLock::new();
     T.get_or_init(|| {
-        Tagger::load(&roomtone::models::models_dir()).expect("models fetched by scripts/setup.sh")
+        Tagger::load(&roomtone::models::ModelContext::from_env())
+            .expect("models fetched by scripts/setup.sh")
     })
 }
 

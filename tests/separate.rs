@@ -262,12 +262,3 @@ fn strength_zero_puts_everything_in_speech() {
     .model_weight()
     .is_err());
 }
-
-#[test]
-fn model_is_shared_and_sessions_move_between_threads() {
-    fn shared<T: Send + Sync>() {}
-    fn movable<T: Send>() {}
-    shared::<Dfn3>();
-    movable::<separate::Dfn3Session>();
-    movable::<separate::Dfn3Stream<'static>>();
-}

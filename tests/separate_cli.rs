@@ -151,3 +151,78 @@ fn rejects_bad_options() {
         .assert()
         .failure();
 }
+
+/// The tuning flags are hidden from --help, checked like the others, and reach the models: each
+/// one changes the stems it should change.
+#[test]
+fn hidden_tuning_flags_are_checked_and_take_effect() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = common::data("clean_speech_16k.wav");
+    let help = roomtone().args(["separate", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    for flag in [
+        "--chunk-seconds",
+        "--warmup-seconds",
+        "--ctn-precision",
+        "--ctn-segment-seconds",
+        "--ctn-context-seconds",
+        "--intra-threads",
+    ] {
+        assert!(!help.contains(flag), "{flag} is shown in --help");
+    }
+    let run = |name: &str, args: &[&str]| -> Vec<u8> {
+        let out = dir.path().join(name);
+        roomtone()
+            .args(["separate", "--out-dir"])
+            .arg(&out)
+            .args(args)
+            .arg(&input)
+            .assert()
+            .success();
+        std::fs::read(out.join("clean_speech_16k.speech.wav")).unwrap()
+    };
+    let dfn3 = run("dfn3", &[]);
+    assert_ne!(
+        dfn3,
+        run(
+            "chunks",
+            &["--chunk-seconds", "0.5", "--warmup-seconds", "0.25"]
+        )
+    );
+    let ctn = run("ctn", &["--model", "convtasnet"]);
+    let ctn_f32 = ["--model", "convtasnet", "--ctn-precision", "f32"];
+    assert_ne!(ctn, run("ctn-f32", &ctn_f32));
+    let segments = ["--model", "convtasnet", "--ctn-segment-seconds", "0.5"];
+    assert_ne!(ctn, run("ctn-segments", &segments));
+    // Threads change the speed, not the result.
+    assert_eq!(
+        ctn,
+        run("ctn-1", &["--model", "convtasnet", "--intra-threads", "1"])
+    );
+    for bad in [
+        &["--chunk-seconds", "0"][..],
+        &["--warmup-seconds", "-1"],
+        &["--ctn-precision", "f16"],
+        &["--ctn-context-seconds", "nan"],
+        &["--intra-threads", "0"],
+    ] {
+        roomtone()
+            .args(["separate", "--out-dir"])
+            .arg(dir.path().join("bad"))
+            .args(bad)
+            .arg(&input)
+            .assert()
+            .code(2);
+    }
+    assert!(!dir.path().join("bad").exists());
+    // The same group of flags belongs to remix and batch.
+    for command in [&["remix", "-o", "x.wav"][..], &["batch", "--out", "o"]] {
+        roomtone()
+            .args(command)
+            .args(["--ctn-precision", "f16"])
+            .arg(&input)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("f16"));
+    }
+}

@@ -6,10 +6,10 @@ mod common;
 use std::path::Path;
 
 use roomtone::audio::{self, AudioBlock};
-use roomtone::models::{self, SessionOptions};
+use roomtone::models::{self, Precision, SessionOptions};
 use roomtone::separate::{
-    self, convtasnet, fusion, Backends, ConvTasNet, Dfn3, Fusion, ModelChoice, Precision,
-    SegmentConfig, SeparateConfig, Separator,
+    self, convtasnet, fusion, Backends, ConvTasNet, Dfn3, Fusion, ModelChoice, SegmentConfig,
+    SeparateConfig, Separator,
 };
 
 fn ctn(precision: Precision) -> ConvTasNet {
@@ -22,7 +22,7 @@ fn dfn3() -> Dfn3 {
 }
 
 fn backends(choice: ModelChoice) -> Backends {
-    Backends::load(&models::models_dir(), choice, Precision::Int8).expect("models fetched")
+    Backends::load(&models::ModelContext::from_env(), choice).expect("models fetched")
 }
 
 fn config(model: ModelChoice) -> SeparateConfig {
@@ -44,7 +44,7 @@ fn run(sep: &mut Separator<'_>, input: &Path, out: &Path, cfg: &SeparateConfig) 
 #[test]
 fn ctn_keeps_clean_speech_and_drops_white_noise() {
     let b = backends(ModelChoice::ConvTasNet);
-    let mut sep = Separator::from_backends(&b, SessionOptions::default()).unwrap();
+    let mut sep = Separator::from_backends(&b, &models::ModelContext::from_env()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let [speech, bg] = run(
         &mut sep,
@@ -111,7 +111,7 @@ fn ctn_segmented_is_close_to_whole_and_piece_size_does_not_matter() {
 #[test]
 fn odd_rates_and_channel_counts_keep_length_and_reconstruct() {
     let b = backends(ModelChoice::Ensemble);
-    let mut sep = Separator::from_backends(&b, SessionOptions::default()).unwrap();
+    let mut sep = Separator::from_backends(&b, &models::ModelContext::from_env()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     for (model, sr, ch, len) in [
         (ModelChoice::ConvTasNet, 44_100, 2, 22_051),
@@ -152,7 +152,7 @@ fn odd_rates_and_channel_counts_keep_length_and_reconstruct() {
 #[test]
 fn regression_lengths_ending_inside_a_crossfade() {
     let b = backends(ModelChoice::Ensemble);
-    let mut sep = Separator::from_backends(&b, SessionOptions::default()).unwrap();
+    let mut sep = Separator::from_backends(&b, &models::ModelContext::from_env()).unwrap();
     for (model, sr, ch, len) in [
         (ModelChoice::ConvTasNet, 16_000, 1, 129_014),
         (ModelChoice::ConvTasNet, 48_000, 2, 384_291),
@@ -207,7 +207,7 @@ fn regression_lengths_ending_inside_a_crossfade() {
 fn ensemble_with_dfn3_weights_equals_dfn3() {
     let mut b = backends(ModelChoice::Ensemble);
     b.fusion = Some(Fusion::uniform([1.0, 0.0, 0.0]));
-    let mut sep = Separator::from_backends(&b, SessionOptions::default()).unwrap();
+    let mut sep = Separator::from_backends(&b, &models::ModelContext::from_env()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let input = common::data("dfn3_input.wav");
     let [ens, _] = run(
@@ -356,25 +356,13 @@ fn int8_graph_agrees_with_the_float_graph() {
     assert!(snr > 20.0, "int8 vs float32 {snr:.1} dB");
 }
 
-#[test]
-fn models_are_shared_and_sessions_move_between_threads() {
-    fn shared<T: Send + Sync>() {}
-    fn movable<T: Send>() {}
-    shared::<ConvTasNet>();
-    shared::<Fusion>();
-    shared::<Backends>();
-    movable::<separate::CtnSession>();
-    movable::<separate::CtnStream>();
-    movable::<Separator<'static>>();
-}
-
 /// Real clip, both channels, 12 s: the rain-only opening goes to the background, the speech stays.
 /// Slower (≈ 3 s of CPU): `cargo test --release --test separate_ctn -- --ignored`.
 #[test]
 #[ignore]
 fn ctn_real_clip_rain_goes_speech_stays() {
     let b = backends(ModelChoice::ConvTasNet);
-    let mut sep = Separator::from_backends(&b, SessionOptions::default()).unwrap();
+    let mut sep = Separator::from_backends(&b, &models::ModelContext::from_env()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/speech_over_rain.ogg");
     let x = audio::read_all(&input).unwrap();

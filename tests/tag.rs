@@ -205,7 +205,8 @@ fn the_committed_head_loads_and_calls_the_real_rain_clip_rain() {
             head.labels
         );
     }
-    let tagger = roomtone::classify::Tagger::load(&dir).expect("tagger");
+    let tagger = roomtone::classify::Tagger::load(&roomtone::models::ModelContext::new(&dir))
+        .expect("tagger");
     assert!(tagger.has_head());
     let mut worker = tagger
         .worker(&roomtone::classify::TagConfig::default())
@@ -216,4 +217,49 @@ fn the_committed_head_loads_and_calls_the_real_rain_clip_rain() {
     let r = worker.tag(&example()).expect("tag");
     assert_eq!(r.ambience, "rain", "{r:?}");
     assert!(r.speech, "{r:?}");
+}
+
+/// `--ambience-model mapping` decides the ambience from taxonomy.toml's class mapping, exactly as
+/// a models folder without the trained head does, and not as the head does.
+#[test]
+fn ambience_model_mapping_is_the_taxonomy_mapping_not_the_head() {
+    let tag = |models: &Path, extra: &[&str]| -> Value {
+        let out = roomtone()
+            .env("ROOMTONE_MODELS", models)
+            .args(["tag", "--format", "jsonl"])
+            .args(extra)
+            .arg(example())
+            .output()
+            .expect("run");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("one JSON record")
+    };
+    let full = models::models_dir();
+    // The same models without the head: YAMNet and the taxonomy only.
+    let dir = tempfile::tempdir().unwrap();
+    let headless = dir.path();
+    std::fs::create_dir_all(headless.join("tagging")).unwrap();
+    std::fs::copy(full.join("yamnet.toml"), headless.join("yamnet.toml")).unwrap();
+    std::os::unix::fs::symlink(full.join("yamnet"), headless.join("yamnet")).unwrap();
+    std::fs::copy(
+        full.join("tagging/taxonomy.toml"),
+        headless.join("tagging/taxonomy.toml"),
+    )
+    .unwrap();
+    assert!(full.join("tagging/ambience_head.json").is_file());
+
+    let head = tag(&full, &[]);
+    let mapping = tag(&full, &["--ambience-model", "mapping"]);
+    assert_eq!(mapping, tag(headless, &[]), "mapping = no head");
+    assert_eq!(mapping, tag(headless, &["--ambience-model", "mapping"]));
+    assert_ne!(
+        head["labels"], mapping["labels"],
+        "the head's scores differ"
+    );
+    // Speech is the mapping's in both.
+    assert_eq!(head["speech"], mapping["speech"]);
 }

@@ -9,8 +9,7 @@ mod stages;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Instant, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -23,7 +22,7 @@ pub use output::{
     load_outdir, merge, write_outputs, Entry, OutdirLock, JOURNAL, LABELS_CSV, LABELS_CSV_HEADER,
     LABELS_JSONL, LOCK, REPORT_HTML, SPECTROGRAMS_JSONL,
 };
-pub use progress::{Counts, Progress, ProgressMode};
+pub use progress::{Counts, Observer};
 pub use shard::{stable_hash, Shard, ShardParseError};
 pub use stages::{
     batch_remix_path, batch_stem_paths, check_output_names, plan_stages, StageOptions, StagePlan,
@@ -104,20 +103,15 @@ pub enum BatchError {
         /// The output both would write, relative to the output folder.
         output: PathBuf,
     },
-    /// A requested stage is not part of this build.
-    #[error("{0}")]
-    Unavailable(String),
+    /// The separation model for `--separate` or `--remix` could not be loaded.
+    #[error(transparent)]
+    Separation(#[from] crate::separate::SeparateError),
     /// The model could not be loaded or a worker could not be made.
     #[error(transparent)]
     Tag(#[from] TagError),
     /// The worker threads could not be started.
-    #[error("cannot start {jobs} workers: {message}")]
-    Threads {
-        /// Requested workers.
-        jobs: usize,
-        /// Why.
-        message: String,
-    },
+    #[error(transparent)]
+    Pool(#[from] crate::jobs::PoolError),
 }
 
 /// One line of `labels.jsonl`: the `roomtone tag` record plus what `--resume` compares.
@@ -230,10 +224,8 @@ pub struct BatchConfig {
     pub jobs: usize,
     /// Keep the records of files already tagged with the same size and modification time.
     pub resume: bool,
-    /// Tagging options (`intra_threads` 1 is best for many files).
+    /// Tagging options.
     pub tag: TagConfig,
-    /// Progress display.
-    pub progress: ProgressMode,
     /// Stages after tagging (see [`plan_stages`]).
     pub stages: StageOptions,
 }
@@ -278,42 +270,22 @@ fn file_stamp(path: &Path) -> (u64, i64) {
     (m.len(), mtime)
 }
 
-/// [`process`], with a panic turned into the file's error record.
-fn process_guarded(
-    worker: &mut TagWorker<'_>,
-    stages: &mut StageWorker<'_>,
-    out_dir: &Path,
-    input: &Input,
-    stamp: (u64, i64),
-) -> Entry {
-    let run =
-        || Ok::<_, crate::guard::InternalError>(process(worker, stages, out_dir, input, stamp));
-    crate::guard::per_file(&input.path, run).unwrap_or_else(|e| Entry {
-        record: BatchRecord {
-            record: TagRecord::Failed {
-                path: input.key.clone(),
-                error: e.to_string(),
-            },
-            size_bytes: stamp.0,
-            mtime_ns: stamp.1,
-        },
-        spectrogram: None,
-    })
+/// One worker's state: its tagging session and its stage sessions.
+struct Worker<'t> {
+    tag: TagWorker<'t>,
+    stages: StageWorker<'t>,
 }
 
-fn process(
-    worker: &mut TagWorker<'_>,
-    stages: &mut StageWorker<'_>,
-    out_dir: &Path,
-    input: &Input,
-    stamp: (u64, i64),
-) -> Entry {
+/// Tags one file and runs the stages on it; a panic becomes the file's error record.
+fn process(worker: &mut Worker<'_>, out_dir: &Path, input: &Input, stamp: (u64, i64)) -> Entry {
     let mut columns: Vec<Vec<f32>> = Vec::new();
-    let result = worker.tag_with(&input.path, |p| columns.push(p.mel_band_mean.clone()));
-    // A file whose separation or remix fails is an error record, so --resume runs it again.
-    let result = result.map_err(|e| e.to_string()).and_then(|t| {
-        stages.run(input, out_dir)?;
-        Ok(t)
+    let result = crate::guard::per_file(&input.path, || {
+        let tagged = worker
+            .tag
+            .tag_with(&input.path, |p| columns.push(p.mel_band_mean.clone()))?;
+        // A file whose separation or remix fails is an error record, so --resume runs it again.
+        worker.stages.run(input, out_dir)?;
+        Ok::<_, crate::jobs::JobError>(tagged)
     });
     let (record, spectrogram) = match result {
         Ok(t) => (
@@ -323,7 +295,7 @@ fn process(
         Err(e) => (
             TagRecord::Failed {
                 path: input.key.clone(),
-                error: e,
+                error: e.to_string(),
             },
             None,
         ),
@@ -338,35 +310,14 @@ fn process(
     }
 }
 
-/// Runs a batch over `inputs` (from [`discover`]) into `config.out_dir`. Each finished record is
-/// appended to the journal (`labels.partial.jsonl`) at once; at the end, or when `cancel` is set
-/// (Ctrl-C), the records so far are written in path order to the output files (each atomically)
-/// and the journal is removed. A run killed outright leaves the journal, which `--resume` reads
-/// (a torn last line is cut off and that file done again).
-///
-/// The run holds `OUTDIR/.roomtone.lock` ([`OutdirLock`]): a second run on the same folder fails at
-/// once. No inputs (an empty `--shard` share) is a success with empty outputs.
-pub fn run(
-    tagger: &Tagger,
-    inputs: &[Input],
-    config: &BatchConfig,
-    cancel: &AtomicBool,
-) -> Result<Summary, BatchError> {
-    let plan = plan_stages(&config.stages)?;
-    let start = Instant::now();
+/// Takes OUTDIR for this run: creates it, holds its lock, refuses earlier results without
+/// `--resume`, and marks it as roomtone's output.
+fn open_outdir(config: &BatchConfig) -> Result<OutdirLock, BatchError> {
     let out = &config.out_dir;
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| BatchError::Io { path, source }
-    };
-    if !plan.is_empty() {
-        check_output_names(inputs)?;
-    }
-    let journal_path = out.join(JOURNAL);
-    std::fs::create_dir_all(out).map_err(io(out))?;
+    std::fs::create_dir_all(out).map_err(io_error(out))?;
     // First the lock, so a second run on a busy folder is told so (not to add --resume).
-    let _lock = OutdirLock::acquire(out)?;
-    if !config.resume && (out.join(LABELS_JSONL).exists() || journal_path.exists()) {
+    let lock = OutdirLock::acquire(out)?;
+    if !config.resume && (out.join(LABELS_JSONL).exists() || out.join(JOURNAL).exists()) {
         return Err(BatchError::Exists { path: out.clone() });
     }
     // Marks OUTDIR as ours, so that no later walk of a tree holding it takes outputs for inputs.
@@ -376,21 +327,41 @@ pub fn run(
             &marker,
             "roomtone batch output folder: skipped when folders are walked\n",
         )
-        .map_err(io(&marker))?;
+        .map_err(io_error(&marker))?;
     }
+    Ok(lock)
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> BatchError {
+    let path = path.to_path_buf();
+    move |source| BatchError::Io { path, source }
+}
+
+/// Which inputs this run does, and what it keeps from an earlier one.
+struct Plan {
+    /// Size and modification time of every input.
+    stamps: Vec<(u64, i64)>,
+    /// Records kept as they are (same size and time, tagged before).
+    kept: Vec<Entry>,
+    /// Indices of the inputs to process, largest first.
+    todo: Vec<usize>,
+    /// Earlier records of inputs processed again (changed or failed): kept if this run stops
+    /// before reaching them.
+    previous: HashMap<String, Entry>,
+}
+
+fn plan(inputs: &[Input], config: &BatchConfig) -> Result<Plan, BatchError> {
     let mut previous: HashMap<String, Entry> = if config.resume {
-        load_outdir(out)?
+        load_outdir(&config.out_dir)?
             .into_iter()
             .map(|e| (e.record.path().to_string(), e))
             .collect()
     } else {
         HashMap::new()
     };
-
-    // What is already done.
     let stamps: Vec<(u64, i64)> = inputs.iter().map(|i| file_stamp(&i.path)).collect();
-    let mut kept: Vec<Entry> = Vec::new();
-    let mut todo: Vec<usize> = Vec::new();
+    let mut kept = Vec::new();
+    let mut todo = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
         match previous.remove(&input.key) {
             Some(e)
@@ -399,100 +370,102 @@ pub fn run(
                 kept.push(e);
             }
             Some(e) => {
-                // Changed or failed before: tagged again; the old record stays if this run stops first.
                 previous.insert(input.key.clone(), e);
                 todo.push(i);
             }
             None => todo.push(i),
         }
     }
-    let skipped = kept.len();
     // Longest first (by size), so the last files do not leave one worker busy alone.
     todo.sort_by(|&a, &b| stamps[b].0.cmp(&stamps[a].0).then(a.cmp(&b)));
+    Ok(Plan {
+        stamps,
+        kept,
+        todo,
+        previous,
+    })
+}
 
+/// Runs a batch over `inputs` (from [`discover`]) into `config.out_dir`, with the models of
+/// `context`, telling `observer` how it goes. Each finished record is appended to the journal
+/// (`labels.partial.jsonl`) at once; at the end, or when `cancel` is set (Ctrl-C), the records so
+/// far are written in path order to the output files (each atomically) and the journal is
+/// removed. A run killed outright leaves the journal, which `--resume` reads (a torn last line is
+/// cut off and that file done again).
+///
+/// The run holds `OUTDIR/.roomtone.lock` ([`OutdirLock`]): a second run on the same folder fails at
+/// once. No inputs (an empty `--shard` share) is a success with empty outputs.
+pub fn run(
+    tagger: &Tagger,
+    context: &crate::models::ModelContext,
+    inputs: &[Input],
+    config: &BatchConfig,
+    cancel: &AtomicBool,
+    observer: &mut dyn Observer,
+) -> Result<Summary, BatchError> {
+    let stages = plan_stages(&config.stages, context)?;
+    let start = Instant::now();
+    let out = &config.out_dir;
+    if !stages.is_empty() {
+        check_output_names(inputs)?;
+    }
+    let _lock = open_outdir(config)?;
+    let Plan {
+        stamps,
+        kept,
+        todo,
+        mut previous,
+    } = plan(inputs, config)?;
+    let journal_path = out.join(JOURNAL);
     let mut journal = output::Journal::open(&journal_path, config.resume)?;
-    let jobs = config.jobs.clamp(1, todo.len().max(1));
-    let workers = (0..jobs)
+    let workers = (0..config.jobs.clamp(1, todo.len().max(1)))
         .map(|_| {
-            Ok(Mutex::new(Some((
-                tagger.worker(&config.tag)?,
-                plan.worker()?,
-            ))))
+            Ok(Worker {
+                tag: tagger.worker(&config.tag)?,
+                stages: stages.worker()?,
+            })
         })
         .collect::<Result<Vec<_>, BatchError>>()?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs)
-        .thread_name(|i| format!("roomtone-batch-{i}"))
-        .build()
-        .map_err(|e| BatchError::Threads {
-            jobs,
-            message: e.to_string(),
-        })?;
 
     let mut counts = Counts {
         total: todo.len(),
         ..Counts::default()
     };
-    let mut progress = Progress::new(config.progress, todo.len());
+    observer.started(todo.len());
     let mut fresh: Vec<Entry> = Vec::with_capacity(todo.len());
     let mut journal_error = None;
-    let next = AtomicUsize::new(0);
-    let (tx, rx) = mpsc::channel::<(usize, Entry)>();
-    std::thread::scope(|scope| {
-        let (workers, todo, stamps, next) = (&workers, &todo, &stamps, &next);
-        let pool = &pool;
-        scope.spawn(move || {
-            pool.broadcast(|ctx| {
-                let taken = workers
-                    .get(ctx.index())
-                    .and_then(|m| m.lock().ok().and_then(|mut g| g.take()));
-                let Some((mut worker, mut stages)) = taken else {
-                    return;
-                };
-                let tx = tx.clone();
-                while !cancel.load(Ordering::Relaxed) {
-                    let Some(&i) = todo.get(next.fetch_add(1, Ordering::Relaxed)) else {
-                        break;
-                    };
-                    if tx
-                        .send((
-                            i,
-                            process_guarded(&mut worker, &mut stages, out, &inputs[i], stamps[i]),
-                        ))
-                        .is_err()
-                    {
-                        break;
-                    }
-                }
-            });
-            drop(tx);
-        });
-        for (i, entry) in rx {
+    crate::jobs::pool::run(
+        workers,
+        &todo,
+        cancel,
+        |worker, i| process(worker, out, &inputs[i], stamps[i]),
+        |i, entry| {
             counts.done += 1;
             match &entry.record.record {
                 TagRecord::Tagged(t) => counts.audio_s += t.duration_s,
                 TagRecord::Failed { error, .. } => {
                     counts.failed += 1;
                     // The message names the file.
-                    progress.println(&format!("roomtone: {error}"));
+                    observer.problem(&format!("roomtone: {error}"));
                 }
             }
             if journal_error.is_none() {
                 if let Err(e) = journal.append(&entry) {
                     // Keep going: the final files are written from memory; only Ctrl-C safety is lost.
-                    progress.println(&format!("roomtone: {e}"));
+                    observer.problem(&format!("roomtone: {e}"));
                     journal_error = Some(e);
                 }
             }
             previous.remove(&inputs[i].key);
+            observer.file_done(&entry, &counts);
             fresh.push(entry);
-            progress.update(&counts);
-        }
-    });
-    progress.finish();
+        },
+    )?;
+    observer.finished(&counts);
     drop(journal);
 
     let interrupted = cancel.load(Ordering::Relaxed) && counts.done < todo.len();
+    let skipped = kept.len();
     let mut all = kept;
     all.append(&mut fresh);
     // Files not reached this time keep their earlier record, if any.
@@ -506,7 +479,7 @@ pub fn run(
     match std::fs::remove_file(&journal_path) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(io(&journal_path)(e)),
+        Err(e) => return Err(io_error(&journal_path)(e)),
     }
     Ok(Summary {
         ok: counts.done - counts.failed,

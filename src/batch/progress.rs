@@ -1,23 +1,10 @@
-//! Progress on stderr: an indicatif bar on a terminal, plain lines otherwise, or nothing.
+//! What a batch reports as it goes. The library prints nothing: the caller draws a bar or prints
+//! lines from these calls (the command line's is in `src/bin/roomtone/progress.rs`).
 
-use std::io::IsTerminal;
-use std::time::{Duration, Instant};
+use super::Entry;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-
-/// How progress is shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProgressMode {
-    /// A bar when stderr is a terminal, plain lines (every few seconds) when it is not.
-    Auto,
-    /// Plain lines on stderr.
-    Lines,
-    /// Nothing.
-    Quiet,
-}
-
-/// Counters the progress display reads.
-#[derive(Debug, Clone, Copy, Default)]
+/// Counters of the files this run processes.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Counts {
     /// Files finished this run (tagged or failed).
     pub done: usize,
@@ -29,99 +16,18 @@ pub struct Counts {
     pub audio_s: f64,
 }
 
-/// Shows [`Counts`] as they change.
-pub struct Progress {
-    bar: Option<ProgressBar>,
-    lines: bool,
-    start: Instant,
-    last_line: Instant,
+/// Receives a batch's progress. Every method does nothing unless implemented, so `()` is an
+/// observer that ignores it all.
+pub trait Observer {
+    /// Before the first file: how many files this run processes.
+    fn started(&mut self, _total: usize) {}
+    /// After each file (tagged or failed), with the counts so far.
+    fn file_done(&mut self, _entry: &Entry, _counts: &Counts) {}
+    /// Something the user should be told, in one line that names its file: a file that failed, a
+    /// journal that could not be written.
+    fn problem(&mut self, _message: &str) {}
+    /// After the last file, before the output files are written.
+    fn finished(&mut self, _counts: &Counts) {}
 }
 
-impl Progress {
-    /// A display for `total` files.
-    pub fn new(mode: ProgressMode, total: usize) -> Self {
-        let tty = std::io::stderr().is_terminal();
-        let (bar, lines) = match mode {
-            ProgressMode::Quiet => (None, false),
-            ProgressMode::Lines => (None, true),
-            ProgressMode::Auto if !tty => (None, true),
-            ProgressMode::Auto => {
-                let bar = ProgressBar::with_draw_target(
-                    Some(total as u64),
-                    ProgressDrawTarget::stderr_with_hz(4),
-                );
-                bar.set_style(
-                    ProgressStyle::with_template(
-                        "{elapsed_precise} [{bar:30}] {pos}/{len} files  {msg}  ETA {eta}",
-                    )
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> "),
-                );
-                (Some(bar), false)
-            }
-        };
-        let start = Instant::now();
-        Self {
-            bar,
-            lines,
-            start,
-            last_line: start,
-        }
-    }
-
-    fn message(&self, c: &Counts) -> String {
-        let wall = self.start.elapsed().as_secs_f64().max(1e-9);
-        format!(
-            "{:.2} h audio, {:.0}× real time{}",
-            c.audio_s / 3600.0,
-            c.audio_s / wall,
-            if c.failed > 0 {
-                format!(", {} failed", c.failed)
-            } else {
-                String::new()
-            }
-        )
-    }
-
-    /// Called after each file.
-    pub fn update(&mut self, c: &Counts) {
-        if let Some(bar) = &self.bar {
-            bar.set_position(c.done as u64);
-            bar.set_message(self.message(c));
-        } else if self.lines
-            && (self.last_line.elapsed() >= Duration::from_secs(5) || c.done == c.total)
-        {
-            self.last_line = Instant::now();
-            let wall = self.start.elapsed().as_secs_f64();
-            let eta = if c.done > 0 && c.done < c.total {
-                format!(
-                    ", ETA {:.0} s",
-                    wall / c.done as f64 * (c.total - c.done) as f64
-                )
-            } else {
-                String::new()
-            };
-            eprintln!(
-                "roomtone: {}/{} files, {}{eta}",
-                c.done,
-                c.total,
-                self.message(c)
-            );
-        }
-    }
-
-    /// Prints a line (a failed file) on stderr without breaking the bar; shown even when quiet.
-    pub fn println(&self, line: &str) {
-        match &self.bar {
-            Some(bar) => bar.println(line),
-            None => eprintln!("{line}"),
-        }
-    }
-
-    /// Removes the bar.
-    pub fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-    }
-}
+impl Observer for () {}

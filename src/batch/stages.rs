@@ -17,10 +17,11 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use super::{BatchError, Input};
-use crate::audio::{read_all, AudioBlock, OutputFormat, WavOutput};
-use crate::mix::{self, RemixConfig};
-use crate::models::{self, SessionOptions};
-use crate::separate::{self, Backends, ModelChoice, Precision, SeparateConfig, Separator};
+use crate::audio::OutputFormat;
+use crate::jobs::{self, JobError, RemixJob, Stems};
+use crate::mix::RemixConfig;
+use crate::models::ModelContext;
+use crate::separate::{self, Backends, SeparateConfig, Separator};
 
 /// Folder of OUTDIR that holds the stems.
 pub(crate) const STEMS_DIR: &str = "stems";
@@ -35,15 +36,17 @@ pub struct StageOptions {
     /// `--remix OPTIONS`: remix the stems with these settings into `OUTDIR/remix/` (implies
     /// `--separate`).
     pub remix: Option<RemixConfig>,
-    /// `--model`: which separation model writes the stems.
-    pub model: ModelChoice,
+    /// `--model` and its tuning flags: which separation model writes the stems, and how (its
+    /// `format` and `force` do not apply: stems are 24-bit WAV, replaced when a file is redone).
+    pub separation: SeparateConfig,
 }
 
 /// The stages a batch runs after tagging, with the separation model loaded once.
 #[derive(Default)]
 pub struct StagePlan {
     backends: Option<Backends>,
-    model: ModelChoice,
+    context: Option<ModelContext>,
+    separation: SeparateConfig,
     remix: Option<RemixConfig>,
 }
 
@@ -51,26 +54,31 @@ impl std::fmt::Debug for StagePlan {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StagePlan")
             .field("separate", &self.backends.is_some())
-            .field("model", &self.model)
+            .field("model", &self.separation.model)
             .field("remix", &self.remix)
             .finish()
     }
 }
 
-/// Checks the requested stages and loads what they need, before any file is processed.
-pub fn plan_stages(options: &StageOptions) -> Result<StagePlan, BatchError> {
+/// Checks the requested stages and loads what they need from `context`, before any file is
+/// processed.
+pub fn plan_stages(
+    options: &StageOptions,
+    context: &ModelContext,
+) -> Result<StagePlan, BatchError> {
     let backends = if options.separate || options.remix.is_some() {
-        let dir = models::models_dir();
-        Some(
-            Backends::load(&dir, options.model, Precision::default())
-                .map_err(|e| BatchError::Unavailable(format!("separation: {e}")))?,
-        )
+        Some(Backends::load(context, options.separation.model)?)
     } else {
         None
     };
     Ok(StagePlan {
         backends,
-        model: options.model,
+        context: Some(context.clone()),
+        separation: SeparateConfig {
+            format: OutputFormat::Wav24,
+            force: true,
+            ..options.separation
+        },
         remix: options.remix.clone(),
     })
 }
@@ -83,16 +91,13 @@ impl StagePlan {
 
     /// One worker's sessions for the stages.
     pub fn worker(&self) -> Result<StageWorker<'_>, BatchError> {
-        let separator = match &self.backends {
-            Some(b) => Some(
-                Separator::from_backends(b, SessionOptions::default())
-                    .map_err(|e| BatchError::Unavailable(format!("separation: {e}")))?,
-            ),
-            None => None,
+        let separator = match (&self.backends, &self.context) {
+            (Some(b), Some(context)) => Some(Separator::from_backends(b, context)?),
+            _ => None,
         };
         Ok(StageWorker {
             separator,
-            model: self.model,
+            separation: &self.separation,
             remix: self.remix.as_ref(),
         })
     }
@@ -101,7 +106,7 @@ impl StagePlan {
 /// One worker's state for the stages after tagging.
 pub struct StageWorker<'p> {
     separator: Option<Separator<'p>>,
-    model: ModelChoice,
+    separation: &'p SeparateConfig,
     remix: Option<&'p RemixConfig>,
 }
 
@@ -153,57 +158,43 @@ pub fn check_output_names(inputs: &[Input]) -> Result<(), BatchError> {
 
 impl StageWorker<'_> {
     /// Runs the stages on one tagged file. Outputs are replaced (a batch reruns a file only when it
-    /// changed or failed before); the two stems are written both or neither. The error names the
-    /// file and the stage.
-    pub fn run(&mut self, input: &Input, out_dir: &Path) -> Result<(), String> {
-        let Some(sep) = self.separator.as_mut() else {
+    /// changed or failed before); the two stems are written both or neither.
+    pub fn run(&mut self, input: &Input, out_dir: &Path) -> Result<(), JobError> {
+        let Some(separator) = self.separator.as_mut() else {
             return Ok(());
         };
-        let name = input.path.display();
+        let separation = |e: JobError| e.in_stage(&input.path, "separation");
         let (speech_path, background_path) = batch_stem_paths(out_dir, input);
         if let Some(stems) = speech_path.parent() {
-            std::fs::create_dir_all(stems).map_err(|e| format!("{}: {e}", stems.display()))?;
+            jobs::create_folder(stems).map_err(separation)?;
         }
-        let config = SeparateConfig {
-            format: OutputFormat::Wav24,
-            force: true,
-            model: self.model,
-            ..SeparateConfig::default()
-        };
         let stems = (speech_path.as_path(), background_path.as_path());
-        let Some(remix) = self.remix else {
+        let Some(config) = self.remix else {
             // Stems only: streamed, bounded memory for any length.
-            separate::separate_file_to(sep, &input.path, stems, &config, |_| {})
-                .map_err(|e| format!("{name}: separation failed: {e}"))?;
+            separate::separate_file_to(separator, &input.path, stems, self.separation, |_| {})
+                .map_err(|e| separation(e.into()))?;
             return Ok(());
         };
-        // Stems and remix: decode once, separate in memory, write the stems, remix the same
-        // (unquantised) stems.
-        let fail = |e: &dyn std::fmt::Display| format!("{name}: remix failed: {e}");
-        let mixture = read_all(&input.path).map_err(|e| format!("{name}: {e}"))?;
-        let (speech, background) = separate::separate_block(sep, &input.path, &mixture, &config)
-            .map_err(|e| format!("{name}: separation failed: {e}"))?;
-        separate::write_stems(stems, &speech, &background, OutputFormat::Wav24, true)
-            .map_err(|e| format!("{name}: separation failed: {e}"))?;
-        let (out, _) = mix::remix(&mixture, speech, background, remix).map_err(|e| fail(&e))?;
-        let target = batch_remix_path(out_dir, input);
-        if let Some(dir) = target.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        // Stems and remix: decoded once, separated in memory, the stems written, and the same
+        // (unquantised) stems remixed.
+        let remix = |e: JobError| e.in_stage(&input.path, "remix");
+        let output = batch_remix_path(out_dir, input);
+        if let Some(dir) = output.parent() {
+            jobs::create_folder(dir).map_err(remix)?;
         }
-        write_wav24(&target, &out).map_err(|e| fail(&e))?;
+        RemixJob {
+            input: &input.path,
+            output: &output,
+            stems: Stems::Separate {
+                separator,
+                config: self.separation,
+                keep: Some(stems),
+            },
+            config,
+            force: true,
+        }
+        .run()
+        .map_err(remix)?;
         Ok(())
     }
-}
-
-/// Writes `block` to `path` as 24-bit WAV, atomically, replacing what is there.
-fn write_wav24(path: &Path, block: &AudioBlock) -> Result<(), crate::audio::AudioError> {
-    let mut w = WavOutput::create(
-        path,
-        block.sample_rate,
-        block.channel_count(),
-        OutputFormat::Wav24,
-        true,
-    )?;
-    w.write_block(block)?;
-    w.finish().map(|_| ())
 }

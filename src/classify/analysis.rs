@@ -5,8 +5,8 @@ use std::path::Path;
 use super::signal::{SignalAnalyser, SIGNAL_FEATURES};
 use super::yamnet::{Yamnet, YamnetSession};
 use super::TagError;
-use crate::audio::{AudioBlock, AudioReader, StreamResampler};
-use crate::features::LogMel;
+use crate::audio::AudioReader;
+use crate::features::{FrontEnd, LogMel};
 use crate::models::SessionOptions;
 
 /// What one patch (0.96 s at the default front end) holds.
@@ -57,7 +57,7 @@ impl<'m> Analyser<'m> {
         Ok(Self {
             session: model.session(options)?,
             signal: SignalAnalyser::new(params.sample_rate, patch_samples),
-            mel: LogMel::new(params).map_err(|e| TagError::Config(e.to_string()))?,
+            mel: LogMel::new(params)?,
             hop_frames,
             model,
         })
@@ -83,9 +83,7 @@ impl<'m> Analyser<'m> {
         let sr = f64::from(params.sample_rate);
 
         let mut reader = AudioReader::open(path)?;
-        let mut resampler = StreamResampler::new(reader.info().sample_rate, params.sample_rate, 1)?;
-        let (mut block, mut resampled) = (AudioBlock::default(), AudioBlock::default());
-        let mut mono = vec![Vec::new()];
+        let mut front = FrontEnd::new(&mut reader, params.sample_rate)?;
         // Frames and samples from `base_frame` on (samples from `base_frame · frame_hop`).
         let mut frames: Vec<f32> = Vec::new();
         let mut samples: Vec<f32> = Vec::new();
@@ -96,19 +94,12 @@ impl<'m> Analyser<'m> {
         let mut last_end_frame = 0usize;
         self.mel.reset();
 
-        let mut ended = false;
-        while !ended {
-            if reader.next_block(&mut block)? {
-                block.downmix_into(&mut mono[0]);
-                resampler.process(&mono, &mut resampled)?;
-            } else {
-                resampler.finish(&mut resampled)?;
-                ended = true;
+        loop {
+            let before = samples.len();
+            if !front.next(&mut self.mel, &mut samples, &mut frames)? {
+                break;
             }
-            let x = &resampled.channels[0];
-            total_samples += x.len();
-            samples.extend_from_slice(x);
-            self.mel.push(x, &mut frames);
+            total_samples += samples.len() - before;
             // Every patch whose frames are all here.
             while (next_start + patch_frames - base_frame) * n_mels <= frames.len() {
                 let f0 = (next_start - base_frame) * n_mels;

@@ -34,7 +34,10 @@ pub struct Head {
 impl Head {
     /// Reads and checks the head file against the feature layout of this build.
     pub fn load(path: &Path) -> Result<Self, TagError> {
-        let bad = |reason: String| TagError::Config(format!("{}: {reason}", path.display()));
+        let bad = |reason: String| TagError::Data {
+            path: path.to_path_buf(),
+            reason,
+        };
         let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
         let head: Head = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
         let inputs = head.embedding_len + head.signal_features.len();

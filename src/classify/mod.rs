@@ -11,8 +11,7 @@ pub use analysis::{Analyser, FileSummary, PatchAnalysis};
 pub use head::Head;
 pub use signal::{SignalAnalyser, SIGNAL_FEATURES};
 pub use tagger::{
-    tag_files, AmbienceModel, ClassScore, LabelScore, Segment, TagConfig, TagResult, TagWorker,
-    Tagger,
+    AmbienceModel, ClassScore, LabelScore, Segment, TagConfig, TagResult, TagWorker, Tagger,
 };
 pub use taxonomy::{Aggregate, Label, LabelKind, Taxonomy};
 pub use yamnet::{PatchOutput, Yamnet, YamnetSession, N_CLASSES};
@@ -33,9 +32,17 @@ pub enum TagError {
     /// A bug was hit while tagging this file (a caught panic).
     #[error(transparent)]
     Internal(#[from] crate::guard::InternalError),
-    /// A tagging data file or option is invalid.
-    #[error("{0}")]
-    Config(String),
+    /// A tagging data file (the taxonomy, the classifier head) is invalid.
+    #[error("{}: {reason}", path.display())]
+    Data {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The model's front-end settings are invalid.
+    #[error(transparent)]
+    Features(#[from] crate::features::FeatureError),
     /// A tagging option is out of its range.
     #[error("invalid {name}: {reason}")]
     InvalidOption {

@@ -9,7 +9,7 @@ use super::head::Head;
 use super::taxonomy::{LabelKind, Taxonomy};
 use super::yamnet::Yamnet;
 use super::TagError;
-use crate::models::SessionOptions;
+use crate::models::{ModelContext, SessionOptions};
 
 /// Which scores choose the ambience.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -28,15 +28,12 @@ pub struct TagConfig {
     pub hop_s: f64,
     /// Timeline segments shorter than this are merged into a neighbour, in seconds.
     pub min_segment_s: f64,
-    /// ONNX Runtime threads per worker.
-    pub intra_threads: usize,
     /// What chooses the ambience.
     pub ambience_model: AmbienceModel,
 }
 
 impl TagConfig {
-    /// Checks every setting against its range: hop in (0, 10] s, minimum segment in [0, 3600] s,
-    /// at least one thread.
+    /// Checks every setting against its range: hop in (0, 10] s, minimum segment in [0, 3600] s.
     pub fn validate(&self) -> Result<(), TagError> {
         if !(self.hop_s > 0.0 && self.hop_s <= 10.0) {
             return Err(TagError::InvalidOption {
@@ -50,12 +47,6 @@ impl TagConfig {
                 reason: format!("{} s is not within [0, 3600] seconds", self.min_segment_s),
             });
         }
-        if self.intra_threads == 0 {
-            return Err(TagError::InvalidOption {
-                name: "--threads",
-                reason: "0 threads; give at least 1".into(),
-            });
-        }
         Ok(())
     }
 }
@@ -65,7 +56,6 @@ impl Default for TagConfig {
         Self {
             hop_s: 0.48,
             min_segment_s: 2.0,
-            intra_threads: 1,
             ambience_model: AmbienceModel::Head,
         }
     }
@@ -129,11 +119,14 @@ pub struct Tagger {
     model: Yamnet,
     taxonomy: Taxonomy,
     head: Option<Head>,
+    session: SessionOptions,
 }
 
 impl Tagger {
-    /// Loads YAMNet, `tagging/taxonomy.toml` and (if present) `tagging/ambience_head.json` from `models_dir`.
-    pub fn load(models_dir: &Path) -> Result<Self, TagError> {
+    /// Loads YAMNet, `tagging/taxonomy.toml` and (if present) `tagging/ambience_head.json` from
+    /// `context.dir`; its workers' sessions run with `context.yamnet`.
+    pub fn load(context: &ModelContext) -> Result<Self, TagError> {
+        let models_dir = context.dir.as_path();
         let model = Yamnet::load(models_dir)?;
         let taxonomy = Taxonomy::load(&Taxonomy::path_in(models_dir), model.class_names())?;
         let head_path = models_dir.join("tagging").join("ambience_head.json");
@@ -144,10 +137,10 @@ impl Tagger {
                     .index(l)
                     .is_none_or(|i| taxonomy.labels[i].kind != LabelKind::Ambience)
                 {
-                    return Err(TagError::Config(format!(
-                        "{}: label {l:?} is not an ambience label of taxonomy.toml",
-                        head_path.display()
-                    )));
+                    return Err(TagError::Data {
+                        path: head_path,
+                        reason: format!("label {l:?} is not an ambience label of taxonomy.toml"),
+                    });
                 }
             }
             Some(head)
@@ -158,6 +151,7 @@ impl Tagger {
             model,
             taxonomy,
             head,
+            session: context.yamnet,
         })
     }
 
@@ -174,12 +168,9 @@ impl Tagger {
     /// A worker (own ONNX session and buffers) for tagging files one after another.
     pub fn worker(&self, config: &TagConfig) -> Result<TagWorker<'_>, TagError> {
         config.validate()?;
-        let options = SessionOptions {
-            intra_threads: config.intra_threads,
-        };
         Ok(TagWorker {
             tagger: self,
-            analyser: Analyser::new(&self.model, config.hop_s, options)?,
+            analyser: Analyser::new(&self.model, config.hop_s, self.session)?,
             config: config.clone(),
         })
     }
@@ -241,99 +232,37 @@ impl TagWorker<'_> {
         })?;
         let n = rows.len().max(1);
 
-        // Ambience candidates: (taxonomy index, per-patch scores, threshold).
-        let ambience: Vec<(usize, Vec<f32>, f32)> = match head {
-            Some(h) => h
-                .labels
-                .iter()
-                .enumerate()
-                .filter_map(|(j, name)| {
-                    let i = tax.index(name)?;
-                    Some((
-                        i,
-                        smooth(
-                            rows.iter().map(|r| r.head[j]).collect(),
-                            h.smoothing_patches,
-                        ),
-                        h.thresholds[j],
-                    ))
-                })
-                .collect(),
-            None => tax
-                .labels
-                .iter()
-                .enumerate()
-                .filter(|(_, l)| l.kind == LabelKind::Ambience)
-                .map(|(i, l)| {
-                    (
-                        i,
-                        smooth(rows.iter().map(|r| r.mapping[i]).collect(), 1),
-                        l.threshold,
-                    )
-                })
-                .collect(),
-        };
-
+        let candidates = candidates(head, tax, &rows);
         let silent: Vec<bool> = rows.iter().map(|r| r.level_db < tax.silence_dbfs).collect();
         let silence_score = silent.iter().filter(|&&s| s).count() as f32 / n as f32;
 
-        let mut labels = Vec::new();
-        for (i, l) in tax.labels.iter().enumerate() {
-            let score = match l.kind {
-                LabelKind::Silence => silence_score,
-                LabelKind::Ambience => match ambience.iter().find(|(j, ..)| *j == i) {
-                    Some((_, s, _)) => mean(s),
-                    None => continue,
-                },
-                // Speech and music may come and go: a clip has them when a quarter of it does.
-                LabelKind::Speech | LabelKind::Music => {
-                    upper_quartile(smooth(rows.iter().map(|r| r.mapping[i]).collect(), 1))
-                }
-            };
-            let threshold = match l.kind {
-                LabelKind::Ambience => ambience
-                    .iter()
-                    .find(|(j, ..)| *j == i)
-                    .map_or(l.threshold, |a| a.2),
-                _ => l.threshold,
-            };
-            if score >= threshold {
-                labels.push(LabelScore {
-                    label: l.name.clone(),
-                    score,
-                });
-            }
-        }
-        labels.sort_by(|a, b| b.score.total_cmp(&a.score));
-
-        let mut ranked: Vec<(usize, f32, f32)> =
-            ambience.iter().map(|(i, s, t)| (*i, mean(s), *t)).collect();
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
-        let ambience_label = if silence_score >= 0.9 {
-            "silence".to_string()
-        } else {
-            match ranked.first() {
-                Some(&(i, score, t)) if score >= t => tax.labels[i].name.clone(),
-                // Nothing qualifies: the best guess still wins over `other` when it reaches half
-                // its threshold (the head's thresholds are tuned on clips it was trained on, where
-                // it is more confident than on new recordings).
-                Some(&(i, score, t)) if score >= 0.5 * t => tax.labels[i].name.clone(),
-                _ => "other".to_string(),
-            }
-        };
+        let labels = clip_labels(tax, &rows, &candidates, silence_score);
+        let ambience_label = clip_ambience(tax, &candidates, silence_score);
         let speech_present = labels.iter().any(|l| {
             tax.index(&l.label)
                 .is_some_and(|i| tax.labels[i].kind == LabelKind::Speech)
         });
 
+        let starts: Vec<f64> = rows.iter().map(|r| r.start_s).collect();
         let segments = timeline(
-            &rows,
-            &ambience,
+            &starts,
+            &candidates,
             &silent,
-            tax,
             summary.duration_s,
             self.config.min_segment_s,
-        );
+        )
+        .into_iter()
+        .map(|(call, start_s, end_s, score)| Segment {
+            start_s,
+            end_s,
+            label: match call {
+                Call::Silence => "silence".to_string(),
+                Call::Other => "other".to_string(),
+                Call::Ambience(i) => tax.labels[i].name.clone(),
+            },
+            score,
+        })
+        .collect();
 
         let mut top: Vec<(usize, f64)> = class_sum.iter().copied().enumerate().collect();
         top.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -388,165 +317,352 @@ fn smooth(v: Vec<f32>, radius: usize) -> Vec<f32> {
         .collect()
 }
 
-/// Per-patch ambience decisions, smoothed with hysteresis (a label only takes over when it beats the
-/// current one by a margin) and a minimum segment length.
-fn timeline(
-    rows: &[PatchRow],
-    ambience: &[(usize, Vec<f32>, f32)],
-    silent: &[bool],
+/// An ambience label a clip may have: its taxonomy index, its per-patch scores (smoothed) and the
+/// score it must reach.
+#[derive(Debug, Clone, PartialEq)]
+struct Candidate {
+    label: usize,
+    scores: Vec<f32>,
+    threshold: f32,
+}
+
+/// The ambience candidates: the head's labels with its thresholds, or without a head (or with
+/// `--ambience-model mapping`) every ambience label of the taxonomy with the mapping's scores.
+fn candidates(head: Option<&Head>, tax: &Taxonomy, rows: &[PatchRow]) -> Vec<Candidate> {
+    match head {
+        Some(h) => h
+            .labels
+            .iter()
+            .enumerate()
+            .filter_map(|(j, name)| {
+                Some(Candidate {
+                    label: tax.index(name)?,
+                    scores: smooth(
+                        rows.iter().map(|r| r.head[j]).collect(),
+                        h.smoothing_patches,
+                    ),
+                    threshold: h.thresholds[j],
+                })
+            })
+            .collect(),
+        None => tax
+            .labels
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.kind == LabelKind::Ambience)
+            .map(|(i, l)| Candidate {
+                label: i,
+                scores: smooth(rows.iter().map(|r| r.mapping[i]).collect(), 1),
+                threshold: l.threshold,
+            })
+            .collect(),
+    }
+}
+
+/// The clip's labels, best first: every label whose clip score reaches its threshold. Ambience
+/// scores are the mean over the clip; speech and music, which come and go, the upper quartile.
+fn clip_labels(
     tax: &Taxonomy,
+    rows: &[PatchRow],
+    candidates: &[Candidate],
+    silence_score: f32,
+) -> Vec<LabelScore> {
+    let mut labels = Vec::new();
+    for (i, l) in tax.labels.iter().enumerate() {
+        let candidate = candidates.iter().find(|c| c.label == i);
+        let (score, threshold) = match l.kind {
+            LabelKind::Silence => (silence_score, l.threshold),
+            LabelKind::Ambience => match candidate {
+                Some(c) => (mean(&c.scores), c.threshold),
+                None => continue,
+            },
+            // A clip has speech or music when a quarter of it does.
+            LabelKind::Speech | LabelKind::Music => (
+                upper_quartile(smooth(rows.iter().map(|r| r.mapping[i]).collect(), 1)),
+                l.threshold,
+            ),
+        };
+        if score >= threshold {
+            labels.push(LabelScore {
+                label: l.name.clone(),
+                score,
+            });
+        }
+    }
+    labels.sort_by(|a, b| b.score.total_cmp(&a.score));
+    labels
+}
+
+/// The clip's one ambience: `silence` when 90 % of it is silent, else the best candidate (the
+/// first of equals) when it reaches its threshold, or half of it (the head's thresholds are tuned on clips it was trained
+/// on, where it is more confident than on new recordings), else `other`.
+fn clip_ambience(tax: &Taxonomy, candidates: &[Candidate], silence_score: f32) -> String {
+    if silence_score >= 0.9 {
+        return "silence".to_string();
+    }
+    let best = candidates
+        .iter()
+        .map(|c| (c.label, mean(&c.scores), c.threshold))
+        .max_by(|a, b| a.1.total_cmp(&b.1).then(std::cmp::Ordering::Greater));
+    match best {
+        Some((i, score, t)) if score >= t.min(0.5 * t) => tax.labels[i].name.clone(),
+        _ => "other".to_string(),
+    }
+}
+
+/// What the timeline calls one patch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Call {
+    /// Below the taxonomy's silence level.
+    Silence,
+    /// No ambience candidate qualifies.
+    Other,
+    /// This taxonomy label.
+    Ambience(usize),
+}
+
+/// Patches `first..=last`, all with the same call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Run {
+    call: Call,
+    first: usize,
+    last: usize,
+}
+
+/// How much a new ambience must beat the current one by to take over, and how far the current one
+/// may fall below its threshold and stay.
+const HYSTERESIS: f32 = 0.1;
+
+/// The timeline: per-patch calls with hysteresis, runs shorter than `min_segment_s` merged into a
+/// neighbour, each as `(call, start_s, end_s, mean score)`. `starts` are the patches' start times.
+fn timeline(
+    starts: &[f64],
+    candidates: &[Candidate],
+    silent: &[bool],
     duration_s: f64,
     min_segment_s: f64,
-) -> Vec<Segment> {
-    const MARGIN: f32 = 0.1;
-    if rows.is_empty() {
+) -> Vec<(Call, f64, f64, f32)> {
+    if starts.is_empty() {
         return Vec::new();
     }
-    // (label, score) per patch; None = other, usize::MAX = silence.
-    let mut current: Option<usize> = None;
-    let mut per_patch: Vec<(Option<usize>, f32)> = Vec::with_capacity(rows.len());
-    for (k, &is_silent) in silent.iter().enumerate() {
-        if is_silent {
-            per_patch.push((Some(usize::MAX), 1.0));
-            continue;
-        }
-        let score_of = |label: Option<usize>| {
-            label
-                .and_then(|l| ambience.iter().find(|(i, ..)| *i == l))
-                .map_or(0.0, |(_, s, _)| s[k])
-        };
-        let best = ambience
+    let calls = patch_calls(candidates, silent);
+    let runs = merge_short_runs(runs_of(&calls), starts, duration_s, min_segment_s);
+    let score = |call: Call, k: usize| match call {
+        Call::Silence => 1.0,
+        Call::Ambience(i) => candidates
             .iter()
-            .filter(|(_, s, t)| s[k] >= *t)
-            .max_by(|a, b| a.1[k].total_cmp(&b.1[k]))
-            .map(|(i, s, _)| (*i, s[k]));
-        let keep = current.filter(|&c| c != usize::MAX);
-        current = match (best, keep) {
-            (Some((b, sb)), Some(c)) if b != c && sb < score_of(Some(c)) + MARGIN => Some(c),
-            (Some((b, _)), _) => Some(b),
-            (None, Some(c))
-                if score_of(Some(c))
-                    >= ambience.iter().find(|(i, ..)| *i == c).map_or(1.0, |a| a.2) - MARGIN =>
-            {
-                Some(c)
-            }
-            (None, _) => None,
-        };
-        per_patch.push((current, score_of(current)));
-    }
-    // Runs of equal labels.
-    let mut runs: Vec<(Option<usize>, usize, usize)> = Vec::new(); // (label, first, last)
-    for (k, (l, _)) in per_patch.iter().enumerate() {
-        match runs.last_mut() {
-            Some(r) if r.0 == *l => r.2 = k,
-            _ => runs.push((*l, k, k)),
-        }
-    }
-    let start = |k: usize| rows[k].start_s;
-    let end_of = |runs: &[(Option<usize>, usize, usize)], j: usize| {
-        if j + 1 < runs.len() {
-            start(runs[j + 1].1)
-        } else {
-            duration_s
-        }
+            .find(|c| c.label == i)
+            .map_or(0.0, |c| c.scores[k]),
+        Call::Other => 1.0 - candidates.iter().map(|c| c.scores[k]).fold(0.0, f32::max),
     };
-    // Merge runs shorter than the minimum into the previous run (or the next, for the first).
-    let mut j = 0;
-    while runs.len() > 1 && j < runs.len() {
-        let len = end_of(&runs, j) - start(runs[j].1);
-        if len < min_segment_s {
-            if j > 0 {
-                runs[j - 1].2 = runs[j].2;
-                runs.remove(j);
-                // Neighbours may now share a label.
-                if j < runs.len() && runs[j].0 == runs[j - 1].0 {
-                    runs[j - 1].2 = runs[j].2;
-                    runs.remove(j);
-                }
-                j = j.saturating_sub(1);
-            } else {
-                runs[1].1 = runs[0].1;
-                runs.remove(0);
-            }
-        } else {
-            j += 1;
-        }
-    }
     runs.iter()
         .enumerate()
-        .map(|(j, &(label, a, b))| {
-            let name = match label {
-                Some(usize::MAX) => "silence".to_string(),
-                Some(i) => tax.labels[i].name.clone(),
-                None => "other".to_string(),
-            };
-            let scores: Vec<f32> = (a..=b)
-                .map(|k| match label {
-                    Some(usize::MAX) => 1.0,
-                    Some(i) => ambience
-                        .iter()
-                        .find(|(x, ..)| *x == i)
-                        .map_or(0.0, |(_, s, _)| s[k]),
-                    None => 1.0 - ambience.iter().map(|(_, s, _)| s[k]).fold(0.0, f32::max),
-                })
-                .collect();
-            Segment {
-                start_s: if j == 0 { 0.0 } else { start(a) },
-                end_s: end_of(&runs, j),
-                label: name,
-                score: mean(&scores),
-            }
+        .map(|(j, run)| {
+            let scores: Vec<f32> = (run.first..=run.last).map(|k| score(run.call, k)).collect();
+            let start_s = if j == 0 { 0.0 } else { starts[run.first] };
+            (
+                run.call,
+                start_s,
+                run_end(&runs, j, starts, duration_s),
+                mean(&scores),
+            )
         })
         .collect()
 }
 
-/// Tags `paths` with `jobs` workers (each its own ONNX session) and hands every result to
-/// `on_result` in input order, as soon as it and all before it are done. Returns how many failed.
-pub fn tag_files(
-    tagger: &Tagger,
-    config: &TagConfig,
-    paths: &[std::path::PathBuf],
-    jobs: usize,
-    mut on_result: impl FnMut(usize, Result<TagResult, TagError>),
-) -> Result<usize, TagError> {
-    use std::collections::BTreeMap;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::mpsc;
-
-    let jobs = jobs.clamp(1, paths.len().max(1));
-    // Build the workers first so a model problem is reported once, not per file.
-    let workers: Vec<TagWorker<'_>> = (0..jobs)
-        .map(|_| tagger.worker(config))
-        .collect::<Result<_, _>>()?;
-    let next = AtomicUsize::new(0);
-    let (tx, rx) = mpsc::channel();
-    let mut failed = 0;
-    std::thread::scope(|scope| {
-        for mut worker in workers {
-            let tx = tx.clone();
-            let next = &next;
-            scope.spawn(move || loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(path) = paths.get(i) else { break };
-                let result = crate::guard::per_file(path, || worker.tag(path));
-                if tx.send((i, result)).is_err() {
-                    break;
-                }
-            });
-        }
-        drop(tx);
-        let mut waiting = BTreeMap::new();
-        let mut due = 0;
-        for (i, result) in rx {
-            waiting.insert(i, result);
-            while let Some(result) = waiting.remove(&due) {
-                if result.is_err() {
-                    failed += 1;
-                }
-                on_result(due, result);
-                due += 1;
+/// Each patch's call. The ambience carried from patch to patch changes only when another beats it
+/// by [`HYSTERESIS`], and lapses to `other` only when it falls more than that below its threshold;
+/// a silent patch is called silence and leaves the carried ambience as it was.
+fn patch_calls(candidates: &[Candidate], silent: &[bool]) -> Vec<Call> {
+    let find = |label: usize| candidates.iter().find(|c| c.label == label);
+    let mut current: Option<usize> = None;
+    silent
+        .iter()
+        .enumerate()
+        .map(|(k, &is_silent)| {
+            if is_silent {
+                return Call::Silence;
             }
+            let score_of = |label: usize| find(label).map_or(0.0, |c| c.scores[k]);
+            let best = candidates
+                .iter()
+                .filter(|c| c.scores[k] >= c.threshold)
+                .max_by(|a, b| a.scores[k].total_cmp(&b.scores[k]))
+                .map(|c| (c.label, c.scores[k]));
+            current = match (best, current) {
+                (Some((b, sb)), Some(c)) if b != c && sb < score_of(c) + HYSTERESIS => Some(c),
+                (Some((b, _)), _) => Some(b),
+                (None, Some(c))
+                    if score_of(c) >= find(c).map_or(1.0, |x| x.threshold) - HYSTERESIS =>
+                {
+                    Some(c)
+                }
+                (None, _) => None,
+            };
+            current.map_or(Call::Other, Call::Ambience)
+        })
+        .collect()
+}
+
+/// Consecutive equal calls as runs.
+fn runs_of(calls: &[Call]) -> Vec<Run> {
+    let mut runs: Vec<Run> = Vec::new();
+    for (k, &call) in calls.iter().enumerate() {
+        match runs.last_mut() {
+            Some(r) if r.call == call => r.last = k,
+            _ => runs.push(Run {
+                call,
+                first: k,
+                last: k,
+            }),
         }
-    });
-    Ok(failed)
+    }
+    runs
+}
+
+/// Where run `j` ends: where the next one starts, or at the end of the clip.
+fn run_end(runs: &[Run], j: usize, starts: &[f64], duration_s: f64) -> f64 {
+    runs.get(j + 1)
+        .map_or(duration_s, |next| starts[next.first])
+}
+
+/// Merges runs shorter than `min_segment_s` into the run before (the first into the one after);
+/// neighbours that then share a call become one run.
+fn merge_short_runs(
+    mut runs: Vec<Run>,
+    starts: &[f64],
+    duration_s: f64,
+    min_segment_s: f64,
+) -> Vec<Run> {
+    let mut j = 0;
+    while runs.len() > 1 && j < runs.len() {
+        let len = run_end(&runs, j, starts, duration_s) - starts[runs[j].first];
+        if len >= min_segment_s {
+            j += 1;
+        } else if j > 0 {
+            runs[j - 1].last = runs[j].last;
+            runs.remove(j);
+            if j < runs.len() && runs[j].call == runs[j - 1].call {
+                runs[j - 1].last = runs[j].last;
+                runs.remove(j);
+            }
+            j -= 1;
+        } else {
+            runs[1].first = runs[0].first;
+            runs.remove(0);
+        }
+    }
+    runs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn candidate(label: usize, scores: &[f32], threshold: f32) -> Candidate {
+        Candidate {
+            label,
+            scores: scores.to_vec(),
+            threshold,
+        }
+    }
+
+    /// Patch starts every 0.5 s.
+    fn starts(n: usize) -> Vec<f64> {
+        (0..n).map(|k| k as f64 * 0.5).collect()
+    }
+
+    #[test]
+    fn a_new_ambience_takes_over_only_when_it_beats_the_current_one_by_the_margin() {
+        // Rain holds at 0.6; traffic rises to 0.65 (not enough), then 0.75 (enough).
+        let rain = candidate(0, &[0.6, 0.6, 0.6, 0.6], 0.5);
+        let traffic = candidate(1, &[0.1, 0.65, 0.65, 0.75], 0.5);
+        let calls = patch_calls(&[rain, traffic], &[false; 4]);
+        use Call::Ambience as A;
+        assert_eq!(calls, [A(0), A(0), A(0), A(1)]);
+    }
+
+    #[test]
+    fn the_current_ambience_lapses_only_below_its_threshold_less_the_margin() {
+        let rain = candidate(0, &[0.6, 0.45, 0.41, 0.39, 0.3], 0.5);
+        let calls = patch_calls(&[rain], &[false; 5]);
+        use Call::{Ambience as A, Other as O};
+        // 0.45 and 0.41 are within 0.1 of the threshold: still rain; 0.39 is not.
+        assert_eq!(calls, [A(0), A(0), A(0), O, O]);
+        // Without a current ambience, the threshold itself applies.
+        let calls = patch_calls(&[candidate(0, &[0.45], 0.5)], &[false]);
+        assert_eq!(calls, [O]);
+    }
+
+    #[test]
+    fn silence_does_not_change_the_ambience_carried_across_it() {
+        // Traffic at 0.65 after a silent patch does not beat rain (carried) by the margin.
+        let rain = candidate(0, &[0.6, 0.0, 0.6], 0.5);
+        let traffic = candidate(1, &[0.1, 0.0, 0.65], 0.5);
+        let calls = patch_calls(&[rain, traffic], &[false, true, false]);
+        assert_eq!(calls, [Call::Ambience(0), Call::Silence, Call::Ambience(0)]);
+    }
+
+    #[test]
+    fn runs_shorter_than_the_minimum_merge_into_the_run_before() {
+        use Call::{Ambience as A, Other as O};
+        // 0.5 s patches: rain 2 s, one patch of other (0.5 s), rain 2 s, traffic 2 s.
+        let calls = [vec![A(0); 4], vec![O], vec![A(0); 4], vec![A(1); 4]].concat();
+        let runs = merge_short_runs(runs_of(&calls), &starts(13), 6.5, 1.0);
+        // The lone `other` joins the rain before it, and the two rains become one run.
+        assert_eq!(
+            runs,
+            [
+                Run {
+                    call: A(0),
+                    first: 0,
+                    last: 8
+                },
+                Run {
+                    call: A(1),
+                    first: 9,
+                    last: 12
+                }
+            ]
+        );
+        // A short first run joins the run after it.
+        let calls = [vec![O], vec![A(1); 6]].concat();
+        let runs = merge_short_runs(runs_of(&calls), &starts(7), 3.5, 1.0);
+        assert_eq!(
+            runs,
+            [Run {
+                call: A(1),
+                first: 0,
+                last: 6
+            }]
+        );
+        // With no minimum nothing merges; one run is never merged away.
+        assert_eq!(
+            merge_short_runs(runs_of(&calls), &starts(7), 3.5, 0.0).len(),
+            2
+        );
+        assert_eq!(
+            merge_short_runs(runs_of(&[O]), &starts(1), 0.5, 10.0).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn the_timeline_covers_the_clip_from_zero_to_its_duration() {
+        let rain = candidate(0, &[0.9; 6], 0.5);
+        let segments = timeline(
+            &starts(6),
+            &[rain],
+            &[false, false, false, true, true, true],
+            3.2,
+            1.0,
+        );
+        let spans: Vec<(Call, f64, f64)> = segments.iter().map(|s| (s.0, s.1, s.2)).collect();
+        assert_eq!(
+            spans,
+            [(Call::Ambience(0), 0.0, 1.5), (Call::Silence, 1.5, 3.2)]
+        );
+        assert!((segments[0].3 - 0.9).abs() < 1e-6 && segments[1].3 == 1.0);
+        assert!(timeline(&[], &[], &[], 0.0, 1.0).is_empty());
+    }
 }

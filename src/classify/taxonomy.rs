@@ -73,7 +73,10 @@ pub struct Taxonomy {
 impl Taxonomy {
     /// Reads `path` and resolves every class against `class_names`; an unknown class is an error.
     pub fn load(path: &Path, class_names: &[String]) -> Result<Self, TagError> {
-        let bad = |reason: String| TagError::Config(format!("{}: {reason}", path.display()));
+        let bad = |reason: String| TagError::Data {
+            path: path.to_path_buf(),
+            reason,
+        };
         let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
         let file: TaxonomyFile = toml::from_str(&text).map_err(|e| bad(e.message().to_string()))?;
         let mut labels = Vec::with_capacity(file.labels.len());

@@ -29,36 +29,83 @@ pub(crate) fn invalid(name: &'static str, reason: impl Into<String>) -> FeatureE
 
 use crate::audio::{AudioBlock, AudioError, AudioReader, StreamResampler};
 
-/// Streams a file through the model front end: decode → mono downmix → resample to the front end's
-/// rate → log-mel. Each block's new frames (row-major, `n_mels` per frame) go to `sink`; memory stays
-/// bounded by one block whatever the file's length. Returns the number of frames produced.
+/// The model front end over a file, one decoded block at a time: decode → mono downmix →
+/// resample to the front end's rate → log-mel. Tagging (`classify`) and `log_mel_stream` (the
+/// bench's and the example's) run this one loop.
+pub struct FrontEnd<'r> {
+    reader: &'r mut AudioReader,
+    resampler: StreamResampler,
+    block: AudioBlock,
+    mono: Vec<Vec<f32>>,
+    resampled: AudioBlock,
+    ended: bool,
+}
+
+impl<'r> FrontEnd<'r> {
+    /// A front end reading `reader` (from where it is) and resampling to `rate` Hz.
+    pub fn new(reader: &'r mut AudioReader, rate: u32) -> Result<Self, AudioError> {
+        let resampler = StreamResampler::new(reader.info().sample_rate, rate, 1)?;
+        Ok(Self {
+            reader,
+            resampler,
+            block: AudioBlock::default(),
+            mono: vec![Vec::new()],
+            resampled: AudioBlock::default(),
+            ended: false,
+        })
+    }
+
+    /// Decodes the next block, appends its mono samples at the front end's rate to `samples` and
+    /// the log-mel frames they complete to `frames` (row-major, `n_mels` per frame). The step after
+    /// the last block flushes the resampler. Returns `false`, appending nothing, once that is done.
+    pub fn next(
+        &mut self,
+        mel: &mut LogMel,
+        samples: &mut Vec<f32>,
+        frames: &mut Vec<f32>,
+    ) -> Result<bool, AudioError> {
+        if self.ended {
+            return Ok(false);
+        }
+        if self.reader.next_block(&mut self.block)? {
+            self.block.downmix_into(&mut self.mono[0]);
+            self.resampler.process(&self.mono, &mut self.resampled)?;
+        } else {
+            self.resampler.finish(&mut self.resampled)?;
+            self.ended = true;
+        }
+        let x = &self.resampled.channels[0];
+        samples.extend_from_slice(x);
+        mel.push(x, frames);
+        Ok(true)
+    }
+
+    /// The reader (its decoded length and damaged samples, once the stream has ended).
+    pub fn reader(&self) -> &AudioReader {
+        self.reader
+    }
+}
+
+/// Streams a file through the model front end ([`FrontEnd`]). Each block's new frames (row-major,
+/// `n_mels` per frame) go to `sink`; memory stays bounded by one block whatever the file's length.
+/// Returns the number of frames produced.
 pub fn log_mel_stream(
     reader: &mut AudioReader,
     mel: &mut LogMel,
     mut sink: impl FnMut(&[f32]),
 ) -> Result<u64, AudioError> {
-    let rate = reader.info().sample_rate;
-    let mut resampler = StreamResampler::new(rate, mel.params().sample_rate, 1)?;
-    let mut block = AudioBlock::default();
-    let mut mono = vec![Vec::new()];
-    let mut resampled = AudioBlock::default();
-    let mut frames = Vec::new();
-    let mut total = 0u64;
+    let mut front = FrontEnd::new(reader, mel.params().sample_rate)?;
     mel.reset();
-    let mut feed = |resampled: &AudioBlock, frames: &mut Vec<f32>, mel: &mut LogMel| {
-        frames.clear();
-        let n = mel.push(&resampled.channels[0], frames);
-        if n > 0 {
-            sink(frames);
+    let n_mels = mel.n_mels();
+    let (mut samples, mut frames) = (Vec::new(), Vec::new());
+    let mut total = 0u64;
+    while front.next(mel, &mut samples, &mut frames)? {
+        samples.clear();
+        if !frames.is_empty() {
+            sink(&frames);
+            total += (frames.len() / n_mels) as u64;
+            frames.clear();
         }
-        n as u64
-    };
-    while reader.next_block(&mut block)? {
-        block.downmix_into(&mut mono[0]);
-        resampler.process(&mono, &mut resampled)?;
-        total += feed(&resampled, &mut frames, mel);
     }
-    resampler.finish(&mut resampled)?;
-    total += feed(&resampled, &mut frames, mel);
     Ok(total)
 }

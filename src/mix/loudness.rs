@@ -301,10 +301,9 @@ fn analyse(block: &AudioBlock, lra: bool, peaks: bool) -> Result<Loudness, MixEr
         return Ok(empty());
     }
     if !(16..=2_822_400).contains(&block.sample_rate) {
-        return Err(MixError::Loudness(format!(
-            "sample rate {} Hz is not supported",
-            block.sample_rate
-        )));
+        return Err(MixError::Loudness {
+            reason: format!("sample rate {} Hz is not supported", block.sample_rate),
+        });
     }
     let sub = (block.sample_rate as usize + 5) / 10;
     let (b, a) = k_filter(f64::from(block.sample_rate));
@@ -355,8 +354,9 @@ fn analyse(block: &AudioBlock, lra: bool, peaks: bool) -> Result<Loudness, MixEr
 }
 
 fn measure_with(block: &AudioBlock, mode: ebur128::Mode) -> Result<Loudness, MixError> {
-    let ch = u32::try_from(block.channel_count())
-        .map_err(|_| MixError::Loudness("too many channels".into()))?;
+    let ch = u32::try_from(block.channel_count()).map_err(|_| MixError::Loudness {
+        reason: format!("{} channels", block.channel_count()),
+    })?;
     if ch == 0 || block.frames() == 0 {
         return Ok(Loudness {
             integrated_lufs: None,
@@ -365,8 +365,7 @@ fn measure_with(block: &AudioBlock, mode: ebur128::Mode) -> Result<Loudness, Mix
             sample_peak_dbfs: None,
         });
     }
-    let mut m = ebur128::EbuR128::new(ch, block.sample_rate, mode)
-        .map_err(|e| MixError::Loudness(format!("{e:?}")))?;
+    let mut m = ebur128::EbuR128::new(ch, block.sample_rate, mode)?;
     if ch == 1 {
         let _ = m.set_channel(0, ebur128::Channel::Center);
     }
@@ -377,8 +376,7 @@ fn measure_with(block: &AudioBlock, mode: ebur128::Mode) -> Result<Loudness, Mix
     while start < block.frames() {
         let end = (start + chunk).min(block.frames());
         let part: Vec<&[f32]> = planes.iter().map(|p| &p[start..end]).collect();
-        m.add_frames_planar_f32(&part)
-            .map_err(|e| MixError::Loudness(format!("{e:?}")))?;
+        m.add_frames_planar_f32(&part)?;
         start = end;
     }
     let mut tp = 0.0f64;

@@ -19,7 +19,7 @@ use serde::Serialize;
 pub use duck::{ducking_gains, DuckConfig, DuckReport};
 pub use limiter::{Limiter, LimiterConfig, LimiterReport};
 pub use loudness::{integrated, measure, measure_ebur128, Loudness};
-pub use stems::{conform, load_stems, separate_for_remix, stem_paths};
+pub use stems::{conform, load_stems, stem_paths};
 
 use crate::audio::AudioBlock;
 use crate::dsp::{clean_stem, db_to_gain, CleanupConfig, CleanupReport, DspError, StemRole};
@@ -28,9 +28,15 @@ use crate::dsp::{clean_stem, db_to_gain, CleanupConfig, CleanupReport, DspError,
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum MixError {
-    /// The stems could not be read.
-    #[error("cannot read stems: {0}")]
-    Stems(String),
+    /// A stem file could not be read.
+    #[error("cannot read the stem: {0}")]
+    StemRead(#[source] crate::audio::AudioError),
+    /// The blocks given do not fit together (a caller built them; decode never would).
+    #[error("{reason}")]
+    Malformed {
+        /// Which block and how.
+        reason: String,
+    },
     /// A stem does not fit the input.
     #[error("{}: stem does not match the input: {reason}", path.display())]
     StemMismatch {
@@ -39,12 +45,15 @@ pub enum MixError {
         /// Expected versus found.
         reason: String,
     },
-    /// Separating the input (no `--stems`) failed.
-    #[error(transparent)]
-    Separation(#[from] crate::separate::SeparateError),
-    /// The loudness meter refused the stream.
+    /// The loudness of a block cannot be measured (an unsupported rate or channel count).
+    #[error("loudness measurement failed: {reason}")]
+    Loudness {
+        /// What is out of range.
+        reason: String,
+    },
+    /// The EBU R128 meter (ebur128 crate) refused the stream.
     #[error("loudness measurement failed: {0}")]
-    Loudness(String),
+    Meter(#[from] ebur128::Error),
     /// A cleanup setting is invalid.
     #[error(transparent)]
     Dsp(#[from] DspError),
@@ -224,11 +233,13 @@ pub fn remix(
     // The block's fields are public: a caller can build one decode never would.
     let frames = mixture.frames();
     if mixture.sample_rate == 0 || mixture.channel_count() == 0 {
-        return Err(MixError::Stems(format!(
-            "the input has {} Hz and {} channels",
-            mixture.sample_rate,
-            mixture.channel_count()
-        )));
+        return Err(MixError::Malformed {
+            reason: format!(
+                "the input has {} Hz and {} channels",
+                mixture.sample_rate,
+                mixture.channel_count()
+            ),
+        });
     }
     if let Some((c, ch)) = mixture
         .channels
@@ -236,19 +247,23 @@ pub fn remix(
         .enumerate()
         .find(|(_, ch)| ch.len() != frames)
     {
-        return Err(MixError::Stems(format!(
-            "the input's channel {c} has length {}, channel 0 has {frames}",
-            ch.len()
-        )));
+        return Err(MixError::Malformed {
+            reason: format!(
+                "the input's channel {c} has length {}, channel 0 has {frames}",
+                ch.len()
+            ),
+        });
     }
     for (stem, name) in [(&speech, "speech"), (&background, "background")] {
         if stem.sample_rate != mixture.sample_rate
             || stem.channel_count() != mixture.channel_count()
             || stem.channels.iter().any(|c| c.len() != mixture.frames())
         {
-            return Err(MixError::Stems(format!(
+            return Err(MixError::Malformed {
+                reason: format!(
                 "the {name} stem does not have the input's rate, channels and length (see conform)"
-            )));
+            ),
+            });
         }
     }
     config.validate()?;

@@ -1,4 +1,5 @@
-//! Where the remix gets its stems: from files `separate` wrote, or from separation itself.
+//! Where the remix gets its stems when they are files: the names `separate` and `batch --separate`
+//! write, and making a stem fit its input.
 
 use std::path::{Path, PathBuf};
 
@@ -77,8 +78,8 @@ pub fn load_stems(
     mixture: &AudioBlock,
 ) -> Result<(AudioBlock, AudioBlock, usize), MixError> {
     let (sp, bp) = stem_paths(dir, input);
-    let mut speech = read_all(&sp).map_err(|e| MixError::Stems(e.to_string()))?;
-    let mut background = read_all(&bp).map_err(|e| MixError::Stems(e.to_string()))?;
+    let mut speech = read_all(&sp).map_err(MixError::StemRead)?;
+    let mut background = read_all(&bp).map_err(MixError::StemRead)?;
     let (sr, ch, n) = (
         mixture.sample_rate,
         mixture.channel_count(),
@@ -87,29 +88,4 @@ pub fn load_stems(
     let d1 = conform(&mut speech, &sp, sr, ch, n)?;
     let d2 = conform(&mut background, &bp, sr, ch, n)?;
     Ok((speech, background, d1.max(d2)))
-}
-
-/// Separates `input` (decoded as `mixture`) with `model` for `roomtone remix` without `--stems`: the
-/// mixture already in memory goes through the models and the stems come back in memory, each with
-/// the mixture's rate, channels and length (no second decode, nothing written).
-pub fn separate_for_remix(
-    input: &Path,
-    mixture: &AudioBlock,
-    model: crate::separate::ModelChoice,
-) -> Result<(AudioBlock, AudioBlock), MixError> {
-    use crate::separate::{self, Precision, SeparateConfig};
-    let backends =
-        separate::Backends::load(&crate::models::models_dir(), model, Precision::default())?;
-    let mut worker =
-        separate::Separator::from_backends(&backends, crate::models::SessionOptions::default())?;
-    let config = SeparateConfig {
-        model,
-        ..SeparateConfig::default()
-    };
-    Ok(separate::separate_block(
-        &mut worker,
-        input,
-        mixture,
-        &config,
-    )?)
 }

@@ -1,9 +1,11 @@
 //! Model manifests (`models/<name>.toml`) and the ONNX Runtime environment.
 
+mod context;
 mod manifest;
 mod onnx_graph;
 mod runtime;
 
+pub use context::{ModelContext, Precision};
 pub use manifest::{FileEntry, FrontEnd, Graph, Manifest, MelFrontEnd, Source, TensorSpec};
 pub use onnx_graph::{Node, OnnxGraph, Quantisation};
 pub use runtime::{

@@ -149,6 +149,86 @@ pub fn tag_csv_row(record: &TagRecord) -> String {
     }
 }
 
+/// How `roomtone tag` writes its records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagFormat {
+    /// One JSON array, a record per line.
+    Json,
+    /// One JSON object per line.
+    Jsonl,
+    /// CSV with a header ([`TAG_CSV_HEADER`], rows as [`tag_csv_row`]).
+    Csv,
+}
+
+/// Writes tag records in a [`TagFormat`] one line at a time, handing each line to `emit` as soon
+/// as it is complete (the JSON array's comma needs the next record, so its lines lag one behind).
+///
+/// ```
+/// use roomtone::report::{TagFormat, TagRecord, TagWriter};
+///
+/// let mut lines = Vec::new();
+/// let mut writer = TagWriter::new(TagFormat::Json, |line| lines.push(line));
+/// for path in ["a.wav", "b.wav"] {
+///     let error = "cannot read".to_string();
+///     writer.record(&TagRecord::Failed { path: path.into(), error });
+/// }
+/// writer.finish();
+/// assert_eq!(lines.len(), 4);
+/// assert_eq!(lines[1], r#"  {"path":"a.wav","error":"cannot read"},"#);
+/// assert_eq!(lines[3], "]");
+/// ```
+pub struct TagWriter<F: FnMut(String)> {
+    format: TagFormat,
+    emit: F,
+    held: Option<String>,
+}
+
+impl<F: FnMut(String)> TagWriter<F> {
+    /// Starts the output: `[` for JSON, the header for CSV.
+    pub fn new(format: TagFormat, mut emit: F) -> Self {
+        match format {
+            TagFormat::Json => emit("[".to_string()),
+            TagFormat::Csv => emit(TAG_CSV_HEADER.to_string()),
+            TagFormat::Jsonl => {}
+        }
+        Self {
+            format,
+            emit,
+            held: None,
+        }
+    }
+
+    /// One record.
+    pub fn record(&mut self, record: &TagRecord) {
+        match self.format {
+            TagFormat::Csv => (self.emit)(tag_csv_row(record)),
+            TagFormat::Jsonl => (self.emit)(json_line(record)),
+            TagFormat::Json => {
+                if let Some(before) = self.held.replace(format!("  {}", json_line(record))) {
+                    (self.emit)(format!("{before},"));
+                }
+            }
+        }
+    }
+
+    /// Ends the output: the last record and `]` for JSON.
+    pub fn finish(mut self) {
+        if self.format == TagFormat::Json {
+            if let Some(last) = self.held.take() {
+                (self.emit)(last);
+            }
+            (self.emit)("]".to_string());
+        }
+    }
+}
+
+/// `value` as one line of JSON (an error object if it cannot be serialised, which our records
+/// always can).
+pub fn json_line<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value)
+        .unwrap_or_else(|e| format!("{{\"error\":\"cannot serialise: {e}\"}}"))
+}
+
 /// A text cell of a CSV file: quoted when it holds a comma, quote or line break (RFC 4180), and
 /// defused when a spreadsheet would run it as a formula.
 ///

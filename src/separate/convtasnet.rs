@@ -3,7 +3,7 @@
 //!
 //! The graph's output scale is arbitrary, so each segment's estimate is scaled by the least-squares
 //! gain onto the mix it came from (`g = ⟨y, x⟩ / ⟨y, y⟩` over the segment, context included), its
-//! magnitude capped at the export's own scale ([`MAX_GAIN`]); the raised-cosine crossfade between
+//! magnitude capped at the export's own scale (`MAX_GAIN`); the raised-cosine crossfade between
 //! segments smooths the change of gain. The network normalises with a
 //! *global* layer norm (statistics over the whole run), so segmented output cannot equal a whole-file
 //! run exactly; the default segments trade that agreement against speed (BENCHMARKS.md).
@@ -14,7 +14,7 @@ use ort::session::Session;
 use ort::value::TensorRef;
 
 use crate::audio::{AudioBlock, StreamResampler};
-use crate::models::{self, Manifest, ModelError, SessionOptions};
+use crate::models::{self, Manifest, ModelError, Precision, SessionOptions};
 
 /// Sample rate the network runs at, Hz.
 pub const SAMPLE_RATE: u32 = 16_000;
@@ -27,34 +27,12 @@ const MIN_RUN: usize = 1600;
 /// mix; capping the magnitude at the model's own scale keeps its suppression there.
 const MAX_GAIN: f64 = 1.0 / 5900.0;
 
-/// Which copy of the network runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Precision {
-    /// `convtasnet_int8.onnx`: the same network with int8 matrix products (derived at set-up), about
-    /// twice as fast; agrees with the float graph to about 27 dB SNR.
-    #[default]
-    Int8,
-    /// `convtasnet.onnx` as shipped, float32.
-    Float32,
-}
-
-impl Precision {
-    fn role(self) -> &'static str {
-        match self {
-            Self::Int8 => "separator-int8",
-            Self::Float32 => "separator",
-        }
-    }
-}
-
-impl std::str::FromStr for Precision {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "int8" => Ok(Self::Int8),
-            "f32" | "float32" => Ok(Self::Float32),
-            _ => Err(format!("{s:?} is not a Conv-TasNet precision (int8, f32)")),
-        }
+/// The manifest role of the graph that runs at `precision`: `convtasnet_int8.onnx` (derived at
+/// set-up) or `convtasnet.onnx` as shipped.
+fn role(precision: Precision) -> &'static str {
+    match precision {
+        Precision::Int8 => "separator-int8",
+        Precision::Float32 => "separator",
     }
 }
 
@@ -116,10 +94,10 @@ impl ConvTasNet {
     pub fn load(models_dir: &Path, precision: Precision) -> Result<Self, ModelError> {
         let manifest = Manifest::load(models_dir, "convtasnet")?;
         manifest.check_files()?;
-        if manifest.graph(precision.role()).is_none() {
+        if manifest.graph(role(precision)).is_none() {
             return Err(ModelError::Manifest {
                 path: manifest.dir.with_extension("toml"),
-                reason: format!("no graph with role {:?}", precision.role()),
+                reason: format!("no graph with role {:?}", role(precision)),
             });
         }
         Ok(Self {
@@ -140,7 +118,7 @@ impl ConvTasNet {
 
     /// Opens the graph for one worker.
     pub fn session(&self, options: SessionOptions) -> Result<CtnSession, ModelError> {
-        let role = self.precision.role();
+        let role = role(self.precision);
         let graph = self
             .manifest
             .graph(role)

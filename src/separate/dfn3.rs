@@ -1,8 +1,10 @@
 //! DeepFilterNet3 around its three ONNX graphs: STFT, ERB and complex features with running
 //! normalisation, encoder / ERB decoder / deep-filter decoder, ERB gains, deep filter, ISTFT.
 //!
-//! The constants and the alignment follow `shared/DFN3.md` (libDF's `DfTract::process` with
-//! `atten_lim = 100`, `compensate_delay = true`, no post filter). A stream is run in chunks of
+//! The constants and the alignment are the reference implementation's (libDF's `DfTract::process`
+//! with `atten_lim = 100`, `compensate_delay = true`, no post filter), as the numpy oracle
+//! `scripts/dfn3_oracle.py` restates them step by step; `tests/data/dfn3_reference.f32` is the
+//! reference runtime's output that the tests hold this module to. A stream is run in chunks of
 //! frames. The `*_state.onnx` graphs (derived at set-up) take and return their GRU states, so each
 //! chunk starts its GRUs where the previous run left them; every chunk after the first is preceded by
 //! warm-up frames (the end of the previous chunk's features) that restore the convolutions' history

@@ -9,7 +9,7 @@ pub mod dfn3;
 pub mod fusion;
 mod stems;
 
-pub use convtasnet::{ConvTasNet, CtnSession, CtnStream, Precision, SegmentConfig};
+pub use convtasnet::{ConvTasNet, CtnSession, CtnStream, SegmentConfig};
 pub use dfn3::{enhance, ChunkConfig, Dfn3, Dfn3Session, Dfn3Stream, GraphOutput, GruState};
 pub use fusion::{Fusion, FusionError};
 pub use stems::{
@@ -21,6 +21,22 @@ use std::path::{Path, PathBuf};
 
 use crate::audio::AudioError;
 use crate::models::ModelError;
+
+// The models are shared by every worker and each worker's sessions move to its thread: checked
+// when the crate compiles, not when a test runs.
+const _: () = {
+    const fn shared<T: Send + Sync>() {}
+    const fn movable<T: Send>() {}
+    shared::<Dfn3>();
+    shared::<ConvTasNet>();
+    shared::<Fusion>();
+    shared::<Backends>();
+    movable::<Dfn3Session>();
+    movable::<Dfn3Stream<'static>>();
+    movable::<CtnSession>();
+    movable::<CtnStream>();
+    movable::<Separator<'static>>();
+};
 
 /// Which separation model runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]

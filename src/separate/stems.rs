@@ -6,14 +6,14 @@ use std::collections::{HashMap, VecDeque};
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
-use super::convtasnet::{ConvTasNet, CtnResampled, CtnSession, Precision, SegmentConfig};
+use super::convtasnet::{ConvTasNet, CtnResampled, CtnSession, SegmentConfig};
 use super::dfn3::{ChunkConfig, Dfn3, Dfn3Session, Dfn3Stream, SAMPLE_RATE};
 use super::fusion::{self, Fuser, Fusion};
 use super::{ModelChoice, SeparateError};
 use crate::audio::{
     finish_pair, AudioBlock, AudioError, AudioReader, OutputFormat, StreamResampler, WavOutput,
 };
-use crate::models::SessionOptions;
+use crate::models::{ModelContext, SessionOptions};
 
 /// Options of a separation run.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -150,13 +150,11 @@ pub struct Backends {
 }
 
 impl Backends {
-    /// Loads what `choice` needs from `models_dir` (fusion weights from
-    /// `models_dir/separation/fusion.json`). A missing model is named, with the set-up to run.
-    pub fn load(
-        models_dir: &Path,
-        choice: ModelChoice,
-        precision: Precision,
-    ) -> Result<Self, SeparateError> {
+    /// Loads what `choice` needs from `context.dir` (Conv-TasNet at `context.precision`, fusion
+    /// weights from `separation/fusion.json`). A missing model is named, with the set-up to run.
+    pub fn load(context: &ModelContext, choice: ModelChoice) -> Result<Self, SeparateError> {
+        let models_dir = context.dir.as_path();
+        let precision = context.precision;
         let mut b = Self::default();
         if matches!(choice, ModelChoice::Dfn3 | ModelChoice::Ensemble) {
             b.dfn3 = Some(
@@ -205,22 +203,14 @@ impl<'m> Separator<'m> {
         })
     }
 
-    /// Opens this worker's sessions for every model in `backends`.
+    /// Opens this worker's sessions for every model in `backends`, with the session options of
+    /// `context` (Conv-TasNet gains from intra-op threads, DeepFilterNet3's small graphs lose:
+    /// BENCHMARKS.md).
     pub fn from_backends(
         backends: &'m Backends,
-        options: SessionOptions,
+        context: &ModelContext,
     ) -> Result<Self, SeparateError> {
-        Self::from_backends_with(backends, options, options)
-    }
-
-    /// As [`Separator::from_backends`], with separate options for the DeepFilterNet3 and the
-    /// Conv-TasNet sessions (Conv-TasNet gains from intra-op threads, DeepFilterNet3's small graphs
-    /// lose: BENCHMARKS.md).
-    pub fn from_backends_with(
-        backends: &'m Backends,
-        dfn3_options: SessionOptions,
-        ctn_options: SessionOptions,
-    ) -> Result<Self, SeparateError> {
+        let (dfn3_options, ctn_options) = (context.dfn3, context.convtasnet);
         let dfn3_session = match &backends.dfn3 {
             Some(m) => {
                 Some(

@@ -7,7 +7,7 @@ use roomtone_fuzz::harness;
 
 fn main() {
     let dir = tempfile::tempdir().expect("temporary folder");
-    let tagger = Tagger::load(&roomtone::models::models_dir())
+    let tagger = Tagger::load(&roomtone::models::ModelContext::from_env())
         .expect("YAMNet and the tagging files (run scripts/setup.sh)");
     let mut worker = tagger
         .worker(&TagConfig::default())

@@ -1,0 +1,177 @@
+//! Parsed flags turned into the library's settings, in one place: presets and the limiter's
+//! default ceiling, the CPU count, how many threads each model session gets, and where the models
+//! are. The commands only ever see the resolved settings.
+
+use clap::Parser;
+
+use roomtone::classify::{AmbienceModel, TagConfig};
+use roomtone::dsp::CleanupConfig;
+use roomtone::models::{ModelContext, SessionOptions};
+use roomtone::{batch, mix, separate};
+
+use crate::args::{
+    AmbienceArg, BatchArgs, BatchRemixOptions, ModelArgs, RemixLevels, SeparateArgs, TagArgs,
+};
+
+/// A value found wrong before any work is done: reported in one line, exit status 2 (as clap's own
+/// usage errors).
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+fn usage(e: impl std::fmt::Display) -> UsageError {
+    UsageError(e.to_string())
+}
+
+/// The CPUs this process may use (`taskset` narrows it).
+pub fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// How files run, which decides the session threads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parallelism {
+    /// One file after another (`separate`, `remix`): Conv-TasNet takes every CPU.
+    OneFileAtATime,
+    /// Many files at once, one per worker (`batch`): one thread per session.
+    FilePerWorker,
+}
+
+/// The models folder and the session settings for the separation flags (`--model` group) and
+/// YAMNet's `--threads`. DeepFilterNet3's small graphs are fastest on one thread (BENCHMARKS.md).
+pub fn model_context(
+    model: Option<&ModelArgs>,
+    tag_threads: usize,
+    run: Parallelism,
+) -> ModelContext {
+    let mut context = ModelContext::from_env();
+    context.yamnet = SessionOptions {
+        intra_threads: tag_threads,
+    };
+    if let Some(m) = model {
+        context.precision = m.ctn_precision;
+        let default = match run {
+            Parallelism::OneFileAtATime => cpus(),
+            Parallelism::FilePerWorker => 1,
+        };
+        context.convtasnet = SessionOptions {
+            intra_threads: m.intra_threads.unwrap_or(default).max(1),
+        };
+    }
+    context
+}
+
+/// `roomtone tag`: the tagging options and the number of workers.
+pub fn tag(args: &TagArgs) -> Result<(TagConfig, usize), UsageError> {
+    let config = TagConfig {
+        hop_s: args.hop,
+        min_segment_s: args.min_segment,
+        ambience_model: match args.ambience_model {
+            AmbienceArg::Head => AmbienceModel::Head,
+            AmbienceArg::Mapping => AmbienceModel::Mapping,
+        },
+    };
+    config.validate().map_err(usage)?;
+    Ok((config, args.jobs.unwrap_or_else(cpus)))
+}
+
+/// `roomtone separate`.
+pub fn separate(args: &SeparateArgs) -> Result<separate::SeparateConfig, UsageError> {
+    let config = separate::SeparateConfig {
+        atten_lim_db: args.atten_lim_db,
+        strength: args.strength,
+        format: args.format,
+        force: args.force,
+        chunks: separate::ChunkConfig::from_seconds(args.chunk_seconds, args.warmup_seconds),
+        model: args.model.model,
+        ctn_segments: ctn_segments(&args.model),
+    };
+    config.model_weight().map_err(usage)?;
+    Ok(config)
+}
+
+fn ctn_segments(m: &ModelArgs) -> separate::SegmentConfig {
+    separate::SegmentConfig::from_seconds(m.ctn_segment_seconds, m.ctn_context_seconds, 0.2)
+}
+
+/// How `remix` and `batch` separate: the model and its tuning flags, the library's defaults for
+/// the rest.
+pub fn separation(m: &ModelArgs) -> separate::SeparateConfig {
+    separate::SeparateConfig {
+        model: m.model,
+        ctn_segments: ctn_segments(m),
+        ..separate::SeparateConfig::default()
+    }
+}
+
+/// The remix flags: a preset gives the target and the ceiling unless they are given; a loudness
+/// target without a ceiling limits at -1 dBTP.
+pub fn remix(levels: &RemixLevels) -> Result<mix::RemixConfig, UsageError> {
+    let preset = levels.preset;
+    let mut cleanup = CleanupConfig::default();
+    if levels.no_clean {
+        cleanup.steps.clear();
+    } else if let Some(list) = &levels.clean {
+        cleanup.steps = CleanupConfig::parse_steps(list).map_err(usage)?;
+    }
+    let target_lufs = levels.target_lufs.or(preset.map(|p| p.target_lufs));
+    let ceiling = levels
+        .true_peak_db
+        .or(preset.map(|p| p.ceiling_dbtp))
+        .or(target_lufs.map(|_| -1.0));
+    let config = mix::RemixConfig {
+        speech_gain_db: levels.speech_gain_db,
+        background_gain_db: levels.background_gain_db,
+        duck: (levels.duck_db != 0.0).then(|| mix::DuckConfig {
+            depth_db: levels.duck_db.abs(),
+            ..mix::DuckConfig::default()
+        }),
+        cleanup,
+        target_lufs,
+        limiter: ceiling.map(|c| mix::LimiterConfig {
+            ceiling_dbtp: c,
+            ..mix::LimiterConfig::default()
+        }),
+    };
+    config.validate().map_err(usage)?;
+    Ok(config)
+}
+
+/// `batch --remix "OPTIONS"`: the `remix` flags, quoted as one argument.
+fn batch_remix(options: &str) -> Result<mix::RemixConfig, UsageError> {
+    let parsed = BatchRemixOptions::try_parse_from(options.split_whitespace()).map_err(|e| {
+        let text = e.render().to_string();
+        let first = text.lines().next().unwrap_or_default().trim_start_matches("error: ");
+        UsageError(format!(
+            "--remix: {first} (it takes the flags of `roomtone remix`, e.g. \"--background-gain-db -12 --preset ebu-r128\")"
+        ))
+    })?;
+    remix(&parsed.levels).map_err(|e| UsageError(format!("--remix: {e}")))
+}
+
+/// `roomtone batch`.
+pub fn batch(args: &BatchArgs) -> Result<batch::BatchConfig, UsageError> {
+    let tag = TagConfig {
+        hop_s: args.hop,
+        ..TagConfig::default()
+    };
+    tag.validate().map_err(usage)?;
+    Ok(batch::BatchConfig {
+        out_dir: args.out.clone(),
+        jobs: args.jobs.unwrap_or_else(cpus),
+        resume: args.resume,
+        tag,
+        stages: batch::StageOptions {
+            separate: args.separate,
+            remix: args.remix.as_deref().map(batch_remix).transpose()?,
+            separation: separation(&args.model),
+        },
+    })
+}
