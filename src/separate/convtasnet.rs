@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use ort::session::Session;
 use ort::value::TensorRef;
 
+use super::estimator::Failure;
 use crate::audio::{AudioBlock, StreamResampler};
 use crate::models::{self, Manifest, ModelError, Precision, SessionOptions};
 
@@ -373,8 +374,9 @@ impl CtnStream {
 }
 
 /// Conv-TasNet on a stream at any rate `rate` (one channel): resampled to 16 kHz, segmented, and back,
-/// with output sample-aligned and exactly as long as the input.
-pub struct CtnResampled {
+/// with output sample-aligned and exactly as long as the input. The ensemble runs Conv-TasNet so,
+/// beside DeepFilterNet3 at 48 kHz; alone, Conv-TasNet runs at 16 kHz with no detour.
+pub(crate) struct CtnResampled {
     to16: StreamResampler,
     back: StreamResampler,
     stream: CtnStream,
@@ -387,7 +389,7 @@ pub struct CtnResampled {
 
 impl CtnResampled {
     /// A stream taking `rate` Hz samples.
-    pub fn new(
+    pub(crate) fn new(
         model: &ConvTasNet,
         segments: SegmentConfig,
         rate: u32,
@@ -405,50 +407,38 @@ impl CtnResampled {
     }
 
     /// Feeds `input` and appends the ready output to `out`.
-    pub fn process(
+    pub(crate) fn process(
         &mut self,
         session: &mut CtnSession,
         input: &[f32],
         out: &mut Vec<f32>,
-    ) -> Result<(), super::SeparateError> {
+    ) -> Result<(), Failure> {
         self.samples_in += input.len() as u64;
         self.to16.process(&[input], &mut self.block16)?;
         self.est16.clear();
         self.stream
-            .process(session, &self.block16.channels[0], &mut self.est16)
-            .map_err(|e| self.err(e))?;
+            .process(session, &self.block16.channels[0], &mut self.est16)?;
         self.back.process(&[&self.est16], &mut self.back_out)?;
         self.emit(out, false);
         Ok(())
     }
 
     /// Ends the stream: total output = total input.
-    pub fn finish(
+    pub(crate) fn finish(
         &mut self,
         session: &mut CtnSession,
         out: &mut Vec<f32>,
-    ) -> Result<(), super::SeparateError> {
+    ) -> Result<(), Failure> {
         self.to16.finish(&mut self.block16)?;
         self.est16.clear();
         self.stream
-            .process(session, &self.block16.channels[0], &mut self.est16)
-            .map_err(|e| self.err(e))?;
-        self.stream
-            .finish(session, &mut self.est16)
-            .map_err(|e| self.err(e))?;
+            .process(session, &self.block16.channels[0], &mut self.est16)?;
+        self.stream.finish(session, &mut self.est16)?;
         self.back.process(&[&self.est16], &mut self.back_out)?;
         self.emit(out, false);
         self.back.finish(&mut self.back_out)?;
         self.emit(out, true);
         Ok(())
-    }
-
-    fn err(&self, source: ModelError) -> super::SeparateError {
-        // The caller names the input (see `SeparateError::for_input`).
-        super::SeparateError::Model {
-            path: PathBuf::new(),
-            source,
-        }
     }
 
     fn emit(&mut self, out: &mut Vec<f32>, finish: bool) {

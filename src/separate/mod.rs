@@ -6,6 +6,7 @@
 
 pub mod convtasnet;
 pub mod dfn3;
+mod estimator;
 pub mod fusion;
 mod stems;
 
@@ -17,7 +18,7 @@ pub use stems::{
     write_stems, Backends, SeparateConfig, SeparateSummary, Separator,
 };
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::audio::AudioError;
 use crate::models::ModelError;
@@ -137,17 +138,4 @@ pub enum SeparateError {
         /// Expected versus found.
         reason: String,
     },
-}
-
-impl SeparateError {
-    /// Names `input` in a model error that does not name one yet.
-    fn for_input(self, input: &Path) -> Self {
-        match self {
-            Self::Model { path, source } if path.as_os_str().is_empty() => Self::Model {
-                path: input.to_path_buf(),
-                source,
-            },
-            other => other,
-        }
-    }
 }

@@ -1,14 +1,17 @@
-//! Files in, speech and background stems out: decode, resample to 48 kHz, one engine per channel
-//! (DeepFilterNet3, Conv-TasNet via 16 kHz, or both fused), resample back, blend, subtract, write
-//! atomically.
+//! Files in, speech and background stems out: decode, resample to the model's rate (48 kHz for
+//! DeepFilterNet3 and the ensemble, 16 kHz for Conv-TasNet), one [`Estimator`] per channel, resample
+//! back, blend, subtract, write atomically.
 
 use std::collections::{HashMap, VecDeque};
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
-use super::convtasnet::{ConvTasNet, CtnResampled, CtnSession, SegmentConfig};
-use super::dfn3::{ChunkConfig, Dfn3, Dfn3Session, Dfn3Stream, SAMPLE_RATE};
-use super::fusion::{self, Fuser, Fusion};
+use super::convtasnet::{ConvTasNet, SegmentConfig};
+use super::dfn3::{ChunkConfig, Dfn3};
+use super::estimator::{
+    CtnEstimator, Dfn3Estimator, EnsembleEstimator, Estimator, Failure, Sessions,
+};
+use super::fusion::{self, Fusion};
 use super::{ModelChoice, SeparateError};
 use crate::audio::{
     finish_pair, AudioBlock, AudioError, AudioReader, OutputFormat, StreamResampler, WavOutput,
@@ -182,10 +185,9 @@ impl Backends {
 /// One worker: the shared models and this worker's sessions.
 pub struct Separator<'m> {
     dfn3: Option<&'m Dfn3>,
-    dfn3_session: Option<Dfn3Session>,
     ctn: Option<&'m ConvTasNet>,
-    ctn_session: Option<CtnSession>,
     fusion: Option<&'m Fusion>,
+    sessions: Sessions,
 }
 
 impl<'m> Separator<'m> {
@@ -196,10 +198,12 @@ impl<'m> Separator<'m> {
     ) -> Result<Self, crate::models::ModelError> {
         Ok(Self {
             dfn3: Some(model),
-            dfn3_session: Some(model.session(options)?),
             ctn: None,
-            ctn_session: None,
             fusion: None,
+            sessions: Sessions {
+                dfn3: Some(model.session(options)?),
+                ctn: None,
+            },
         })
     }
 
@@ -237,118 +241,49 @@ impl<'m> Separator<'m> {
         };
         Ok(Self {
             dfn3: backends.dfn3.as_ref(),
-            dfn3_session,
             ctn: backends.convtasnet.as_ref(),
-            ctn_session,
             fusion: backends.fusion.as_ref(),
+            sessions: Sessions {
+                dfn3: dfn3_session,
+                ctn: ctn_session,
+            },
         })
     }
 
-    /// A fresh per-channel engine for `config.model`.
-    fn engine(&self, config: &SeparateConfig) -> Result<Engine<'m>, SeparateError> {
+    /// A fresh estimator for one channel of a `config.model` run.
+    fn estimator(&self, config: &SeparateConfig) -> Result<Box<dyn Estimator + 'm>, SeparateError> {
         let missing = |what| SeparateError::NotLoaded {
             choice: config.model,
             missing: what,
         };
-        let dfn3 = || self.dfn3.ok_or_else(|| missing("dfn3"));
-        let ctn = || -> Result<CtnResampled, SeparateError> {
-            let m = self.ctn.ok_or_else(|| missing("convtasnet"))?;
-            Ok(CtnResampled::new(m, config.ctn_segments, SAMPLE_RATE)?)
-        };
+        let dfn3 = self.dfn3.ok_or_else(|| missing("dfn3"));
+        let ctn = self.ctn.ok_or_else(|| missing("convtasnet"));
         Ok(match config.model {
-            ModelChoice::Dfn3 => Engine::Dfn3(dfn3()?.stream(config.chunks)),
-            ModelChoice::ConvTasNet => Engine::Ctn(ctn()?),
+            ModelChoice::Dfn3 => Box::new(Dfn3Estimator::new(dfn3?, config.chunks)),
+            ModelChoice::ConvTasNet => Box::new(CtnEstimator::new(ctn?, config.ctn_segments)),
             ModelChoice::Ensemble => {
-                let m = dfn3()?;
                 let fusion = self.fusion.ok_or_else(|| missing("fusion weights"))?;
-                let mut d = m.stream(config.chunks);
-                d.collect_lsnr();
-                Engine::Ensemble(Box::new(Ensemble {
-                    d,
-                    c: ctn()?,
-                    fuser: Fuser::new(m, fusion),
-                    dbuf: Vec::new(),
-                    cbuf: Vec::new(),
-                    lsnr: Vec::new(),
-                    samples_in: 0,
-                }))
+                Box::new(EnsembleEstimator::new(
+                    dfn3?,
+                    ctn?,
+                    fusion,
+                    config.chunks,
+                    config.ctn_segments,
+                )?)
             }
         })
     }
 }
 
-/// One channel's model stream at 48 kHz: input in, the raw speech estimate out (sample-aligned;
-/// exactly as long as the input after `finish`).
-enum Engine<'m> {
-    Dfn3(Dfn3Stream<'m>),
-    Ctn(CtnResampled),
-    Ensemble(Box<Ensemble<'m>>),
-}
-
-struct Ensemble<'m> {
-    d: Dfn3Stream<'m>,
-    c: CtnResampled,
-    fuser: Fuser<'m>,
-    dbuf: Vec<f32>,
-    cbuf: Vec<f32>,
-    lsnr: Vec<f32>,
-    samples_in: u64,
-}
-
-impl Engine<'_> {
-    fn step(
-        &mut self,
-        dfn3: &mut Option<Dfn3Session>,
-        ctn: &mut Option<CtnSession>,
-        input: &[f32],
-        finish: bool,
-        out: &mut Vec<f32>,
-    ) -> Result<(), SeparateError> {
-        let model_err = |source| SeparateError::Model {
-            path: PathBuf::new(),
+/// An estimator's failure as the error of the input being separated.
+fn failure(input: &Path, choice: ModelChoice, f: Failure) -> SeparateError {
+    match f {
+        Failure::Model(source) => SeparateError::Model {
+            path: input.to_path_buf(),
             source,
-        };
-        // Sessions exist whenever the engine was built (Separator::engine checks the models).
-        let not_loaded = |missing| SeparateError::NotLoaded {
-            choice: ModelChoice::Ensemble,
-            missing,
-        };
-        match self {
-            Engine::Dfn3(s) => {
-                let sess = dfn3.as_mut().ok_or_else(|| not_loaded("dfn3"))?;
-                s.process(sess, input, out).map_err(model_err)?;
-                if finish {
-                    s.finish(sess, out).map_err(model_err)?;
-                }
-            }
-            Engine::Ctn(s) => {
-                let sess = ctn.as_mut().ok_or_else(|| not_loaded("convtasnet"))?;
-                s.process(sess, input, out)?;
-                if finish {
-                    s.finish(sess, out)?;
-                }
-            }
-            Engine::Ensemble(e) => {
-                let ds = dfn3.as_mut().ok_or_else(|| not_loaded("dfn3"))?;
-                let cs = ctn.as_mut().ok_or_else(|| not_loaded("convtasnet"))?;
-                e.samples_in += input.len() as u64;
-                e.d.process(ds, input, &mut e.dbuf).map_err(model_err)?;
-                e.c.process(cs, input, &mut e.cbuf)?;
-                if finish {
-                    e.d.finish(ds, &mut e.dbuf).map_err(model_err)?;
-                    e.c.finish(cs, &mut e.cbuf)?;
-                }
-                e.d.take_lsnr(&mut e.lsnr);
-                e.fuser.push(&e.dbuf, &e.cbuf, input, &e.lsnr, out);
-                e.dbuf.clear();
-                e.cbuf.clear();
-                e.lsnr.clear();
-                if finish {
-                    e.fuser.finish(e.samples_in, out);
-                }
-            }
-        }
-        Ok(())
+        },
+        Failure::Audio(e) => e.into(),
+        Failure::NotLoaded(missing) => SeparateError::NotLoaded { choice, missing },
     }
 }
 
@@ -550,15 +485,17 @@ fn run(
     mut progress: impl FnMut(f64),
 ) -> Result<u64, SeparateError> {
     let weight = config.model_weight()?;
-    let mut to48 = StreamResampler::new(sr, SAMPLE_RATE, channels)?;
-    let mut back = StreamResampler::new(SAMPLE_RATE, sr, channels)?;
-    let mut engines = (0..channels)
-        .map(|_| sep.engine(config))
+    let mut estimators = (0..channels)
+        .map(|_| sep.estimator(config))
         .collect::<Result<Vec<_>, _>>()?;
+    let rate = estimators.first().map_or(sr, |e| e.sample_rate());
+    let mut to_model = StreamResampler::new(sr, rate, channels)?;
+    let mut back = StreamResampler::new(rate, sr, channels)?;
     let mut state = Pipeline {
         pending_in: vec![VecDeque::new(); channels],
-        enhanced48: vec![Vec::new(); channels],
-        block48: AudioBlock::default(),
+        estimate: vec![Vec::new(); channels],
+        block: AudioBlock::default(),
+        model: config.model,
         back_out: AudioBlock::default(),
         speech: AudioBlock::new(sr, channels),
         background: AudioBlock::new(sr, channels),
@@ -573,8 +510,8 @@ fn run(
         for (q, ch) in state.pending_in.iter_mut().zip(&block.channels) {
             q.extend(ch.iter().copied());
         }
-        to48.process(&block.channels, &mut state.block48)?;
-        state.step(&mut engines, sep, false, input)?;
+        to_model.process(&block.channels, &mut state.block)?;
+        state.step(&mut estimators, sep, false, input)?;
         state.drain(&mut back, false, sink)?;
         let done = frames_in as f64 / f64::from(sr);
         if done - last_report >= 60.0 {
@@ -582,10 +519,10 @@ fn run(
             progress(done);
         }
     }
-    to48.finish(&mut state.block48)?;
-    state.step(&mut engines, sep, true, input)?;
+    to_model.finish(&mut state.block)?;
+    state.step(&mut estimators, sep, true, input)?;
     state.drain(&mut back, true, sink)?;
-    // Exact length: the 48 kHz round trip can be a sample off at rates above 48 kHz.
+    // Exact length: the round trip through the model's rate can be a sample off above that rate.
     if state.written < frames_in {
         let missing = (frames_in - state.written) as usize;
         for c in 0..channels {
@@ -597,13 +534,16 @@ fn run(
     Ok(frames_in)
 }
 
-/// Buffers between the model (48 kHz) and the stems (input rate).
+/// Buffers between the model (at its rate) and the stems (at the input's).
 struct Pipeline {
     /// Input samples waiting for their enhanced counterpart.
     pending_in: Vec<VecDeque<f32>>,
-    /// Enhanced 48 kHz samples per channel not yet resampled back (channels advance unevenly).
-    enhanced48: Vec<Vec<f32>>,
-    block48: AudioBlock,
+    /// The estimate per channel, not yet resampled back (channels advance unevenly).
+    estimate: Vec<Vec<f32>>,
+    /// The input at the model's rate.
+    block: AudioBlock,
+    /// The model, for errors.
+    model: ModelChoice,
     back_out: AudioBlock,
     speech: AudioBlock,
     background: AudioBlock,
@@ -612,24 +552,24 @@ struct Pipeline {
 }
 
 impl Pipeline {
-    /// Runs each channel's engine on its part of `block48` (`finish`: the last block).
+    /// Runs each channel's estimator on its part of `block` (`finish`: the last block).
     fn step(
         &mut self,
-        engines: &mut [Engine<'_>],
+        estimators: &mut [Box<dyn Estimator + '_>],
         sep: &mut Separator<'_>,
         finish: bool,
         input: &Path,
     ) -> Result<(), SeparateError> {
-        for (c, engine) in engines.iter_mut().enumerate() {
-            engine
-                .step(
-                    &mut sep.dfn3_session,
-                    &mut sep.ctn_session,
-                    &self.block48.channels[c],
-                    finish,
-                    &mut self.enhanced48[c],
-                )
-                .map_err(|e| e.for_input(input))?;
+        for (c, estimator) in estimators.iter_mut().enumerate() {
+            let out = &mut self.estimate[c];
+            let mut run = || {
+                estimator.process(&mut sep.sessions, &self.block.channels[c], out)?;
+                if finish {
+                    estimator.finish(&mut sep.sessions, out)?;
+                }
+                Ok(())
+            };
+            run().map_err(|f| failure(input, self.model, f))?;
         }
         Ok(())
     }
@@ -641,11 +581,11 @@ impl Pipeline {
         finish: bool,
         sink: &mut dyn StemSink,
     ) -> Result<(), SeparateError> {
-        let ready = self.enhanced48.iter().map(Vec::len).min().unwrap_or(0);
+        let ready = self.estimate.iter().map(Vec::len).min().unwrap_or(0);
         if ready > 0 {
-            let chunk: Vec<&[f32]> = self.enhanced48.iter().map(|c| &c[..ready]).collect();
+            let chunk: Vec<&[f32]> = self.estimate.iter().map(|c| &c[..ready]).collect();
             back.process(&chunk, &mut self.back_out)?;
-            self.enhanced48.iter_mut().for_each(|c| {
+            self.estimate.iter_mut().for_each(|c| {
                 c.drain(..ready);
             });
             self.mix(sink)?;
