@@ -230,7 +230,44 @@ pub fn remix(
     mut background: AudioBlock,
     config: &RemixConfig,
 ) -> Result<(AudioBlock, RemixReport), MixError> {
-    // The block's fields are public: a caller can build one decode never would.
+    check_blocks(mixture, &speech, &background)?;
+    config.validate()?;
+    let before = measure(mixture)?;
+    let cleanup_speech = clean_stem(&mut speech, StemRole::Speech, &config.cleanup)?;
+    let cleanup_background = clean_stem(&mut background, StemRole::Background, &config.cleanup)?;
+    let (mut out, ducking) = sum_stems(speech, background, config);
+    let (normalisation, limiter_report) = deliver(&mut out, config)?;
+    let clipped_samples = out
+        .channels
+        .iter()
+        .flat_map(|c| c.iter())
+        .filter(|x| x.abs() > 1.0)
+        .count() as u64;
+    let after = measure(&out)?;
+    Ok((
+        out,
+        RemixReport {
+            before,
+            after,
+            speech_gain_db: config.speech_gain_db,
+            background_gain_db: config.background_gain_db,
+            ducking,
+            normalisation,
+            limiter: limiter_report,
+            cleanup_speech,
+            cleanup_background,
+            clipped_samples,
+        },
+    ))
+}
+
+/// Refuses blocks that do not fit together: the block's fields are public, so a caller can build
+/// one decode never would.
+fn check_blocks(
+    mixture: &AudioBlock,
+    speech: &AudioBlock,
+    background: &AudioBlock,
+) -> Result<(), MixError> {
     let frames = mixture.frames();
     if mixture.sample_rate == 0 || mixture.channel_count() == 0 {
         return Err(MixError::Malformed {
@@ -254,23 +291,28 @@ pub fn remix(
             ),
         });
     }
-    for (stem, name) in [(&speech, "speech"), (&background, "background")] {
+    for (stem, name) in [(speech, "speech"), (background, "background")] {
         if stem.sample_rate != mixture.sample_rate
             || stem.channel_count() != mixture.channel_count()
-            || stem.channels.iter().any(|c| c.len() != mixture.frames())
+            || stem.channels.iter().any(|c| c.len() != frames)
         {
             return Err(MixError::Malformed {
                 reason: format!(
-                "the {name} stem does not have the input's rate, channels and length (see conform)"
-            ),
+                    "the {name} stem does not have the input's rate, channels and length (see conform)"
+                ),
             });
         }
     }
-    config.validate()?;
-    let before = measure(mixture)?;
-    let cleanup_speech = clean_stem(&mut speech, StemRole::Speech, &config.cleanup)?;
-    let cleanup_background = clean_stem(&mut background, StemRole::Background, &config.cleanup)?;
+    Ok(())
+}
 
+/// The stems at their gains, the background ducked under speech: summed into the speech stem's
+/// buffers (no new allocation).
+fn sum_stems(
+    mut speech: AudioBlock,
+    mut background: AudioBlock,
+    config: &RemixConfig,
+) -> (AudioBlock, Option<DuckReport>) {
     let gs = db_to_gain(config.speech_gain_db) as f32;
     let gb = db_to_gain(config.background_gain_db) as f32;
     let ducking = match &config.duck {
@@ -283,19 +325,25 @@ pub fn remix(
         }
         _ => None,
     };
-    // The sum goes into the speech stem's buffers (no new allocation).
     for (s, b) in speech.channels.iter_mut().zip(&background.channels) {
         s.iter_mut()
             .zip(b)
             .for_each(|(s, &b)| *s = gs * *s + gb * b);
     }
-    drop(background);
-    let mut out = speech;
+    (speech, ducking)
+}
 
+/// Loudness normalisation and the true-peak limiter on the sum: gain to the target, then the
+/// limiter; if the limiter took loudness away, the gain is corrected and the limiter run again
+/// (at most three times).
+fn deliver(
+    out: &mut AudioBlock,
+    config: &RemixConfig,
+) -> Result<(Option<NormalisationReport>, Option<LimiterReport>), MixError> {
     let mut normalisation = None;
     let mut limiter_report = None;
     let measured = match config.target_lufs {
-        Some(_) => integrated(&out)?,
+        Some(_) => integrated(out)?,
         None => None,
     };
     let peak = out
@@ -351,7 +399,7 @@ pub fn remix(
         if limiter_report.is_some_and(|r| r.max_reduction_db < 1e-3) {
             break;
         }
-        let Some(now) = integrated(&out)? else {
+        let Some(now) = integrated(out)? else {
             break;
         };
         if (now - t).abs() <= 0.05 {
@@ -359,26 +407,5 @@ pub fn remix(
         }
         extra_db += t - now;
     }
-    let clipped_samples = out
-        .channels
-        .iter()
-        .flat_map(|c| c.iter())
-        .filter(|x| x.abs() > 1.0)
-        .count() as u64;
-    let after = measure(&out)?;
-    Ok((
-        out,
-        RemixReport {
-            before,
-            after,
-            speech_gain_db: config.speech_gain_db,
-            background_gain_db: config.background_gain_db,
-            ducking,
-            normalisation,
-            limiter: limiter_report,
-            cleanup_speech,
-            cleanup_background,
-            clipped_samples,
-        },
-    ))
+    Ok((normalisation, limiter_report))
 }
