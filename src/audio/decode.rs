@@ -5,7 +5,7 @@ use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 
 use symphonia::core::audio::{AudioBuffer, AudioBufferRef, Signal};
-use symphonia::core::codecs::{Decoder, DecoderOptions, CODEC_TYPE_NULL};
+use symphonia::core::codecs::{CodecParameters, Decoder, DecoderOptions, CODEC_TYPE_NULL};
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::{FormatOptions, FormatReader};
 use symphonia::core::io::MediaSourceStream;
@@ -99,83 +99,8 @@ impl AudioReader {
 
     /// Like [`AudioReader::open`], with `block_frames` frames per block (at least 1).
     pub fn open_with_block(path: &Path, block_frames: usize) -> Result<Self, AudioError> {
-        let open_err = |source| AudioError::Open {
-            path: path.to_path_buf(),
-            source,
-        };
-        let mut file = File::open(path).map_err(open_err)?;
-        let meta = file.metadata().map_err(open_err)?;
-        if meta.is_dir() {
-            return Err(open_err(std::io::Error::other("is a directory")));
-        }
-        if meta.len() == 0 {
-            return Err(AudioError::Empty {
-                path: path.to_path_buf(),
-            });
-        }
-        let mut head = [0u8; 16];
-        let mut n = read_up_to(&mut file, &mut head).map_err(open_err)?;
-        // An ID3v2 tag may come first (MP3, and some FLAC and AAC files): the stream starts after
-        // it, and symphonia is given the stream from there (roomtone does not use the tags).
-        let start = header::id3v2_len(&head[..n])
-            .filter(|&l| l < meta.len())
-            .unwrap_or(0);
-        if start > 0 {
-            file.seek(std::io::SeekFrom::Start(start))
-                .map_err(open_err)?;
-            n = read_up_to(&mut file, &mut head).map_err(open_err)?;
-        }
-        let container = match Container::sniff(&head[..n]) {
-            // After a tag, bytes no reader claims are taken for MPEG audio (junk before the sync).
-            Container::Unknown if start > 0 => Container::Mpeg,
-            c => c,
-        };
-        let len = meta.len() - start;
-        let mut view = PaddedFile::new(file, start, len, Framing::default()).map_err(open_err)?;
-        let framing = header::check(&mut view, len, container).map_err(|reason| {
-            AudioError::InvalidStream {
-                path: path.to_path_buf(),
-                reason,
-            }
-        })?;
-        let file = PaddedFile::new(File::open(path).map_err(open_err)?, start, len, framing)
-            .map_err(open_err)?;
-
-        let mut hint = Hint::new();
-        if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
-            hint.with_extension(ext);
-        }
-        let mss = MediaSourceStream::new(Box::new(file), Default::default());
-        // symphonia panics on some malformed headers: that is a bad file, not a crash.
-        let probed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            probe_for(container).format(
-                &hint,
-                mss,
-                &FormatOptions {
-                    enable_gapless: true,
-                    ..Default::default()
-                },
-                &MetadataOptions::default(),
-            )
-        }))
-        .map_err(|panic| AudioError::UnrecognisedFormat {
-            path: path.to_path_buf(),
-            reason: format!(
-                "it starts like {container} but its header is malformed ({})",
-                crate::guard::panic_message(panic.as_ref())
-            ),
-        })?
-        .map_err(|e| AudioError::UnrecognisedFormat {
-            path: path.to_path_buf(),
-            reason: match container {
-                Container::Unknown => "its first bytes match no known audio or video format".into(),
-                known => format!(
-                    "it starts like {known} but cannot be parsed: {}",
-                    describe(&e)
-                ),
-            },
-        })?;
-        let format = probed.format;
+        let (file, container, framing) = open_checked(path)?;
+        let format = probe(path, file, container)?;
         let track = format
             .tracks()
             .iter()
@@ -194,26 +119,7 @@ impl AudioReader {
             })?;
         let params = track.codec_params.clone();
         let track_id = track.id;
-        let codec = symphonia::default::get_codecs()
-            .get_codec(params.codec)
-            .map_or_else(
-                || format!("{:?}", params.codec),
-                |d| d.short_name.to_string(),
-            );
-        let decoder = std::panic::catch_unwind(|| {
-            symphonia::default::get_codecs().make(&params, &DecoderOptions::default())
-        })
-        .map_err(|panic| AudioError::InvalidStream {
-            path: path.to_path_buf(),
-            reason: format!(
-                "the {codec} decoder cannot be set up from this header ({})",
-                crate::guard::panic_message(panic.as_ref())
-            ),
-        })?
-        .map_err(|_| AudioError::UnsupportedCodec {
-            path: path.to_path_buf(),
-            codec: codec.clone(),
-        })?;
+        let (decoder, codec) = make_decoder(path, &params)?;
         let invalid = |reason: &str| AudioError::InvalidStream {
             path: path.to_path_buf(),
             reason: reason.to_string(),
@@ -671,4 +577,125 @@ fn describe(e: &SymError) -> String {
         SymError::LimitError(m) => format!("limit exceeded: {m}"),
         SymError::ResetRequired => "stream parameters change mid-file".into(),
     }
+}
+
+/// Opens `path`, skips an ID3v2 tag, tells the container from the first bytes and checks its
+/// header ([`header::check`]) before symphonia sees it: the stream to probe, what it is, and how
+/// its bytes are framed.
+fn open_checked(path: &Path) -> Result<(PaddedFile, Container, Framing), AudioError> {
+    let open_err = |source| AudioError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = File::open(path).map_err(open_err)?;
+    let meta = file.metadata().map_err(open_err)?;
+    if meta.is_dir() {
+        return Err(open_err(std::io::Error::other("is a directory")));
+    }
+    if meta.len() == 0 {
+        return Err(AudioError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    let mut head = [0u8; 16];
+    let mut n = read_up_to(&mut file, &mut head).map_err(open_err)?;
+    // An ID3v2 tag may come first (MP3, and some FLAC and AAC files): the stream starts after
+    // it, and symphonia is given the stream from there (roomtone does not use the tags).
+    let start = header::id3v2_len(&head[..n])
+        .filter(|&l| l < meta.len())
+        .unwrap_or(0);
+    if start > 0 {
+        file.seek(std::io::SeekFrom::Start(start))
+            .map_err(open_err)?;
+        n = read_up_to(&mut file, &mut head).map_err(open_err)?;
+    }
+    let container = match Container::sniff(&head[..n]) {
+        // After a tag, bytes no reader claims are taken for MPEG audio (junk before the sync).
+        Container::Unknown if start > 0 => Container::Mpeg,
+        c => c,
+    };
+    let len = meta.len() - start;
+    let mut view = PaddedFile::new(file, start, len, Framing::default()).map_err(open_err)?;
+    let framing =
+        header::check(&mut view, len, container).map_err(|reason| AudioError::InvalidStream {
+            path: path.to_path_buf(),
+            reason,
+        })?;
+    let file = PaddedFile::new(File::open(path).map_err(open_err)?, start, len, framing)
+        .map_err(open_err)?;
+
+    Ok((file, container, framing))
+}
+
+/// symphonia's reader for `container` on `file` (the only reader it may use: a marker behind junk
+/// is never parsed unchecked); a panic inside symphonia is the file's error.
+fn probe(
+    path: &Path,
+    file: PaddedFile,
+    container: Container,
+) -> Result<Box<dyn FormatReader>, AudioError> {
+    let mut hint = Hint::new();
+    if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
+        hint.with_extension(ext);
+    }
+    let mss = MediaSourceStream::new(Box::new(file), Default::default());
+    // symphonia panics on some malformed headers: that is a bad file, not a crash.
+    let probed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        probe_for(container).format(
+            &hint,
+            mss,
+            &FormatOptions {
+                enable_gapless: true,
+                ..Default::default()
+            },
+            &MetadataOptions::default(),
+        )
+    }))
+    .map_err(|panic| AudioError::UnrecognisedFormat {
+        path: path.to_path_buf(),
+        reason: format!(
+            "it starts like {container} but its header is malformed ({})",
+            crate::guard::panic_message(panic.as_ref())
+        ),
+    })?
+    .map_err(|e| AudioError::UnrecognisedFormat {
+        path: path.to_path_buf(),
+        reason: match container {
+            Container::Unknown => "its first bytes match no known audio or video format".into(),
+            known => format!(
+                "it starts like {known} but cannot be parsed: {}",
+                describe(&e)
+            ),
+        },
+    })?;
+    Ok(probed.format)
+}
+
+/// The decoder for `params` and the codec's short name; a panic while setting it up is the file's
+/// error.
+fn make_decoder(
+    path: &Path,
+    params: &CodecParameters,
+) -> Result<(Box<dyn Decoder>, String), AudioError> {
+    let codec = symphonia::default::get_codecs()
+        .get_codec(params.codec)
+        .map_or_else(
+            || format!("{:?}", params.codec),
+            |d| d.short_name.to_string(),
+        );
+    let decoder = std::panic::catch_unwind(|| {
+        symphonia::default::get_codecs().make(params, &DecoderOptions::default())
+    })
+    .map_err(|panic| AudioError::InvalidStream {
+        path: path.to_path_buf(),
+        reason: format!(
+            "the {codec} decoder cannot be set up from this header ({})",
+            crate::guard::panic_message(panic.as_ref())
+        ),
+    })?
+    .map_err(|_| AudioError::UnsupportedCodec {
+        path: path.to_path_buf(),
+        codec: codec.clone(),
+    })?;
+    Ok((decoder, codec))
 }

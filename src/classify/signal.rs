@@ -101,8 +101,27 @@ impl SignalAnalyser {
         let mean_sq =
             x.iter().map(|&s| f64::from(s) * f64::from(s)).sum::<f64>() / x.len().max(1) as f64;
         let level_db = (10.0 * (mean_sq + 1e-12).log10()) as f32;
+        self.fine_spectrum(x);
+        let (low_ratio_db, high_ratio_db) = self.band_ratios_db();
+        let (frame_std_db, frame_peak_db, frame_floor_db) = self.fluctuation_db(x);
+        [
+            level_db,
+            self.hum_db(),
+            self.tone_db(),
+            self.flatness(),
+            low_ratio_db,
+            high_ratio_db,
+            self.centroid_oct(),
+            self.slope_db_oct(),
+            frame_std_db,
+            frame_peak_db,
+            frame_floor_db,
+        ]
+    }
 
-        // Fine spectrum of the patch's centre (window stretched over a patch shorter than the FFT).
+    /// The fine power spectrum of the patch's centre (the window stretched over a patch shorter
+    /// than the FFT), and its levels in dB up to the tonal range with their prefix sums.
+    fn fine_spectrum(&mut self, x: &[f32]) {
         let len = x.len().min(self.window.len());
         let centre = &x[(x.len() - len) / 2..][..len];
         self.input.fill(0.0);
@@ -130,8 +149,10 @@ impl SignalAnalyser {
             acc += f64::from(v);
             self.db_prefix.push(acc);
         }
+    }
 
-        // Mains hum: mean prominence of the strongest 4 of the first 8 harmonics, 50 or 60 Hz.
+    /// Mains hum: mean prominence of the strongest 4 of the first 8 harmonics, 50 or 60 Hz.
+    fn hum_db(&self) -> f32 {
         let mut hum_db = f32::MIN;
         for f0 in [50.0f32, 60.0] {
             let mut proms: Vec<f32> = (1..=8)
@@ -140,14 +161,22 @@ impl SignalAnalyser {
             proms.sort_by(|a, b| b.total_cmp(a));
             hum_db = hum_db.max(proms[..4].iter().sum::<f32>() / 4.0);
         }
-        // Any other steady tone (fan blade-pass, compressor whine): strongest line 80–2000 Hz.
+        hum_db
+    }
+
+    /// Any other steady tone (fan blade-pass, compressor whine): the strongest line 80–2000 Hz.
+    fn tone_db(&self) -> f32 {
         let mut tone_db = 0.0f32;
         let mut hz = 80.0f32;
         while hz < 2000.0 {
             tone_db = tone_db.max(self.prominence(hz, 2.0, 6.0, 30.0));
             hz += 4.0;
         }
+        tone_db
+    }
 
+    /// Spectral flatness (geometric over arithmetic mean power), 100 Hz – 7.5 kHz.
+    fn flatness(&self) -> f32 {
         let (lo, hi) = (self.bin(100.0), self.bin(7500.0));
         let (mut log_sum, mut sum) = (0.0f64, 0.0f64);
         for &p in &self.power[lo..=hi] {
@@ -156,13 +185,21 @@ impl SignalAnalyser {
             sum += p;
         }
         let n = (hi - lo + 1) as f64;
-        let flatness = ((log_sum / n).exp() / (sum / n)) as f32;
+        ((log_sum / n).exp() / (sum / n)) as f32
+    }
 
+    /// Energy below 200 Hz and above 4 kHz relative to 20 Hz – 7.9 kHz, dB.
+    fn band_ratios_db(&self) -> (f32, f32) {
         let total = self.band_energy(20.0, 7900.0) + 1e-20;
         let low_ratio_db =
             (10.0 * ((self.band_energy(20.0, 200.0) + 1e-20) / total).log10()) as f32;
         let high_ratio_db =
             (10.0 * ((self.band_energy(4000.0, 7900.0) + 1e-20) / total).log10()) as f32;
+        (low_ratio_db, high_ratio_db)
+    }
+
+    /// Spectral centroid, 20 Hz – 7.9 kHz, in octaves from 1 kHz.
+    fn centroid_oct(&self) -> f32 {
         let (mut fw, mut w) = (0.0f64, 0.0f64);
         for (k, &p) in self
             .power
@@ -175,9 +212,11 @@ impl SignalAnalyser {
             w += f64::from(p);
         }
         let centroid_hz = (fw / w.max(1e-20)) as f32 * self.sample_rate / FINE_FFT as f32;
-        let centroid_oct = (centroid_hz.max(20.0) / 1000.0).log2();
+        (centroid_hz.max(20.0) / 1000.0).log2()
+    }
 
-        // Spectral slope in dB per octave: least squares over octave-band levels 125 Hz – 4 kHz.
+    /// Spectral slope in dB per octave: least squares over octave-band levels 125 Hz – 4 kHz.
+    fn slope_db_oct(&self) -> f32 {
         let centres = [125.0f32, 250.0, 500.0, 1000.0, 2000.0, 4000.0];
         let levels: Vec<f64> = centres
             .iter()
@@ -194,37 +233,25 @@ impl SignalAnalyser {
             .map(|(x, y)| (x - mx) * (y - my))
             .sum();
         let var: f64 = xs.iter().map(|x| (x - mx) * (x - mx)).sum();
-        let slope_db_oct = (cov / var) as f32;
+        (cov / var) as f32
+    }
 
-        // Short-term fluctuation: 10 ms frame levels.
+    /// Short-term fluctuation from 10 ms frame levels: their standard deviation, and the 95th and
+    /// 5th percentiles' distance from the median, dB.
+    fn fluctuation_db(&mut self, x: &[f32]) -> (f32, f32, f32) {
         self.frame_db.clear();
         for f in x.chunks_exact(SHORT_FRAME) {
             let e = f.iter().map(|&s| s * s).sum::<f32>() / SHORT_FRAME as f32;
             self.frame_db.push(10.0 * (e + 1e-12).log10());
         }
-        let (frame_std_db, frame_peak_db, frame_floor_db) = if self.frame_db.is_empty() {
-            (0.0, 0.0, 0.0)
-        } else {
-            let m = self.frame_db.iter().sum::<f32>() / self.frame_db.len() as f32;
-            let var = self.frame_db.iter().map(|v| (v - m) * (v - m)).sum::<f32>()
-                / self.frame_db.len() as f32;
-            self.frame_db.sort_by(f32::total_cmp);
-            let q = |p: f32| self.frame_db[((self.frame_db.len() - 1) as f32 * p) as usize];
-            (var.sqrt(), q(0.95) - q(0.5), q(0.5) - q(0.05))
-        };
-
-        [
-            level_db,
-            hum_db,
-            tone_db,
-            flatness,
-            low_ratio_db,
-            high_ratio_db,
-            centroid_oct,
-            slope_db_oct,
-            frame_std_db,
-            frame_peak_db,
-            frame_floor_db,
-        ]
+        if self.frame_db.is_empty() {
+            return (0.0, 0.0, 0.0);
+        }
+        let m = self.frame_db.iter().sum::<f32>() / self.frame_db.len() as f32;
+        let var = self.frame_db.iter().map(|v| (v - m) * (v - m)).sum::<f32>()
+            / self.frame_db.len() as f32;
+        self.frame_db.sort_by(f32::total_cmp);
+        let q = |p: f32| self.frame_db[((self.frame_db.len() - 1) as f32 * p) as usize];
+        (var.sqrt(), q(0.95) - q(0.5), q(0.5) - q(0.05))
     }
 }

@@ -186,7 +186,7 @@ pub fn tag_files(
 }
 
 /// Makes `dir` and its parents, naming it in the error.
-pub fn create_folder(dir: &Path) -> Result<(), JobError> {
+pub(crate) fn create_folder(dir: &Path) -> Result<(), JobError> {
     std::fs::create_dir_all(dir).map_err(|source| JobError::Folder {
         path: dir.to_path_buf(),
         source,

@@ -30,13 +30,13 @@ pub const HOP: usize = 480;
 /// Spectrum bins (`FFT / 2 + 1`).
 pub const BINS: usize = FFT / 2 + 1;
 /// ERB bands.
-pub const NB_ERB: usize = 32;
+pub(crate) const NB_ERB: usize = 32;
 /// Bins (from 0 Hz) that get the deep filter (0 .. 4750 Hz).
-pub const NB_DF: usize = 96;
+pub(crate) const NB_DF: usize = 96;
 /// Deep-filter taps.
-pub const DF_ORDER: usize = 5;
+pub(crate) const DF_ORDER: usize = 5;
 /// Frames of lookahead: the output of step t belongs to frame t − 2.
-pub const LOOKAHEAD: usize = 2;
+pub(crate) const LOOKAHEAD: usize = 2;
 /// Algorithmic delay removed from the output, samples (30 ms).
 pub const DELAY: usize = (FFT - HOP) + LOOKAHEAD * HOP;
 /// Running-normalisation coefficient (libDF rounds exp(−hop/sr/τ) = 0.99005 to 0.99).

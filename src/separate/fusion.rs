@@ -180,7 +180,7 @@ impl Fusion {
 
 /// Streaming fusion of one channel: D, C, X at 48 kHz (sample-aligned) and DeepFilterNet3's `lsnr`
 /// per hop in, S out, exactly as long as the inputs after [`Fuser::finish`].
-pub struct Fuser<'m> {
+pub(crate) struct Fuser<'m> {
     dfn3: &'m Dfn3,
     fusion: &'m Fusion,
     /// Pending samples of D, C, X.
@@ -203,7 +203,7 @@ const LSNR_SILENT: f32 = -15.0;
 
 impl<'m> Fuser<'m> {
     /// A new stream.
-    pub fn new(dfn3: &'m Dfn3, fusion: &'m Fusion) -> Self {
+    pub(crate) fn new(dfn3: &'m Dfn3, fusion: &'m Fusion) -> Self {
         Self {
             dfn3,
             fusion,
@@ -226,7 +226,14 @@ impl<'m> Fuser<'m> {
     /// Adds samples of D, C, X (any amounts) and the encoder's lsnr values (one per encoder step,
     /// i.e. per 480-sample input hop, in order, as [`super::Dfn3Stream::take_lsnr`] gives them);
     /// appends the fused output that is ready to `out`.
-    pub fn push(&mut self, d: &[f32], c: &[f32], x: &[f32], lsnr: &[f32], out: &mut Vec<f32>) {
+    pub(crate) fn push(
+        &mut self,
+        d: &[f32],
+        c: &[f32],
+        x: &[f32],
+        lsnr: &[f32],
+        out: &mut Vec<f32>,
+    ) {
         self.queues[0].extend(d);
         self.queues[1].extend(c);
         self.queues[2].extend(x);
@@ -241,7 +248,7 @@ impl<'m> Fuser<'m> {
 
     /// Ends the stream: `total` is the length of the inputs; pads with zeros, flushes, and makes the
     /// total output exactly `total`.
-    pub fn finish(&mut self, total: u64, out: &mut Vec<f32>) {
+    pub(crate) fn finish(&mut self, total: u64, out: &mut Vec<f32>) {
         // Frames needed: hops 0..ceil(total/480), plus one to complete the last hop.
         let hops = total.div_ceil(HOP as u64);
         while self.frames <= hops {
