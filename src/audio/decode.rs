@@ -195,7 +195,7 @@ impl AudioReader {
             damaged: None,
         };
         // The first packet (decoded above to learn the channel count) gets the same checks.
-        reader.after_append(0);
+        reader.after_append(0)?;
         Ok(reader)
     }
 
@@ -338,20 +338,21 @@ impl AudioReader {
             }
         })?;
         self.decoded_frames += frames as u64;
-        self.after_append(before);
-        Ok(())
+        self.after_append(before)
     }
 
     /// Checks the samples appended to `pending` from index `from` on: drops what lies beyond the
-    /// stream's known length and replaces damaged samples by 0, counting them.
-    fn after_append(&mut self, from: usize) {
+    /// stream's known length (which ends the stream, with the checks of its end) and replaces
+    /// damaged samples by 0, counting them.
+    fn after_append(&mut self, from: usize) -> Result<(), AudioError> {
+        let mut at_limit = false;
         if let Some(limit) = self.frame_limit {
             if self.decoded_frames > limit {
                 let excess = (self.decoded_frames - limit) as usize;
                 let keep = self.pending[0].len().saturating_sub(excess).max(from);
                 self.pending.iter_mut().for_each(|c| c.truncate(keep));
                 self.decoded_frames = limit;
-                self.ended = true;
+                at_limit = true;
             }
         }
         let first_frame = self.decoded_frames - (self.pending[0].len() - from) as u64;
@@ -373,6 +374,10 @@ impl AudioReader {
                 }
             }
         }
+        if at_limit {
+            return self.finish();
+        }
+        Ok(())
     }
 
     fn finish(&mut self) -> Result<(), AudioError> {
