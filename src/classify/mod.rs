@@ -1,4 +1,18 @@
 //! Ambience tagging: YAMNet scores and embeddings, signal features, the product taxonomy.
+//!
+//! ```no_run
+//! use roomtone::classify::{TagConfig, Tagger};
+//! use roomtone::models::ModelContext;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // The models scripts/setup.sh fetched; one worker per thread that tags.
+//! let tagger = Tagger::load(&ModelContext::from_env())?;
+//! let mut worker = tagger.worker(&TagConfig::default())?;
+//! let tags = worker.tag("take1.wav".as_ref())?;
+//! println!("{}: {} ({} segments)", tags.path, tags.ambience, tags.segments.len());
+//! # Ok(())
+//! # }
+//! ```
 
 mod analysis;
 mod head;

@@ -4,6 +4,30 @@
 //!
 //! Separating alone is [`crate::separate::separate_file_to`] (streamed, bounded memory) for both
 //! `roomtone separate` and `batch --separate`; tagging one file is [`crate::classify::TagWorker`].
+//!
+//! ```no_run
+//! use roomtone::jobs::{RemixJob, Stems};
+//! use roomtone::mix::{RemixConfig, PRESETS};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // Background 12 dB down, delivered at EBU R128, from stems `roomtone separate` wrote.
+//! let config = RemixConfig {
+//!     background_gain_db: -12.0,
+//!     target_lufs: Some(PRESETS[0].target_lufs),
+//!     ..RemixConfig::default()
+//! };
+//! let done = RemixJob {
+//!     input: "take1.wav".as_ref(),
+//!     output: "take1.remix.wav".as_ref(),
+//!     stems: Stems::Folder("stems".as_ref()),
+//!     config: &config,
+//!     force: false,
+//! }
+//! .run()?;
+//! println!("{:?} LUFS", done.report.after.integrated_lufs);
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod pool;
 

@@ -7,7 +7,8 @@ mod runtime;
 
 pub use context::{ModelContext, Precision};
 pub use manifest::{FileEntry, FrontEnd, Graph, Manifest, MelFrontEnd, Source, TensorSpec};
-pub use onnx_graph::{Node, OnnxGraph, Quantisation};
+pub(crate) use onnx_graph::OnnxGraph;
+pub use onnx_graph::{Node, Quantisation};
 pub use runtime::{
     environment, models_dir, runtime_library, session, SessionOptions, ORT_LIBRARY_FILE,
 };

@@ -24,7 +24,7 @@ pub struct ReportRow<'a> {
 }
 
 /// Colour (CSS hex) of a label on timelines and badges.
-pub fn label_colour(label: &str) -> &'static str {
+pub(crate) fn label_colour(label: &str) -> &'static str {
     match label {
         "rain" => "#4e79a7",
         "traffic" => "#e15759",
@@ -291,7 +291,7 @@ fn palette() -> Vec<u8> {
 }
 
 /// Standard base64 (RFC 4648, with padding).
-pub fn base64(data: &[u8]) -> String {
+pub(crate) fn base64(data: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut o = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {

@@ -3,6 +3,21 @@
 //!
 //! `speech` is the model's output (blended toward the input by `strength` and `atten_lim_db`);
 //! `background` is the input minus `speech`, so the two stems sum back to the input.
+//!
+//! ```no_run
+//! use roomtone::models::ModelContext;
+//! use roomtone::separate::{self, Backends, ModelChoice, SeparateConfig, Separator};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let context = ModelContext::from_env();
+//! let backends = Backends::load(&context, ModelChoice::Dfn3)?; // shared by all workers
+//! let mut worker = Separator::from_backends(&backends, &context)?; // one per thread
+//! let config = SeparateConfig::default();
+//! let done = separate::separate_file(&mut worker, "take1.wav".as_ref(), "stems".as_ref(), &config, |_| {})?;
+//! println!("{} and {}", done.speech, done.background);
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod convtasnet;
 pub mod dfn3;
