@@ -22,12 +22,16 @@ test: setup
 	bash scripts/setup_test.sh
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
+	$(CARGO) clippy --locked --benches --features bench-internals -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --locked --no-deps --lib
 	$(CARGO) test --locked
 	$(MAKE) fuzz-short
 
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
+	$(CARGO) clippy --locked --benches --features bench-internals -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --locked --no-deps --lib
 
 ## criterion benches (per stage and the whole front end).
 bench: setup

@@ -1,7 +1,9 @@
 //! criterion bench: DeepFilterNet3 on 10 s of 48 kHz mono (the bundled example, channel 0, looped):
 //! the three graphs alone, and the whole stream (STFT, features, graphs, deep filter, ISTFT); and
 //! Conv-TasNet on the same 10 s at 16 kHz (segmented stream, int8 and float graphs).
-//! Real-time factor = 10 s / time per iteration. Run: `taskset -c 0 cargo bench --bench separate`.
+//! Real-time factor = 10 s / time per iteration.
+//! Run: `taskset -c 0 cargo bench --features bench-internals --bench separate` (without the
+//! feature, the graphs-alone measurement is left out).
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -26,24 +28,17 @@ fn dfn3(c: &mut Criterion) {
     let mut g = c.benchmark_group(format!("dfn3, {SECONDS} s of 48 kHz mono"));
     g.throughput(Throughput::Elements((48_000 * SECONDS) as u64));
     g.sample_size(10).measurement_time(Duration::from_secs(15));
-    let frames = 48_000 * SECONDS / 480;
-    let erb = vec![0.1f32; frames * 32];
-    let spec = vec![0.1f32; frames * 192];
-    let mut out = separate::GraphOutput::default();
-    let mut state = separate::GruState::default();
-    g.bench_function("three graphs only", |b| {
-        b.iter(|| {
-            state.reset();
-            session.run(
-                black_box(&erb),
-                black_box(&spec),
-                frames,
-                &mut state,
-                None,
-                &mut out,
-            )
-        })
-    });
+    // The graphs alone need the crate's internals: `cargo bench --features bench-internals`.
+    #[cfg(feature = "bench-internals")]
+    {
+        let frames = 48_000 * SECONDS / 480;
+        let erb = vec![0.1f32; frames * 32];
+        let spec = vec![0.1f32; frames * 192];
+        let mut graphs = separate::GraphBench::default();
+        g.bench_function("three graphs only", |b| {
+            b.iter(|| graphs.run(&mut session, black_box(&erb), black_box(&spec), frames))
+        });
+    }
     g.bench_function("whole stream (default chunks)", |b| {
         b.iter(|| separate::enhance(&model, &mut session, black_box(&x), ChunkConfig::default()))
     });

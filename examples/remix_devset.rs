@@ -149,7 +149,7 @@ fn build(speech_list: &str, amb_list: &str, out: &str, seconds: f64) -> Res<()> 
 }
 
 fn stems_for(dir: &str, mix_path: &str) -> (PathBuf, PathBuf) {
-    mix::stem_paths(Path::new(dir), Path::new(mix_path))
+    mix::find_stems(Path::new(dir), Path::new(mix_path))
 }
 
 fn score(dir: &str, mix_path: &str, out_path: &str) -> Res<()> {

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use assert_cmd::Command;
+use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
 
 const SR: u32 = 44_100;
@@ -243,4 +244,28 @@ fn remix_refuses_to_overwrite_its_input_and_separates_without_stems() {
         .assert()
         .failure()
         .stderr(contains("unknown preset"));
+}
+
+/// An output that exists is refused before any model is loaded: with an empty models folder the
+/// error is about the output, not the models (and the output is left as it was).
+#[test]
+fn existing_output_is_refused_before_models_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("take.wav");
+    write_f32(&input, &[vec![0.1; 4_410]]);
+    let out = dir.path().join("out.wav");
+    std::fs::write(&out, b"keep me").unwrap();
+    let no_models = dir.path().join("no-models");
+    std::fs::create_dir(&no_models).unwrap();
+    Command::cargo_bin("roomtone")
+        .unwrap()
+        .env("ROOMTONE_MODELS", &no_models)
+        .args(["remix", "-o"])
+        .arg(&out)
+        .arg(&input)
+        .assert()
+        .failure()
+        .stderr(contains("exists"))
+        .stderr(contains("models").not());
+    assert_eq!(std::fs::read(&out).unwrap(), b"keep me");
 }

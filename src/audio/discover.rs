@@ -35,14 +35,6 @@ pub fn is_media(path: &Path) -> bool {
         .is_some_and(|e| MEDIA_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
-/// Walks `root` recursively for media files (see [`Walker`]). Returns the files in sorted order and
-/// the folders that could not be read.
-pub fn walk_media(root: &Path) -> (Vec<PathBuf>, Vec<(PathBuf, std::io::Error)>) {
-    let mut walker = Walker::new();
-    let files = walker.walk(root);
-    (files, walker.into_unreadable())
-}
-
 /// The one folder walker (`tag`, `batch`): recursive, sorted, files with a [`MEDIA_EXTENSIONS`]
 /// extension. Hidden files and folders (names starting with `.`) are skipped; symbolic links are
 /// followed but each folder is entered once over all the roots walked (by its canonical path), so

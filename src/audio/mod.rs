@@ -12,13 +12,12 @@ mod write;
 
 pub use container::Container;
 pub use decode::{AudioReader, DamagedSamples, StreamInfo, DEFAULT_BLOCK_FRAMES, SAMPLE_LIMIT};
-pub use discover::{expand_inputs, is_media, walk_media, Walker, MEDIA_EXTENSIONS, OUTPUT_MARKER};
+pub use discover::{expand_inputs, is_media, Walker, MEDIA_EXTENSIONS, OUTPUT_MARKER};
 pub use error::AudioError;
 pub use header::{MAX_CHANNELS, MAX_SAMPLE_RATE};
 pub use resample::StreamResampler;
-pub use write::{
-    check_output_path, finish_pair, temp_file_beside, CompletedWav, OutputFormat, WavOutput,
-};
+pub(crate) use write::temp_file_beside;
+pub use write::{check_output_path, finish_pair, CompletedWav, OutputFormat, WavOutput};
 
 /// A block of planar audio: `channels[c][i]` is sample `i` of channel `c`, at `sample_rate` Hz.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -279,7 +279,7 @@ fn folder_of(target: &Path) -> PathBuf {
 /// system accepts (up to 255 bytes) still works. It is created with mode 0644 less the umask, so
 /// the renamed output is readable like any other file the user makes (tempfile's own default,
 /// 0600, would leave stems and remixes private while the other outputs are not).
-pub fn temp_file_beside(target: &Path) -> std::io::Result<NamedTempFile> {
+pub(crate) fn temp_file_beside(target: &Path) -> std::io::Result<NamedTempFile> {
     let mut builder = tempfile::Builder::new();
     builder.prefix(".roomtone-").suffix(".tmp").rand_bytes(6);
     #[cfg(unix)]

@@ -18,16 +18,15 @@ use crate::classify::{TagConfig, TagError, TagWorker, Tagger};
 use crate::report::html::{base64, spectrogram_png};
 use crate::report::TagRecord;
 
+use output::{load_outdir, write_outputs, OutdirLock};
 pub use output::{
-    load_outdir, merge, write_outputs, Entry, OutdirLock, JOURNAL, LABELS_CSV, LABELS_CSV_HEADER,
-    LABELS_JSONL, LOCK, REPORT_HTML, SPECTROGRAMS_JSONL,
+    merge, Entry, JOURNAL, LABELS_CSV, LABELS_CSV_HEADER, LABELS_JSONL, LOCK, REPORT_HTML,
+    SPECTROGRAMS_JSONL,
 };
 pub use progress::{Counts, Observer};
-pub use shard::{stable_hash, Shard, ShardParseError};
-pub use stages::{
-    batch_remix_path, batch_stem_paths, check_output_names, plan_stages, StageOptions, StagePlan,
-    StageWorker,
-};
+pub use shard::{Shard, ShardParseError};
+use stages::{check_output_names, StageWorker};
+pub use stages::{plan_stages, StageOptions, StagePlan};
 
 /// What went wrong with a batch as a whole (a file that cannot be read is a record, not this).
 #[derive(Debug, thiserror::Error)]
@@ -386,24 +385,23 @@ fn plan(inputs: &[Input], config: &BatchConfig) -> Result<Plan, BatchError> {
     })
 }
 
-/// Runs a batch over `inputs` (from [`discover`]) into `config.out_dir`, with the models of
-/// `context`, telling `observer` how it goes. Each finished record is appended to the journal
+/// Runs a batch over `inputs` (from [`discover`]) into `config.out_dir`, with the stages of
+/// `stages` (from [`plan_stages`] on `config.stages`), telling `observer` how it goes. Each finished record is appended to the journal
 /// (`labels.partial.jsonl`) at once; at the end, or when `cancel` is set (Ctrl-C), the records so
 /// far are written in path order to the output files (each atomically) and the journal is
 /// removed. A run killed outright leaves the journal, which `--resume` reads (a torn last line is
 /// cut off and that file done again).
 ///
-/// The run holds `OUTDIR/.roomtone.lock` ([`OutdirLock`]): a second run on the same folder fails at
+/// The run holds `OUTDIR/.roomtone.lock` ([`LOCK`]): a second run on the same folder fails at
 /// once. No inputs (an empty `--shard` share) is a success with empty outputs.
 pub fn run(
     tagger: &Tagger,
-    context: &crate::models::ModelContext,
+    stages: &StagePlan,
     inputs: &[Input],
     config: &BatchConfig,
     cancel: &AtomicBool,
     observer: &mut dyn Observer,
 ) -> Result<Summary, BatchError> {
-    let stages = plan_stages(&config.stages, context)?;
     let start = Instant::now();
     let out = &config.out_dir;
     if !stages.is_empty() {

@@ -20,7 +20,7 @@ pub const SPECTROGRAMS_JSONL: &str = "spectrograms.jsonl";
 pub const REPORT_HTML: &str = "report.html";
 /// Records appended as files finish (removed when the final files are written).
 pub const JOURNAL: &str = "labels.partial.jsonl";
-/// The lock file a run holds in its output folder ([`OutdirLock`]).
+/// The lock file a run holds in its output folder.
 pub const LOCK: &str = ".roomtone.lock";
 /// Header of `labels.csv`: the `roomtone tag` columns plus size and modification time.
 pub const LABELS_CSV_HEADER: &str =
@@ -53,7 +53,7 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> BatchError {
 /// itself stays (removing it would let a third run lock a new file while a second still holds the
 /// old one); it holds the pid of the last run, for the message a refused run prints.
 #[derive(Debug)]
-pub struct OutdirLock {
+pub(crate) struct OutdirLock {
     _file: std::fs::File,
 }
 
@@ -192,7 +192,7 @@ fn read_lines(path: &Path) -> Result<Option<Vec<String>>, BatchError> {
 /// Reads an output folder back: `labels.jsonl` with `spectrograms.jsonl`, then the journal of an
 /// interrupted run (its entries replace earlier ones for the same path; a torn last line is
 /// ignored: only complete lines are read). A missing folder or file reads as empty.
-pub fn load_outdir(dir: &Path) -> Result<Vec<Entry>, BatchError> {
+pub(crate) fn load_outdir(dir: &Path) -> Result<Vec<Entry>, BatchError> {
     let mut thumbs: HashMap<String, String> = HashMap::new();
     let spath = dir.join(SPECTROGRAMS_JSONL);
     for (n, line) in read_lines(&spath)?.unwrap_or_default().iter().enumerate() {
@@ -242,7 +242,7 @@ pub fn load_outdir(dir: &Path) -> Result<Vec<Entry>, BatchError> {
 
 /// Sorts `entries` by path and writes `labels.jsonl`, `labels.csv`, `spectrograms.jsonl` and
 /// `report.html` into `dir`, each through a temporary file renamed into place.
-pub fn write_outputs(dir: &Path, entries: &mut [Entry]) -> Result<(), BatchError> {
+pub(crate) fn write_outputs(dir: &Path, entries: &mut [Entry]) -> Result<(), BatchError> {
     entries.sort_by(|a, b| a.record.path().cmp(b.record.path()));
     let mut jsonl = String::new();
     let mut csv = String::from(LABELS_CSV_HEADER);

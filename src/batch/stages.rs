@@ -90,7 +90,7 @@ impl StagePlan {
     }
 
     /// One worker's sessions for the stages.
-    pub fn worker(&self) -> Result<StageWorker<'_>, BatchError> {
+    pub(crate) fn worker(&self) -> Result<StageWorker<'_>, BatchError> {
         let separator = match (&self.backends, &self.context) {
             (Some(b), Some(context)) => Some(Separator::from_backends(b, context)?),
             _ => None,
@@ -104,7 +104,7 @@ impl StagePlan {
 }
 
 /// One worker's state for the stages after tagging.
-pub struct StageWorker<'p> {
+pub(crate) struct StageWorker<'p> {
     separator: Option<Separator<'p>>,
     separation: &'p SeparateConfig,
     remix: Option<&'p RemixConfig>,
@@ -128,12 +128,12 @@ fn output_name(input: &Input) -> &OsStr {
 }
 
 /// `(speech, background)` stem paths of `input` in `out_dir` (see the module docs).
-pub fn batch_stem_paths(out_dir: &Path, input: &Input) -> (PathBuf, PathBuf) {
+pub(crate) fn batch_stem_paths(out_dir: &Path, input: &Input) -> (PathBuf, PathBuf) {
     separate::stem_pair(&mirror_dir(out_dir, STEMS_DIR, input), output_name(input))
 }
 
 /// The remix path of `input` in `out_dir`: `OUTDIR/remix/<relative path>.remix.wav`.
-pub fn batch_remix_path(out_dir: &Path, input: &Input) -> PathBuf {
+pub(crate) fn batch_remix_path(out_dir: &Path, input: &Input) -> PathBuf {
     let mut name = output_name(input).to_os_string();
     name.push(".remix.wav");
     mirror_dir(out_dir, REMIX_DIR, input).join(name)
@@ -141,7 +141,7 @@ pub fn batch_remix_path(out_dir: &Path, input: &Input) -> PathBuf {
 
 /// Refuses a batch with stages in which two inputs would write the same stems (the same path below
 /// two different PATHs, or two files of the same name given directly): the error names both.
-pub fn check_output_names(inputs: &[Input]) -> Result<(), BatchError> {
+pub(crate) fn check_output_names(inputs: &[Input]) -> Result<(), BatchError> {
     let mut seen: HashMap<PathBuf, &Input> = HashMap::new();
     for input in inputs {
         let (speech, _) = batch_stem_paths(Path::new(""), input);

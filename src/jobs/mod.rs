@@ -105,7 +105,7 @@ impl JobError {
 /// Where a remix gets its dialogue and background stems.
 pub enum Stems<'a, 'm> {
     /// Read from a folder that `roomtone separate` or `roomtone batch --separate` wrote (named as
-    /// [`mix::stem_paths`] says) and conformed to the input.
+    /// [`mix::find_stems`] says) and conformed to the input.
     Folder(&'a Path),
     /// Separated from the input in memory (decoded once) by `separator`.
     Separate {

@@ -35,14 +35,17 @@ where
 {
     let jobs = workers.len();
     let next = AtomicUsize::new(0);
+    // Set when a worker thread cannot be started: the ones already running stop taking items, so
+    // the error returns without the batch running on unobserved.
+    let abandoned = AtomicBool::new(false);
     let (tx, rx) = mpsc::channel::<(usize, R)>();
     std::thread::scope(|scope| {
         for (n, mut worker) in workers.into_iter().enumerate() {
-            let (tx, next, process) = (tx.clone(), &next, &process);
-            std::thread::Builder::new()
+            let (tx, next, process, abandoned) = (tx.clone(), &next, &process, &abandoned);
+            let spawned = std::thread::Builder::new()
                 .name(format!("roomtone-worker-{n}"))
                 .spawn_scoped(scope, move || {
-                    while !cancel.load(Ordering::Relaxed) {
+                    while !cancel.load(Ordering::Relaxed) && !abandoned.load(Ordering::Relaxed) {
                         let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) else {
                             break;
                         };
@@ -50,8 +53,11 @@ where
                             break;
                         }
                     }
-                })
-                .map_err(|source| PoolError { jobs, source })?;
+                });
+            if let Err(source) = spawned {
+                abandoned.store(true, Ordering::Relaxed);
+                return Err(PoolError { jobs, source });
+            }
         }
         drop(tx);
         for (i, result) in rx {

@@ -19,7 +19,7 @@ use serde::Serialize;
 pub use duck::{ducking_gains, DuckConfig, DuckReport};
 pub use limiter::{Limiter, LimiterConfig, LimiterReport};
 pub use loudness::{integrated, measure, measure_ebur128, Loudness};
-pub use stems::{conform, load_stems, stem_paths};
+pub use stems::{find_stems, load_stems};
 
 use crate::audio::AudioBlock;
 use crate::dsp::{clean_stem, db_to_gain, CleanupConfig, CleanupReport, DspError, StemRole};

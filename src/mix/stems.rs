@@ -10,7 +10,7 @@ use crate::audio::{read_all, AudioBlock};
 /// when both exist (the names `roomtone batch --separate` writes, extension kept:
 /// `take.wav.speech.wav`), else `DIR/<file name without extension>.speech.wav` and
 /// `.background.wav` (the names `roomtone separate` writes: `take.speech.wav`).
-pub fn stem_paths(dir: &Path, input: &Path) -> (PathBuf, PathBuf) {
+pub fn find_stems(dir: &Path, input: &Path) -> (PathBuf, PathBuf) {
     if let Some(name) = input.file_name() {
         let exact = crate::separate::stem_pair(dir, name);
         if exact.0.is_file() && exact.1.is_file() {
@@ -23,7 +23,7 @@ pub fn stem_paths(dir: &Path, input: &Path) -> (PathBuf, PathBuf) {
 /// Makes `stem` match the input's rate, channels and length: a mono stem is copied to every
 /// channel; a length difference (a codec's padding) is trimmed or padded with silence.
 /// Returns how many frames the length differed by.
-pub fn conform(
+pub(crate) fn conform(
     stem: &mut AudioBlock,
     path: &Path,
     sample_rate: u32,
@@ -70,14 +70,14 @@ pub fn conform(
     Ok(diff)
 }
 
-/// Reads the two stems for `input` from `dir` (named as [`stem_paths`] says) and conforms them to
+/// Reads the two stems for `input` from `dir` (named as [`find_stems`] says) and conforms them to
 /// `mixture`.
 pub fn load_stems(
     dir: &Path,
     input: &Path,
     mixture: &AudioBlock,
 ) -> Result<(AudioBlock, AudioBlock, usize), MixError> {
-    let (sp, bp) = stem_paths(dir, input);
+    let (sp, bp) = find_stems(dir, input);
     let mut speech = read_all(&sp).map_err(MixError::StemRead)?;
     let mut background = read_all(&bp).map_err(MixError::StemRead)?;
     let (sr, ch, n) = (

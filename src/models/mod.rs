@@ -8,7 +8,7 @@ mod runtime;
 pub use context::{ModelContext, Precision};
 pub use manifest::{FileEntry, FrontEnd, Graph, Manifest, MelFrontEnd, Source, TensorSpec};
 pub(crate) use onnx_graph::OnnxGraph;
-pub use onnx_graph::{Node, Quantisation};
+pub use onnx_graph::Quantisation;
 pub use runtime::{
     environment, models_dir, runtime_library, session, SessionOptions, ORT_LIBRARY_FILE,
 };

@@ -12,7 +12,7 @@ use super::ModelError;
 
 /// One graph node: its operator and the names of its inputs and outputs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Node {
+pub(crate) struct Node {
     /// Operator type, e.g. `DequantizeLinear`.
     pub op_type: String,
     /// Input tensor names.
@@ -103,7 +103,7 @@ pub struct Quantisation {
 
 impl Quantisation {
     /// Reads the scale and zero point named by `node`'s second and third inputs.
-    pub fn of_node(graph: &OnnxGraph, node: &Node) -> Option<Self> {
+    pub(crate) fn of_node(graph: &OnnxGraph, node: &Node) -> Option<Self> {
         let scale = graph.scalar(node.inputs.get(1)?)?;
         let zero_point = node.inputs.get(2).map_or(Some(0.0), |z| graph.scalar(z))?;
         (scale > 0.0).then_some(Self {

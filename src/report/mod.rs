@@ -247,7 +247,7 @@ pub fn csv_field(s: &str) -> String {
 }
 
 /// Writes `text` to `path` through a temporary file in the same folder
-/// ([`crate::audio::temp_file_beside`]: short name, mode 0644 less the umask), renamed into place;
+/// (short name, mode 0644 less the umask), renamed into place;
 /// an existing file is replaced only with `force`.
 pub fn write_text_atomic(path: &std::path::Path, text: &str, force: bool) -> std::io::Result<()> {
     use std::io::Write;

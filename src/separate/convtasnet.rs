@@ -150,7 +150,7 @@ pub struct CtnSession {
 
 impl CtnSession {
     /// Runs the network on `x` (16 kHz) and writes the gain-fitted estimate, as long as `x`, to `out`.
-    pub fn run(&mut self, x: &[f32], out: &mut Vec<f32>) -> Result<(), ModelError> {
+    pub(crate) fn run(&mut self, x: &[f32], out: &mut Vec<f32>) -> Result<(), ModelError> {
         let path = &self.path;
         let fail = |e: ort::Error| ModelError::Session {
             path: path.clone(),

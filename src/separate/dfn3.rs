@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use ort::session::Session;
+use ort::session::{Session, SessionOutputs};
 use ort::value::TensorRef;
 use realfft::num_complex::Complex32;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
@@ -137,16 +137,6 @@ impl Dfn3 {
         &self.manifest
     }
 
-    /// Bins per ERB band (32 bands, 481 bins in all).
-    pub fn erb_widths(&self) -> &[usize] {
-        &self.erb_widths
-    }
-
-    /// The 960-sample Vorbis analysis/synthesis window.
-    pub fn window(&self) -> &[f32] {
-        &self.window
-    }
-
     /// Opens the three graphs for one worker.
     pub fn session(&self, options: SessionOptions) -> Result<Dfn3Session, ModelError> {
         let open = |role: &str| -> Result<(Session, PathBuf), ModelError> {
@@ -180,7 +170,12 @@ impl Dfn3 {
 
     /// Forward STFT of one 960-sample frame (`[previous hop, this hop]`): window, real FFT, × 1/960.
     /// `frame` (960) is used as scratch, `spec` gets 481 bins, `scratch` needs [`Dfn3::scratch_len`].
-    pub fn analyse(&self, frame: &mut [f32], spec: &mut [Complex32], scratch: &mut [Complex32]) {
+    pub(crate) fn analyse(
+        &self,
+        frame: &mut [f32],
+        spec: &mut [Complex32],
+        scratch: &mut [Complex32],
+    ) {
         frame
             .iter_mut()
             .zip(&self.window)
@@ -192,7 +187,7 @@ impl Dfn3 {
     }
 
     /// FFT scratch length for [`Dfn3::analyse`] and [`Dfn3::synthesise`].
-    pub fn scratch_len(&self) -> usize {
+    pub(crate) fn scratch_len(&self) -> usize {
         self.forward
             .get_scratch_len()
             .max(self.inverse.get_scratch_len())
@@ -200,7 +195,12 @@ impl Dfn3 {
 
     /// Unnormalised inverse FFT of `spec` (modified), windowed; 960 samples into `frame`. Overlap-adding
     /// consecutive frames of [`Dfn3::analyse`]'s spectra reconstructs the input delayed by 480 samples.
-    pub fn synthesise(&self, spec: &mut [Complex32], frame: &mut [f32], scratch: &mut [Complex32]) {
+    pub(crate) fn synthesise(
+        &self,
+        spec: &mut [Complex32],
+        frame: &mut [f32],
+        scratch: &mut [Complex32],
+    ) {
         spec[0].im = 0.0;
         spec[BINS - 1].im = 0.0;
         let _ = self.inverse.process_with_scratch(spec, frame, scratch);
@@ -222,7 +222,7 @@ fn vorbis_window() -> Vec<f32> {
 }
 
 /// Bins per ERB band, computed in f32 like libDF (at least 2 bins per band, 481 in all).
-pub fn erb_widths() -> Vec<usize> {
+pub(crate) fn erb_widths() -> Vec<usize> {
     let freq2erb = |f: f32| 9.265 * (1.0 + f / (24.7 * 9.265)).ln();
     let erb2freq = |e: f32| 24.7 * 9.265 * ((e / 9.265).exp() - 1.0);
     let lo = freq2erb(0.0);
@@ -268,7 +268,7 @@ const GRU_HIDDEN: usize = 256;
 /// deep-filter decoder 2; inputs `h0_i` / outputs `hseq_i` of the `*_state.onnx` graphs). Zeros at the
 /// start of a stream; carried from one chunk to the next so chunking does not restart the GRUs.
 #[derive(Debug, Clone, PartialEq)]
-pub struct GruState {
+pub(crate) struct GruState {
     h: [Vec<f32>; 5],
 }
 
@@ -282,7 +282,7 @@ impl Default for GruState {
 
 impl GruState {
     /// Back to zeros (a new stream).
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.h
             .iter_mut()
             .for_each(|h| h.iter_mut().for_each(|v| *v = 0.0));
@@ -291,13 +291,13 @@ impl GruState {
 
 /// What the graphs decide for a run of frames.
 #[derive(Debug, Default, Clone)]
-pub struct GraphOutput {
+pub(crate) struct GraphOutput {
     /// ERB gains, `[frames][32]`.
-    pub gains: Vec<f32>,
+    pub(crate) gains: Vec<f32>,
     /// Deep-filter coefficients, `[frames][96][5 taps × (re, im)]`.
-    pub coefs: Vec<f32>,
+    pub(crate) coefs: Vec<f32>,
     /// Local SNR estimate per frame, dB.
-    pub lsnr: Vec<f32>,
+    pub(crate) lsnr: Vec<f32>,
 }
 
 impl Dfn3Session {
@@ -305,7 +305,7 @@ impl Dfn3Session {
     /// `[frames][32]`, `feat_spec` is `[frames][re 96, im 96]`. The GRUs start from `state`; with
     /// `carry_after = Some(f)` (f < frames), `state` becomes their state after frame `f` of this run,
     /// ready for a next run that starts at frame `f + 1`.
-    pub fn run(
+    pub(crate) fn run(
         &mut self,
         feat_erb: &[f32],
         feat_spec: &[f32],
@@ -314,35 +314,9 @@ impl Dfn3Session {
         carry_after: Option<usize>,
         out: &mut GraphOutput,
     ) -> Result<(), ModelError> {
+        self.stage_inputs(feat_erb, feat_spec, frames)?;
         let paths = &self.paths;
-        let fail = |i: usize| {
-            move |e: ort::Error| ModelError::Session {
-                path: paths[i].clone(),
-                reason: e.to_string(),
-            }
-        };
-        if feat_erb.len() != frames * NB_ERB || feat_spec.len() != frames * 2 * NB_DF {
-            return Err(ModelError::Mismatch {
-                path: paths[0].clone(),
-                reason: format!(
-                    "{frames} frames need {} ERB and {} spectrum values, got {} and {}",
-                    frames * NB_ERB,
-                    frames * 2 * NB_DF,
-                    feat_erb.len(),
-                    feat_spec.len()
-                ),
-            });
-        }
-        self.erb_in.clear();
-        self.erb_in.extend_from_slice(feat_erb);
-        // [frames][2][96] -> [2][frames][96]
-        self.spec_in.clear();
-        self.spec_in.resize(frames * 2 * NB_DF, 0.0);
-        let (re, im) = self.spec_in.split_at_mut(frames * NB_DF);
-        for (t, f) in feat_spec.chunks_exact(2 * NB_DF).enumerate() {
-            re[t * NB_DF..(t + 1) * NB_DF].copy_from_slice(&f[..NB_DF]);
-            im[t * NB_DF..(t + 1) * NB_DF].copy_from_slice(&f[NB_DF..]);
-        }
+        let fail = |graph: usize| session_error(paths, graph);
         let erb = TensorRef::from_array_view(([1usize, 1, frames, NB_ERB], self.erb_in.as_slice()))
             .map_err(fail(0))?;
         let spec =
@@ -358,7 +332,7 @@ impl Dfn3Session {
                 "h0_0" => h(0).map_err(fail(0))?,
             ])
             .map_err(fail(0))?;
-        let m = self
+        let erb_dec = self
             .erb_dec
             .run(ort::inputs![
                 "emb" => &enc["emb"],
@@ -370,10 +344,7 @@ impl Dfn3Session {
                 "h0_1" => h(2).map_err(fail(1))?,
             ])
             .map_err(fail(1))?;
-        let (_, gains) = m["m"].try_extract_tensor::<f32>().map_err(fail(1))?;
-        out.gains.clear();
-        out.gains.extend_from_slice(gains);
-        let c = self
+        let df_dec = self
             .df_dec
             .run(ort::inputs![
                 "emb" => &enc["emb"],
@@ -382,26 +353,30 @@ impl Dfn3Session {
                 "h0_1" => h(4).map_err(fail(2))?,
             ])
             .map_err(fail(2))?;
-        let (_, coefs) = c["coefs"].try_extract_tensor::<f32>().map_err(fail(2))?;
-        out.coefs.clear();
-        out.coefs.extend_from_slice(coefs);
-        let (_, lsnr) = enc["lsnr"].try_extract_tensor::<f32>().map_err(fail(0))?;
-        out.lsnr.clear();
-        out.lsnr.extend_from_slice(lsnr);
+        copy_output(&erb_dec, "m", &mut out.gains).map_err(fail(1))?;
+        copy_output(&df_dec, "coefs", &mut out.coefs).map_err(fail(2))?;
+        copy_output(&enc, "lsnr", &mut out.lsnr).map_err(fail(0))?;
         if let Some(f) = carry_after.filter(|&f| f < frames) {
-            let graphs = [(&enc, 0, 0), (&m, 1, 0), (&m, 1, 1), (&c, 2, 0), (&c, 2, 1)];
+            // (graph outputs, graph index, GRU index within the graph), in `GruState` order.
+            let grus = [
+                (&enc, 0, 0),
+                (&erb_dec, 1, 0),
+                (&erb_dec, 1, 1),
+                (&df_dec, 2, 0),
+                (&df_dec, 2, 1),
+            ];
             let mut next: [Vec<f32>; 5] = Default::default();
-            for (i, (outputs, g, k)) in graphs.into_iter().enumerate() {
+            for (h, (outputs, graph, k)) in next.iter_mut().zip(grus) {
                 let (_, seq) = outputs[format!("hseq_{k}").as_str()]
                     .try_extract_tensor::<f32>()
-                    .map_err(fail(g))?;
-                let h = seq
+                    .map_err(fail(graph))?;
+                let after_f = seq
                     .get(f * GRU_HIDDEN..(f + 1) * GRU_HIDDEN)
                     .ok_or_else(|| ModelError::Mismatch {
-                        path: paths[g].clone(),
+                        path: paths[graph].clone(),
                         reason: format!("hseq_{k} has {} values for {frames} frames", seq.len()),
                     })?;
-                next[i] = h.to_vec();
+                *h = after_f.to_vec();
             }
             state.h = next;
         }
@@ -415,6 +390,91 @@ impl Dfn3Session {
         }
         Ok(())
     }
+
+    /// Checks the feature lengths and lays them out as the encoder takes them: ERB features as they
+    /// are, the complex features from `[frames][re 96, im 96]` to `[re, im][frames][96]`.
+    fn stage_inputs(
+        &mut self,
+        feat_erb: &[f32],
+        feat_spec: &[f32],
+        frames: usize,
+    ) -> Result<(), ModelError> {
+        if feat_erb.len() != frames * NB_ERB || feat_spec.len() != frames * 2 * NB_DF {
+            return Err(ModelError::Mismatch {
+                path: self.paths[0].clone(),
+                reason: format!(
+                    "{frames} frames need {} ERB and {} spectrum values, got {} and {}",
+                    frames * NB_ERB,
+                    frames * 2 * NB_DF,
+                    feat_erb.len(),
+                    feat_spec.len()
+                ),
+            });
+        }
+        self.erb_in.clear();
+        self.erb_in.extend_from_slice(feat_erb);
+        self.spec_in.clear();
+        self.spec_in.resize(frames * 2 * NB_DF, 0.0);
+        let (re, im) = self.spec_in.split_at_mut(frames * NB_DF);
+        for (t, f) in feat_spec.chunks_exact(2 * NB_DF).enumerate() {
+            re[t * NB_DF..(t + 1) * NB_DF].copy_from_slice(&f[..NB_DF]);
+            im[t * NB_DF..(t + 1) * NB_DF].copy_from_slice(&f[NB_DF..]);
+        }
+        Ok(())
+    }
+}
+
+/// The three graphs alone on ready-made features, for `benches/separate.rs` (feature
+/// `bench-internals`; not part of the API).
+#[cfg(feature = "bench-internals")]
+#[doc(hidden)]
+#[derive(Default)]
+pub struct GraphBench {
+    state: GruState,
+    out: GraphOutput,
+}
+
+#[cfg(feature = "bench-internals")]
+impl GraphBench {
+    /// One run from zero GRU state over `frames` frames (see [`Dfn3Session::run`]'s layout).
+    pub fn run(
+        &mut self,
+        session: &mut Dfn3Session,
+        feat_erb: &[f32],
+        feat_spec: &[f32],
+        frames: usize,
+    ) -> Result<(), ModelError> {
+        self.state.reset();
+        session.run(
+            feat_erb,
+            feat_spec,
+            frames,
+            &mut self.state,
+            None,
+            &mut self.out,
+        )
+    }
+}
+
+/// Turns a runtime error of graph `graph` (0 encoder, 1 ERB decoder, 2 deep-filter decoder) into a
+/// model error naming that graph's file.
+fn session_error(paths: &[PathBuf; 3], graph: usize) -> impl Fn(ort::Error) -> ModelError + '_ {
+    move |e| ModelError::Session {
+        path: paths[graph].clone(),
+        reason: e.to_string(),
+    }
+}
+
+/// Copies the f32 output `name` of one graph run into `into`.
+fn copy_output(
+    outputs: &SessionOutputs<'_>,
+    name: &str,
+    into: &mut Vec<f32>,
+) -> Result<(), ort::Error> {
+    let (_, values) = outputs[name].try_extract_tensor::<f32>()?;
+    into.clear();
+    into.extend_from_slice(values);
+    Ok(())
 }
 
 /// Per-channel streaming state: 48 kHz mono samples in, enhanced samples out, sample-aligned with
@@ -751,4 +811,58 @@ pub fn enhance(
     stream.process(session, input, &mut out)?;
     stream.finish(session, &mut out)?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn erb_bands_match_libdf() {
+        let w = erb_widths();
+        let expect = [
+            2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 5, 5, 7, 7, 8, 10, 12, 13, 15, 18, 20, 24, 28,
+            31, 37, 42, 50, 56, 67,
+        ];
+        assert_eq!(w, expect);
+        assert_eq!(w.iter().sum::<usize>(), BINS);
+    }
+
+    /// Overlap-adding `synthesise(analyse(frame))` over consecutive frames gives the input back,
+    /// one hop late (the Vorbis window satisfies the Princen-Bradley condition).
+    #[test]
+    fn stft_istft_is_identity_delayed_by_one_hop() {
+        let m = Dfn3::load(&models::models_dir()).expect("models/dfn3 fetched by scripts/setup.sh");
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let x: Vec<f32> = (0..SAMPLE_RATE as usize)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                ((state >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.5
+            })
+            .collect();
+        let mut scratch = vec![Complex32::default(); m.scratch_len()];
+        let mut frame = vec![0.0; FFT];
+        let mut spec = vec![Complex32::default(); BINS];
+        let mut ola = vec![0.0f32; HOP];
+        let mut prev = vec![0.0f32; HOP];
+        let mut out = Vec::new();
+        for hop in x.chunks_exact(HOP) {
+            frame[..HOP].copy_from_slice(&prev);
+            frame[HOP..].copy_from_slice(hop);
+            prev.copy_from_slice(hop);
+            m.analyse(&mut frame, &mut spec, &mut scratch);
+            m.synthesise(&mut spec, &mut frame, &mut scratch);
+            out.extend(frame[..HOP].iter().zip(&ola).map(|(a, b)| a + b));
+            ola.copy_from_slice(&frame[HOP..]);
+        }
+        let (mut signal, mut error) = (0.0f64, 0.0f64);
+        for (&a, &b) in x.iter().zip(&out[HOP..]) {
+            signal += f64::from(a).powi(2);
+            error += f64::from(a - b).powi(2);
+        }
+        let snr = 10.0 * (signal / error.max(1e-300)).log10();
+        assert!(snr > 100.0, "STFT -> ISTFT SNR {snr:.1} dB");
+    }
 }

@@ -26,11 +26,15 @@ pub mod fusion;
 mod stems;
 
 pub use convtasnet::{ConvTasNet, CtnSession, CtnStream, SegmentConfig};
-pub use dfn3::{enhance, ChunkConfig, Dfn3, Dfn3Session, Dfn3Stream, GraphOutput, GruState};
+#[cfg(feature = "bench-internals")]
+#[doc(hidden)]
+pub use dfn3::GraphBench;
+pub use dfn3::{enhance, ChunkConfig, Dfn3, Dfn3Session, Dfn3Stream};
 pub use fusion::{Fusion, FusionError};
+pub(crate) use stems::stem_pair;
 pub use stems::{
-    check_stem_names, separate_block, separate_file, separate_file_to, stem_pair, stem_paths,
-    write_stems, Backends, SeparateConfig, SeparateSummary, Separator,
+    check_stem_names, separate_block, separate_file, separate_file_to, stem_paths, write_stems,
+    Backends, SeparateConfig, SeparateSummary, Separator,
 };
 
 use std::path::PathBuf;

@@ -108,7 +108,7 @@ pub fn stem_paths(input: &Path, out_dir: &Path) -> (PathBuf, PathBuf) {
 }
 
 /// `DIR/<name>.speech.wav` and `DIR/<name>.background.wav` (`name` taken byte for byte).
-pub fn stem_pair(dir: &Path, name: &OsStr) -> (PathBuf, PathBuf) {
+pub(crate) fn stem_pair(dir: &Path, name: &OsStr) -> (PathBuf, PathBuf) {
     let with = |suffix: &str| {
         let mut n = name.to_os_string();
         n.push(suffix);

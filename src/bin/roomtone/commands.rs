@@ -140,23 +140,21 @@ pub fn remix(args: &RemixArgs) -> Outcome {
     let config = settings::remix(&args.levels)?;
     let separation = settings::separation(&args.model);
     let context = settings::model_context(Some(&args.model), 1, Parallelism::OneFileAtATime);
+    // A refused output is reported before any model loads (the job checks again when it writes).
+    audio::check_output_path(&args.output, std::slice::from_ref(&args.input), args.force)?;
     // The models load only when this remix separates.
-    let backends = match args.stems {
-        Some(_) => None,
-        None => Some(separate::Backends::load(&context, separation.model)?),
-    };
-    let mut separator = backends
-        .as_ref()
-        .map(|b| separate::Separator::from_backends(b, &context))
-        .transpose()?;
-    let stems = match (&args.stems, separator.as_mut()) {
-        (Some(dir), _) => Stems::Folder(dir),
-        (None, Some(separator)) => Stems::Separate {
-            separator,
-            config: &separation,
-            keep: None,
-        },
-        (None, None) => unreachable!("the separator is loaded when there are no stems"),
+    let (backends, mut separator);
+    let stems = match &args.stems {
+        Some(dir) => Stems::Folder(dir),
+        None => {
+            backends = separate::Backends::load(&context, separation.model)?;
+            separator = separate::Separator::from_backends(&backends, &context)?;
+            Stems::Separate {
+                separator: &mut separator,
+                config: &separation,
+                keep: None,
+            }
+        }
     };
     let job = RemixJob {
         input: &args.input,
@@ -181,8 +179,8 @@ pub fn batch(args: &BatchArgs) -> Outcome {
     let config = settings::batch(args)?;
     let context =
         settings::model_context(Some(&args.model), args.threads, Parallelism::FilePerWorker);
-    // Fails at once for stages whose model is missing.
-    batch::plan_stages(&config.stages, &context)?;
+    // Loads the separation model once, and fails at once if it is missing.
+    let stages = batch::plan_stages(&config.stages, &context)?;
     let (inputs, warnings) = batch::discover(&args.paths, args.shard, &config.out_dir)?;
     for w in &warnings {
         eprintln!("roomtone: {w}");
@@ -194,7 +192,7 @@ pub fn batch(args: &BatchArgs) -> Outcome {
     } else {
         progress::Mode::Auto
     });
-    let summary = batch::run(&tagger, &context, &inputs, &config, &cancel, &mut progress)?;
+    let summary = batch::run(&tagger, &stages, &inputs, &config, &cancel, &mut progress)?;
     eprintln!(
         "roomtone: {} ok, {} failed, {} skipped{}; {:.2} h of audio in {:.1} s ({:.0}× real time); results in {}",
         summary.ok,
