@@ -1,20 +1,32 @@
 #!/usr/bin/env bash
-# Test prerequisites beyond scripts/setup.sh: Debian's chromium, which tests/batch.rs uses to open
-# the batch report headless. Installed non-interactively when missing (needs root, as on CI).
-# Set CHROMIUM=/path/to/browser to use another one and skip the install.
+# Test prerequisites beyond scripts/setup.sh, installed non-interactively from Debian's packages when
+# missing (needs root, as on CI):
+# - chromium, which tests/batch.rs uses to open the batch report headless (CHROMIUM=/path/to/browser
+#   uses another one);
+# - ffmpeg, which makes the video and camera-audio fixtures and their reference decodes
+#   (scripts/make_video_fixtures.sh, run here; tests/video.rs reads them).
 set -euo pipefail
 
-if [ -n "${CHROMIUM:-}" ] || command -v chromium >/dev/null 2>&1; then
-    exit 0
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+missing=()
+if [ -z "${CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
+    missing+=(chromium)
 fi
-if ! command -v apt-get >/dev/null 2>&1; then
-    echo "setup_test.sh: chromium missing and no apt-get; install chromium or set CHROMIUM" >&2
-    exit 1
+if ! command -v ffmpeg >/dev/null 2>&1; then
+    missing+=(ffmpeg)
 fi
-SUDO=""
-if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
-echo "setup_test.sh: installing chromium (for the batch report test)" >&2
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
-command -v chromium >/dev/null
+if [ ${#missing[@]} -gt 0 ]; then
+    if ! command -v apt-get >/dev/null 2>&1; then
+        echo "setup_test.sh: ${missing[*]} missing and no apt-get; install them (or set CHROMIUM)" >&2
+        exit 1
+    fi
+    SUDO=""
+    if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+    echo "setup_test.sh: installing ${missing[*]} (test prerequisites)" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+command -v ffmpeg >/dev/null
+bash scripts/make_video_fixtures.sh

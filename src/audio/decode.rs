@@ -5,7 +5,9 @@ use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 
 use symphonia::core::audio::{AudioBuffer, AudioBufferRef, Signal};
-use symphonia::core::codecs::{CodecParameters, Decoder, DecoderOptions, CODEC_TYPE_NULL};
+use symphonia::core::codecs::{
+    CodecParameters, CodecType, Decoder, DecoderOptions, CODEC_TYPE_NULL,
+};
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::{FormatOptions, FormatReader};
 use symphonia::core::io::MediaSourceStream;
@@ -66,6 +68,9 @@ pub struct StreamInfo {
     pub bits_per_sample: Option<u32>,
     /// Length in frames the container declares, if it does.
     pub declared_frames: Option<u64>,
+    /// When the audio starts on the file's timeline, seconds: the empty edits before an MP4/MOV
+    /// track's media (audio that starts after the picture); 0 otherwise.
+    pub start_s: f64,
 }
 
 /// Streaming decoder for one file: yields planar `f32` blocks of a fixed size until the stream ends.
@@ -86,8 +91,11 @@ pub struct AudioReader {
     skipped_packets: usize,
     exact_length: bool,
     ended: bool,
-    /// Exact stream length when the header parser knows better than symphonia (AIFF, streamed WAV).
+    /// Exact stream length when the header parser knows better than symphonia (AIFF, streamed WAV,
+    /// an MP4 edit list).
     frame_limit: Option<u64>,
+    /// Decoded frames still to drop before the stream starts (the priming an MP4 edit list skips).
+    skip_frames: u64,
     damaged: Option<DamagedSamples>,
 }
 
@@ -117,8 +125,13 @@ impl AudioReader {
                 path: path.to_path_buf(),
                 container: container.name().to_string(),
             })?;
-        let params = track.codec_params.clone();
+        let mut params = track.codec_params.clone();
         let track_id = track.id;
+        // symphonia numbers MP4 tracks in the order of their `trak` boxes, as `mp4::Movie` does.
+        let movie = framing.mp4.as_ref();
+        if movie.is_some_and(|m| m.big_endian_pcm(track_id as usize)) {
+            params.codec = big_endian(params.codec);
+        }
         let (decoder, codec) = make_decoder(path, &params)?;
         let invalid = |reason: &str| AudioError::InvalidStream {
             path: path.to_path_buf(),
@@ -130,6 +143,7 @@ impl AudioReader {
         let declared_channels = params.channels.map_or(1, |c| c.count() as u64);
         header::check_limits(u64::from(sample_rate), declared_channels.max(1))
             .map_err(|r| invalid(&r))?;
+        let trim = movie.and_then(|m| m.trim(track_id as usize, sample_rate, params.n_frames));
         let mut decoder = decoder;
         let mut format = format;
         let mut pending: Vec<Vec<f32>> = Vec::new();
@@ -175,7 +189,13 @@ impl AudioReader {
             sample_rate,
             channels,
             bits_per_sample: params.bits_per_sample.or(params.bits_per_coded_sample),
-            declared_frames: framing.frames.or(params.n_frames),
+            declared_frames: match trim {
+                Some(t) => t
+                    .frames
+                    .or(params.n_frames.map(|n| n.saturating_sub(t.skip_frames))),
+                None => framing.frames.or(params.n_frames),
+            },
+            start_s: trim.map_or(0.0, |t| t.start_s),
         };
         let mut reader = Self {
             path: path.to_path_buf(),
@@ -191,7 +211,8 @@ impl AudioReader {
             skipped_packets: 0,
             exact_length,
             ended: false,
-            frame_limit: framing.frames,
+            frame_limit: trim.and_then(|t| t.frames).or(framing.frames),
+            skip_frames: trim.map_or(0, |t| t.skip_frames),
             damaged: None,
         };
         // The first packet (decoded above to learn the channel count) gets the same checks.
@@ -341,10 +362,18 @@ impl AudioReader {
         self.after_append(before)
     }
 
-    /// Checks the samples appended to `pending` from index `from` on: drops what lies beyond the
-    /// stream's known length (which ends the stream, with the checks of its end) and replaces
-    /// damaged samples by 0, counting them.
+    /// Checks the samples appended to `pending` from index `from` on: drops what comes before the
+    /// stream's start and what lies beyond its known length (which ends the stream, with the checks
+    /// of its end) and replaces damaged samples by 0, counting them.
     fn after_append(&mut self, from: usize) -> Result<(), AudioError> {
+        if self.skip_frames > 0 {
+            let skip = (self.pending[0].len() - from).min(self.skip_frames as usize);
+            self.pending.iter_mut().for_each(|c| {
+                c.drain(from..from + skip);
+            });
+            self.skip_frames -= skip as u64;
+            self.decoded_frames -= skip as u64;
+        }
         let mut at_limit = false;
         if let Some(limit) = self.frame_limit {
             if self.decoded_frames > limit {
@@ -510,13 +539,13 @@ struct PaddedFile {
 }
 
 impl PaddedFile {
-    fn new(mut file: File, start: u64, len: u64, framing: Framing) -> std::io::Result<Self> {
+    fn new(mut file: File, start: u64, len: u64, pad_bytes: u64) -> std::io::Result<Self> {
         file.seek(std::io::SeekFrom::Start(start))?;
         Ok(Self {
             file,
             start,
             len,
-            pad: framing.pad_bytes,
+            pad: pad_bytes,
             pos: 0,
         })
     }
@@ -620,14 +649,19 @@ fn open_checked(path: &Path) -> Result<(PaddedFile, Container, Framing), AudioEr
         c => c,
     };
     let len = meta.len() - start;
-    let mut view = PaddedFile::new(file, start, len, Framing::default()).map_err(open_err)?;
+    let mut view = PaddedFile::new(file, start, len, 0).map_err(open_err)?;
     let framing =
         header::check(&mut view, len, container).map_err(|reason| AudioError::InvalidStream {
             path: path.to_path_buf(),
             reason,
         })?;
-    let file = PaddedFile::new(File::open(path).map_err(open_err)?, start, len, framing)
-        .map_err(open_err)?;
+    let file = PaddedFile::new(
+        File::open(path).map_err(open_err)?,
+        start,
+        len,
+        framing.pad_bytes,
+    )
+    .map_err(open_err)?;
 
     Ok((file, container, framing))
 }
@@ -703,4 +737,17 @@ fn make_decoder(
         codec: codec.clone(),
     })?;
     Ok((decoder, codec))
+}
+
+/// The big-endian twin of a little-endian PCM codec (QuickTime's `in24`, `in32`, `fl32`, `fl64`
+/// entries, which symphonia 0.5 always reads as little-endian).
+fn big_endian(codec: CodecType) -> CodecType {
+    use symphonia::core::codecs as c;
+    match codec {
+        c::CODEC_TYPE_PCM_S24LE => c::CODEC_TYPE_PCM_S24BE,
+        c::CODEC_TYPE_PCM_S32LE => c::CODEC_TYPE_PCM_S32BE,
+        c::CODEC_TYPE_PCM_F32LE => c::CODEC_TYPE_PCM_F32BE,
+        c::CODEC_TYPE_PCM_F64LE => c::CODEC_TYPE_PCM_F64BE,
+        other => other,
+    }
 }

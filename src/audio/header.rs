@@ -1,4 +1,5 @@
-//! What a RIFF/WAVE or AIFF header declares, read and checked before symphonia sees the file.
+//! What a file's header declares, read and checked before symphonia sees the file (MP4/MOV: see
+//! `audio::mp4`).
 //!
 //! symphonia 0.5 trusts these headers: a WAV that declares 0 Hz panics inside it, one that declares
 //! 4,294,967,295 Hz is accepted (and a resampler sized from it asks for gigabytes), an AIFF's sound
@@ -19,12 +20,15 @@ const MAX_CHUNKS: usize = 1024;
 const RIFF_PACKET_FRAMES: u64 = 1152;
 
 /// How the stream's bytes must be presented to symphonia and how much of its output is audio.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub(crate) struct Framing {
     /// Zero bytes appended after the end of the file, so that symphonia's last packet is complete.
     pub pad_bytes: u64,
     /// Exact length in frames; decoded output beyond it is dropped and the declared length is this.
     pub frames: Option<u64>,
+    /// MP4/MOV: what the boxes say about each track that symphonia 0.5 does not apply (byte order
+    /// of QuickTime PCM, edit lists).
+    pub mp4: Option<super::mp4::Movie>,
 }
 
 /// Checks the header of a WAV or AIFF file (other containers are left to symphonia) and says how to
@@ -40,7 +44,11 @@ pub(crate) fn check<R: Read + Seek>(
         super::Container::Flac => flac(file, file_len).map(|()| Framing::default()),
         super::Container::Ogg => ogg(file, file_len).map(|()| Framing::default()),
         super::Container::Mp4 | super::Container::M4a | super::Container::Mov => {
-            mp4(file, file_len).map(|()| Framing::default())
+            let tracks = super::mp4::check(file, file_len)?;
+            Ok(Framing {
+                mp4: Some(tracks),
+                ..Framing::default()
+            })
         }
         _ => Ok(Framing::default()),
     }
@@ -169,6 +177,7 @@ fn wav<R: Read + Seek>(file: &mut R, file_len: u64) -> Result<Framing, String> {
                 framing = Framing {
                     pad_bytes: RIFF_PACKET_FRAMES * align,
                     frames: Some(bytes / align),
+                    mp4: None,
                 };
             }
             Ok(false)
@@ -217,6 +226,7 @@ fn aiff<R: Read + Seek>(file: &mut R, file_len: u64) -> Result<Framing, String> 
         // bytes past the data, which at the end of the file fails the last packet.
         pad_bytes: if sound { 8 } else { 0 },
         frames,
+        mp4: None,
     })
 }
 
@@ -364,132 +374,6 @@ fn ogg<R: Read + Seek>(file: &mut R, file_len: u64) -> Result<(), String> {
                     return Ok(());
                 }
                 packet.clear();
-            }
-        }
-    }
-    Ok(())
-}
-
-/// ISO base media boxes that hold other boxes on the way to the sample tables.
-const MP4_CONTAINERS: [&[u8; 4]; 6] = [b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts"];
-/// Boxes looked at in an MP4/MOV file (a real one has a few hundred before its sample tables).
-const MAX_MP4_BOXES: usize = 100_000;
-
-/// Checks that every box on the way to the sample tables fits in its parent and the file, that
-/// every sample table fits in its box, and that no sample is larger than the file: symphonia 0.5
-/// allocates whatever these fields say (gigabytes, from a few hundred bytes), and a failed
-/// allocation aborts the process.
-fn mp4<R: Read + Seek>(file: &mut R, file_len: u64) -> Result<(), String> {
-    let mut budget = MAX_MP4_BOXES;
-    mp4_boxes(file, 0, file_len, file_len, &mut budget)
-}
-
-fn mp4_boxes<R: Read + Seek>(
-    file: &mut R,
-    start: u64,
-    end: u64,
-    file_len: u64,
-    budget: &mut usize,
-) -> Result<(), String> {
-    let mut pos = start;
-    while pos + 8 <= end {
-        if *budget == 0 {
-            return Ok(());
-        }
-        *budget -= 1;
-        let mut head = [0u8; 16];
-        file.seek(SeekFrom::Start(pos))
-            .and_then(|_| file.read_exact(&mut head[..8]))
-            .map_err(|e| format!("cannot read the MP4 box at byte {pos}: {e}"))?;
-        let id = [head[4], head[5], head[6], head[7]];
-        let name = String::from_utf8_lossy(&id).into_owned();
-        let (size, header) = match u32::from_be_bytes([head[0], head[1], head[2], head[3]]) {
-            0 => (end - pos, 8),
-            1 => {
-                file.read_exact(&mut head[8..16])
-                    .map_err(|e| format!("cannot read the MP4 box '{name}': {e}"))?;
-                let mut b = [0u8; 8];
-                b.copy_from_slice(&head[8..16]);
-                (u64::from_be_bytes(b), 16)
-            }
-            n => (u64::from(n), 8),
-        };
-        if size < header || size > end - pos {
-            return Err(format!(
-                "the MP4 box '{name}' at byte {pos} declares {size} bytes, but its container has {} left",
-                end - pos
-            ));
-        }
-        let body = pos + header;
-        let body_end = pos + size;
-        if MP4_CONTAINERS.contains(&&id) {
-            mp4_boxes(file, body, body_end, file_len, budget)?;
-        } else {
-            mp4_table(file, &id, body, body_end, file_len)?;
-        }
-        pos = body_end;
-    }
-    Ok(())
-}
-
-/// Checks one sample-table box: its entry count times the entry size fits in the box, and (for
-/// `stsz`) no sample is larger than the file.
-fn mp4_table<R: Read + Seek>(
-    file: &mut R,
-    id: &[u8; 4],
-    body: u64,
-    end: u64,
-    file_len: u64,
-) -> Result<(), String> {
-    let (fields, entry) = match id {
-        b"stts" | b"ctts" | b"co64" => (8, 8),
-        b"stsc" => (8, 12),
-        b"stco" | b"stss" => (8, 4),
-        b"stsz" => (12, 4),
-        _ => return Ok(()),
-    };
-    let name = String::from_utf8_lossy(id).into_owned();
-    let bad = |what: String| format!("the MP4 sample table '{name}' {what}");
-    if end - body < fields {
-        return Err(bad(format!(
-            "is {} bytes, too short for its fields",
-            end - body
-        )));
-    }
-    let mut f = [0u8; 12];
-    file.seek(SeekFrom::Start(body))
-        .and_then(|_| file.read_exact(&mut f[..fields as usize]))
-        .map_err(|e| bad(format!("cannot be read: {e}")))?;
-    let word = |i: usize| u64::from(u32::from_be_bytes([f[i], f[i + 1], f[i + 2], f[i + 3]]));
-    let (count, per_entry) = if id == b"stsz" {
-        let constant = word(4);
-        if constant > file_len {
-            return Err(bad(format!(
-                "declares samples of {constant} bytes in a {file_len}-byte file"
-            )));
-        }
-        (word(8), if constant == 0 { entry } else { 0 })
-    } else {
-        (word(4), entry)
-    };
-    if count.saturating_mul(per_entry) > end - body - fields {
-        return Err(bad(format!(
-            "declares {count} entries, more than its {} bytes hold",
-            end - body - fields
-        )));
-    }
-    if id == b"stsz" && per_entry > 0 {
-        let mut reader = std::io::BufReader::new(&mut *file);
-        let mut e = [0u8; 4];
-        for _ in 0..count {
-            reader
-                .read_exact(&mut e)
-                .map_err(|err| bad(format!("cannot be read: {err}")))?;
-            let size = u64::from(u32::from_be_bytes(e));
-            if size > file_len {
-                return Err(bad(format!(
-                    "declares a sample of {size} bytes in a {file_len}-byte file"
-                )));
             }
         }
     }

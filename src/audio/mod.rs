@@ -7,6 +7,7 @@ mod decode;
 mod discover;
 mod error;
 mod header;
+mod mp4;
 mod resample;
 mod write;
 

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Makes the video and camera-audio fixtures the tests read (tests/video.rs), with ffmpeg from lavfi
+# test sources, and ffmpeg's own decode of each one's audio as the reference. Nothing here is
+# committed: the files go to target/fixtures/video/ (override with FIXTURES=DIR) and are remade when
+# this script or the ffmpeg version changes. scripts/setup_test.sh runs it (and installs ffmpeg).
+#
+# Every audio source is the same two-channel signal: channel c (0-based) is a sine at
+# 440 * (c + 1) Hz, amplitude 0.5 (lavfi `sine` writes 1/8 full scale; `volume=4` makes it 0.5) —
+# 1.0 s, plus 37 samples so that no length is a whole number of codec frames.
+#
+# For each fixture NAME.EXT: NAME.EXT.ref.f32 (ffmpeg's decode of the first audio stream, f32le
+# interleaved) and one line in manifest.tsv:
+#   file  channels  sample_rate  source_frames  audio_start_s  kind(pcm|lossy)
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+OUT=${FIXTURES:-target/fixtures/video}
+command -v ffmpeg >/dev/null || { echo "make_video_fixtures.sh: ffmpeg missing (apt-get install -y ffmpeg)" >&2; exit 1; }
+
+stamp="$(sha256sum "$0" | cut -c1-16) $(ffmpeg -version | head -1)"
+if [ -f "$OUT/manifest.tsv" ] && [ "$(cat "$OUT/stamp" 2>/dev/null)" = "$stamp" ]; then
+    exit 0
+fi
+rm -rf "$OUT"
+mkdir -p "$OUT"
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+ff() { ffmpeg -nostdin -v error -y "$@"; }
+
+# source audio at RATE: two channels, 1 s + 37 samples
+audio_src() {
+    local rate=$1
+    local n=$((rate + 37))
+    echo "sine=frequency=440:sample_rate=$rate,volume=4,atrim=end_sample=$n[l];sine=frequency=880:sample_rate=$rate,volume=4,atrim=end_sample=$n[r];[l][r]join=inputs=2:channel_layout=stereo"
+}
+# a tiny picture: 32x32 test pattern, 25 fps, 1.1 s
+video_src() { echo "testsrc=size=32x32:rate=25:duration=1.1"; }
+
+# make NAME KIND RATE START -- ffmpeg output arguments...
+make() {
+    local name=$1 kind=$2 rate=$3 start=$4
+    shift 5
+    "$@"
+    ff -i "$OUT/$name" -map 0:a:0 -f f32le -c:a pcm_f32le "$OUT/$name.ref.f32"
+    printf '%s\t2\t%s\t%s\t%s\t%s\n' "$name" "$rate" $((rate + 37)) "$start" "$kind" >>"$OUT/manifest.tsv"
+}
+
+# QuickTime PCM in every flavour a MOV carries (twos/sowt, in24, in32, fl32, fl64 in both byte
+# orders), with a picture and a timecode track before the audio, as cameras and editors write them.
+for codec in pcm_s16be pcm_s16le pcm_s24be pcm_s24le pcm_s32be pcm_s32le pcm_f32be pcm_f32le pcm_f64be pcm_f64le; do
+    make "camera_$codec.mov" pcm 48000 0 -- \
+        ff -f lavfi -i "$(video_src)" -f lavfi -i "$(audio_src 48000)" -map 0:v -map 1:a \
+        -c:v mjpeg -q:v 10 -c:a "$codec" -timecode 01:00:00:00 -shortest "$OUT/camera_$codec.mov"
+done
+
+# AAC: an MP4 with picture (ffmpeg writes the encoder's priming as an edit list), an M4A at 44.1 kHz,
+# and an MP4 whose audio starts 0.5 s after the picture (an empty edit before the audio).
+make h264_aac.mp4 lossy 48000 0 -- \
+    ff -f lavfi -i "$(video_src)" -f lavfi -i "$(audio_src 48000)" -map 0:v -map 1:a \
+    -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -b:a 192k "$OUT/h264_aac.mp4"
+make aac_44k.m4a lossy 44100 0 -- \
+    ff -f lavfi -i "$(audio_src 44100)" -c:a aac -b:a 192k "$OUT/aac_44k.m4a"
+make late_audio.mp4 lossy 48000 0.5 -- \
+    ff -f lavfi -i "$(video_src)" -itsoffset 0.5 -f lavfi -i "$(audio_src 48000)" -map 0:v -map 1:a \
+    -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -b:a 192k "$OUT/late_audio.mp4"
+
+echo "$stamp" >"$OUT/stamp"
+echo "make_video_fixtures.sh: $(wc -l <"$OUT/manifest.tsv") fixtures in $OUT" >&2

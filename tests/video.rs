@@ -1,0 +1,150 @@
+//! The audio of camera and editor files, against ffmpeg's decode of the same file:
+//! scripts/make_video_fixtures.sh (run by scripts/setup_test.sh) makes each fixture from lavfi test
+//! sources and writes ffmpeg's decode beside it. PCM in every QuickTime flavour must match it bit
+//! for bit; AAC must line up with it to the sample (edit lists applied) and last as long as the
+//! source.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use roomtone::audio::read_all;
+
+struct Fixture {
+    path: PathBuf,
+    channels: usize,
+    sample_rate: u32,
+    source_frames: usize,
+    start_s: f64,
+    pcm: bool,
+}
+
+fn fixtures() -> Vec<Fixture> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/fixtures/video");
+    let manifest = std::fs::read_to_string(dir.join("manifest.tsv")).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; run scripts/setup_test.sh (or scripts/make_video_fixtures.sh) first",
+            dir.join("manifest.tsv").display()
+        )
+    });
+    manifest
+        .lines()
+        .map(|line| {
+            let f: Vec<&str> = line.split('\t').collect();
+            Fixture {
+                path: dir.join(f[0]),
+                channels: f[1].parse().unwrap(),
+                sample_rate: f[2].parse().unwrap(),
+                source_frames: f[3].parse().unwrap(),
+                start_s: f[4].parse().unwrap(),
+                pcm: f[5] == "pcm",
+            }
+        })
+        .collect()
+}
+
+/// ffmpeg's decode, de-interleaved.
+fn reference(f: &Fixture) -> Vec<Vec<f32>> {
+    let mut name = f.path.file_name().unwrap().to_os_string();
+    name.push(".ref.f32");
+    let inter = common::read_f32(&f.path.with_file_name(name));
+    (0..f.channels)
+        .map(|c| inter.iter().skip(c).step_by(f.channels).copied().collect())
+        .collect()
+}
+
+#[test]
+fn quicktime_pcm_of_every_flavour_decodes_bit_exact() {
+    let all = fixtures();
+    let pcm: Vec<&Fixture> = all.iter().filter(|f| f.pcm).collect();
+    assert_eq!(
+        pcm.len(),
+        10,
+        "twos, sowt, in24, in32, fl32, fl64 in both byte orders"
+    );
+    for f in pcm {
+        let ours = read_all(&f.path).unwrap_or_else(|e| panic!("{e}"));
+        let theirs = reference(f);
+        let name = f.path.display();
+        assert_eq!(ours.sample_rate, f.sample_rate, "{name}");
+        assert_eq!(ours.channels.len(), f.channels, "{name}");
+        for (c, (a, b)) in ours.channels.iter().zip(&theirs).enumerate() {
+            assert_eq!(a.len(), f.source_frames, "{name} channel {c}: length");
+            assert_eq!(
+                a.len(),
+                b.len(),
+                "{name} channel {c}: length against ffmpeg"
+            );
+            if let Some(i) = (0..a.len()).find(|&i| a[i] != b[i]) {
+                panic!(
+                    "{name} channel {c}: sample {i} is {} here, {} in ffmpeg's decode",
+                    a[i], b[i]
+                );
+            }
+        }
+    }
+}
+
+/// SNR of `ours` against `theirs` over their common part, shifted by `lag` samples.
+fn snr_at(ours: &[f32], theirs: &[f32], lag: isize) -> f64 {
+    let (a, b) = if lag >= 0 {
+        (&ours[lag as usize..], theirs)
+    } else {
+        (ours, &theirs[(-lag) as usize..])
+    };
+    let n = a.len().min(b.len());
+    common::snr_db(&b[..n], &a[..n])
+}
+
+#[test]
+fn aac_lines_up_with_ffmpeg_to_the_sample_and_lasts_as_long_as_the_source() {
+    let all = fixtures();
+    let lossy: Vec<&Fixture> = all.iter().filter(|f| !f.pcm).collect();
+    assert!(lossy.len() >= 3);
+    for f in lossy {
+        let name = f.path.display();
+        let ours = read_all(&f.path).unwrap_or_else(|e| panic!("{e}"));
+        let theirs = reference(f);
+        assert_eq!(ours.channels.len(), f.channels, "{name}");
+        // The audio plays from start_s on the file's timeline; a track that starts after the
+        // picture keeps the encoder's priming in its media (ffmpeg moves the start earlier instead
+        // of skipping it), so its length is the source's plus that priming.
+        let priming = if f.start_s > 0.0 { 1024 } else { 0 };
+        for (c, (a, b)) in ours.channels.iter().zip(&theirs).enumerate() {
+            assert_eq!(
+                a.len(),
+                f.source_frames + priming,
+                "{name} channel {c}: length (ffmpeg's decode has {}, its last packet's padding included)",
+                b.len()
+            );
+            let aligned = snr_at(a, b, 0);
+            let late = snr_at(a, b, 1024);
+            let early = snr_at(a, b, -1024);
+            eprintln!("{name} channel {c}: {aligned:.1} dB aligned, {late:.1} / {early:.1} dB shifted by ±1024");
+            assert!(
+                aligned >= 40.0,
+                "{name} channel {c}: {aligned:.1} dB against ffmpeg's decode"
+            );
+            for lag in [-2, -1, 1, 2] {
+                assert!(
+                    snr_at(a, b, lag) < aligned,
+                    "{name} channel {c}: better aligned at lag {lag}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_track_that_starts_after_the_picture_says_when() {
+    for f in fixtures() {
+        let reader = roomtone::AudioReader::open(&f.path).unwrap_or_else(|e| panic!("{e}"));
+        let start = reader.info().start_s;
+        assert!(
+            (start - f.start_s).abs() <= 0.03,
+            "{}: starts at {start} s, made to start at {} s",
+            f.path.display(),
+            f.start_s
+        );
+    }
+}
