@@ -5,7 +5,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use roomtone::audio::{AudioBlock, AudioReader, OutputFormat, StreamResampler, WavOutput};
+use roomtone::audio::{AudioBlock, AudioOutput, AudioReader, OutputFormat, StreamResampler};
 use roomtone::features::{log_mel_stream, LogMel, MelParams};
 
 const SECONDS: usize = 10;
@@ -29,7 +29,7 @@ fn stages(c: &mut Criterion) {
     let signal = example_48k_stereo();
     let dir = tempfile::tempdir().expect("tempdir");
     let wav = dir.path().join("bench.wav");
-    let mut out = WavOutput::create(&wav, 48_000, 2, OutputFormat::Wav16, true).expect("create");
+    let mut out = AudioOutput::create(&wav, 48_000, 2, OutputFormat::Wav16, true).expect("create");
     out.write_block(&signal).expect("write");
     out.finish().expect("finish");
 

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use roomtone::audio::{read_all, AudioBlock, OutputFormat, StreamResampler, WavOutput};
+use roomtone::audio::{read_all, AudioBlock, AudioOutput, OutputFormat, StreamResampler};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -29,7 +29,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         clip = a;
     }
     let total = (minutes * 60.0 * f64::from(clip.sample_rate)).round() as usize;
-    let mut w = WavOutput::create(
+    let mut w = AudioOutput::create(
         Path::new(out),
         clip.sample_rate,
         clip.channel_count(),

@@ -31,7 +31,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use roomtone::audio::{read_all, AudioBlock, OutputFormat, WavOutput};
+use roomtone::audio::{read_all, AudioBlock, AudioOutput, OutputFormat};
 use roomtone::mix::{self, LimiterConfig, RemixConfig};
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
@@ -55,7 +55,7 @@ fn rms(x: &[f32]) -> f64 {
 }
 
 fn write(path: &Path, sr: u32, channels: Vec<Vec<f32>>) -> Res<()> {
-    let mut w = WavOutput::create(path, sr, channels.len(), OutputFormat::F32, true)?;
+    let mut w = AudioOutput::create(path, sr, channels.len(), OutputFormat::F32, true)?;
     w.write_block(&AudioBlock {
         sample_rate: sr,
         channels,

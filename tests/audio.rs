@@ -7,8 +7,8 @@ use std::path::Path;
 
 use proptest::prelude::*;
 use roomtone::audio::{
-    check_output_path, read_all, AudioBlock, AudioError, AudioReader, OutputFormat,
-    StreamResampler, WavOutput,
+    check_output_path, read_all, AudioBlock, AudioError, AudioOutput, AudioReader, OutputFormat,
+    StreamResampler,
 };
 
 /// Channel `c` of the test signal: a sine at `base · (c+1)` Hz, amplitude 0.5, plus a small DC-free
@@ -250,7 +250,7 @@ fn wav_output_round_trips_each_format() {
         (OutputFormat::F32, 0.0),
     ] {
         let path = dir.path().join(format!("{fmt:?}.wav"));
-        let mut out = WavOutput::create(&path, sr, 2, fmt, false).expect("create");
+        let mut out = AudioOutput::create(&path, sr, 2, fmt, false).expect("create");
         out.write_block(&signal).expect("write");
         out.finish().expect("finish");
         let back = read_all(&path).expect("read back");
@@ -299,14 +299,14 @@ fn outputs_are_never_clobbered_without_force_and_inputs_never() {
         channels: vec![vec![0.1; 100]],
     };
     let mut out =
-        WavOutput::create(&existing, 8000, 1, OutputFormat::Wav16, false).expect("create");
+        AudioOutput::create(&existing, 8000, 1, OutputFormat::Wav16, false).expect("create");
     out.write_block(&block).expect("write");
     assert!(matches!(out.finish(), Err(AudioError::OutputExists { .. })));
     assert_eq!(std::fs::read(&existing).expect("read"), b"keep me");
 
     // An abandoned writer leaves nothing behind.
     let fresh = dir.path().join("fresh.wav");
-    let mut out = WavOutput::create(&fresh, 8000, 1, OutputFormat::Wav16, false).expect("create");
+    let mut out = AudioOutput::create(&fresh, 8000, 1, OutputFormat::Wav16, false).expect("create");
     out.write_block(&block).expect("write");
     drop(out);
     assert!(!fresh.exists());
@@ -317,7 +317,8 @@ fn outputs_are_never_clobbered_without_force_and_inputs_never() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 
-    let mut out = WavOutput::create(&existing, 8000, 1, OutputFormat::Wav16, true).expect("create");
+    let mut out =
+        AudioOutput::create(&existing, 8000, 1, OutputFormat::Wav16, true).expect("create");
     out.write_block(&block).expect("write");
     out.finish().expect("force replaces");
     assert_eq!(read_all(&existing).expect("read").frames(), 100);

@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use roomtone::audio::{finish_pair, read_all, AudioBlock, OutputFormat, WavOutput};
+use roomtone::audio::{finish_pair, read_all, AudioBlock, AudioOutput, OutputFormat};
 
 fn block(frames: usize) -> AudioBlock {
     AudioBlock {
@@ -14,8 +14,8 @@ fn block(frames: usize) -> AudioBlock {
     }
 }
 
-fn writer(path: &Path, frames: usize, force: bool) -> WavOutput {
-    let mut w = WavOutput::create(path, 8000, 1, OutputFormat::Wav16, force).expect("create");
+fn writer(path: &Path, frames: usize, force: bool) -> AudioOutput {
+    let mut w = AudioOutput::create(path, 8000, 1, OutputFormat::Wav16, force).expect("create");
     w.write_block(&block(frames)).expect("write");
     w
 }

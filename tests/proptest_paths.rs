@@ -337,7 +337,7 @@ fn check_empty_file_refused(
 ) -> Result<(), TestCaseError> {
     let Err(e) = result else {
         // Empty stems would do as well, as long as they are empty.
-        let (sp, bg) = separate::stem_paths(path, out_dir);
+        let (sp, bg) = separate::stem_paths(path, out_dir, Default::default());
         for stem in [sp, bg] {
             let frames = roomtone::audio::read_all(&stem).map_or(0, |b| b.frames());
             prop_assert_eq!(frames, 0);
@@ -346,7 +346,7 @@ fn check_empty_file_refused(
     };
     let msg = e.to_string();
     prop_assert!(msg.contains(&*path.to_string_lossy()), "{}", msg);
-    let (sp, bg) = separate::stem_paths(path, out_dir);
+    let (sp, bg) = separate::stem_paths(path, out_dir, Default::default());
     prop_assert!(!sp.exists() && !bg.exists(), "stems left behind: {}", msg);
     Ok(())
 }
@@ -392,7 +392,7 @@ fn separate_property(
                 }
                 let summary = result.map_err(|e| TestCaseError::fail(format!("{model}: {e}")))?;
                 prop_assert_eq!(summary.frames, input.frames() as u64);
-                let (sp, bg) = separate::stem_paths(&path, &out);
+                let (sp, bg) = separate::stem_paths(&path, &out, Default::default());
                 (
                     roomtone::audio::read_all(&sp).unwrap(),
                     roomtone::audio::read_all(&bg).unwrap(),

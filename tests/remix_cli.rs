@@ -269,3 +269,88 @@ fn existing_output_is_refused_before_models_load() {
         .stderr(contains("models").not());
     assert_eq!(std::fs::read(&out).unwrap(), b"keep me");
 }
+
+/// `-o x.flac` writes FLAC holding the same 24-bit samples `-o x.wav` writes; FLAC stems (as
+/// `separate --format flac` names them) are found; a name for any other format is refused before
+/// any work, with exit status 2 and nothing written.
+#[test]
+fn remix_writes_flac_reads_flac_stems_and_refuses_mislabelled_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let len = SR as usize + 4097;
+    let (s, g) = stems(len);
+    let mix: Vec<Vec<f32>> = (0..2)
+        .map(|c| s[c].iter().zip(&g[c]).map(|(a, b)| a + b).collect())
+        .collect();
+    let input = dir.path().join("take.wav");
+    write_f32(&input, &mix);
+    let stems_dir = dir.path().join("stems");
+    std::fs::create_dir(&stems_dir).unwrap();
+    write_f32(&stems_dir.join("take.speech.wav"), &s);
+    write_f32(&stems_dir.join("take.background.wav"), &g);
+    let remix = |out: &Path, stems: &Path, extra: &[&str]| {
+        let mut cmd = Command::cargo_bin("roomtone").unwrap();
+        cmd.args(["remix", "--no-clean", "--background-gain-db", "-12"])
+            .args(extra)
+            .arg("-o")
+            .arg(out)
+            .arg("--stems")
+            .arg(stems)
+            .arg(&input);
+        cmd.assert()
+    };
+    let wav = dir.path().join("out.wav");
+    let flac = dir.path().join("out.FLAC");
+    remix(&wav, &stems_dir, &[]).success();
+    remix(&flac, &stems_dir, &[]).success();
+    let (_, w) = read(&wav);
+    let f = roomtone::audio::read_all(&flac).unwrap();
+    assert_eq!(f.channels, w, "FLAC and WAV hold the same 24-bit samples");
+
+    // FLAC stems, as `separate --format flac` writes them.
+    let flac_stems = dir.path().join("flac-stems");
+    std::fs::create_dir(&flac_stems).unwrap();
+    for (name, x) in [("take.speech.flac", &s), ("take.background.flac", &g)] {
+        let mut out = roomtone::audio::AudioOutput::create(
+            &flac_stems.join(name),
+            SR,
+            2,
+            roomtone::audio::OutputFormat::Flac24,
+            false,
+        )
+        .unwrap();
+        out.write_block(&roomtone::audio::AudioBlock {
+            sample_rate: SR,
+            channels: x.clone(),
+        })
+        .unwrap();
+        out.finish().unwrap();
+    }
+    let from_flac = dir.path().join("from-flac.wav");
+    remix(&from_flac, &flac_stems, &[]).success();
+    let (_, y) = read(&from_flac);
+    let (a, b) = fit(&y, &s, &g);
+    assert!(
+        (20.0 * b.log10() - 20.0 * a.log10() + 12.0).abs() < 0.01,
+        "{a} {b}"
+    );
+
+    for (name, extra) in [
+        ("out.mp4", &[][..]),
+        ("out.mov", &[][..]),
+        ("out.mp3", &[][..]),
+        ("noextension", &[][..]),
+        ("out2.wav", &["--format", "flac16"][..]),
+        ("out2.flac", &["--format", "wav16"][..]),
+    ] {
+        let out = dir.path().join(name);
+        remix(&out, &stems_dir, extra)
+            .code(2)
+            .stderr(contains(name))
+            .stderr(contains("mislabelled"));
+        assert!(!out.exists(), "{name} written");
+    }
+    // --format of the extension's kind is taken.
+    let w16 = dir.path().join("w16.wav");
+    remix(&w16, &stems_dir, &["--format", "wav16"]).success();
+    assert_eq!(read(&w16).0.bits_per_sample, 16);
+}

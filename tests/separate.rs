@@ -160,7 +160,7 @@ fn odd_rates_and_channel_counts_keep_length_and_reconstruct() {
         let out = dir.path().join("out");
         std::fs::create_dir_all(&out).unwrap();
         separate::separate_file(&mut sep, &path, &out, &SeparateConfig::default(), |_| {}).unwrap();
-        let (sp, bg) = separate::stem_paths(&path, &out);
+        let (sp, bg) = separate::stem_paths(&path, &out, Default::default());
         let speech = audio::read_all(&sp).unwrap();
         let background = audio::read_all(&bg).unwrap();
         // In memory (what `remix` uses): the same stems as the files (32-bit float, so exact).
@@ -204,7 +204,11 @@ fn strength_zero_puts_everything_in_speech() {
         |_| {},
     )
     .unwrap();
-    let (sp, bg) = separate::stem_paths(&common::data("dfn3_input.wav"), dir.path());
+    let (sp, bg) = separate::stem_paths(
+        &common::data("dfn3_input.wav"),
+        dir.path(),
+        Default::default(),
+    );
     let (x, _) = read_mono("dfn3_input.wav");
     assert_eq!(audio::read_all(&sp).unwrap().channels[0], x);
     assert!(audio::read_all(&bg).unwrap().channels[0]

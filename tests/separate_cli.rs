@@ -226,3 +226,65 @@ fn hidden_tuning_flags_are_checked_and_take_effect() {
             .stderr(predicate::str::contains("f16"));
     }
 }
+
+/// `--format flac` writes .speech.flac/.background.flac: 24-bit FLAC that decodes (here and in
+/// ffmpeg) to the samples the WAV stems hold, and the two stems still sum to the input within
+/// the bit depth.
+#[test]
+fn flac_stems_hold_the_wav_stems_samples_and_sum_to_the_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = common::data("clean_speech_16k.wav");
+    for (format, out) in [("wav24", "wav"), ("flac", "flac")] {
+        roomtone()
+            .args(["separate", "--format", format, "--out-dir"])
+            .arg(dir.path().join(out))
+            .arg(&input)
+            .assert()
+            .success();
+    }
+    let x = roomtone::audio::read_all(&input).unwrap();
+    let mut sum = vec![0f32; x.frames()];
+    for stem in ["speech", "background"] {
+        let wav =
+            roomtone::audio::read_all(&dir.path().join(format!("wav/clean_speech_16k.{stem}.wav")))
+                .unwrap();
+        let flac_path = dir
+            .path()
+            .join(format!("flac/clean_speech_16k.{stem}.flac"));
+        let flac = roomtone::audio::read_all(&flac_path).unwrap();
+        assert_eq!(
+            flac.channels, wav.channels,
+            "{stem}: FLAC and WAV stems differ"
+        );
+        assert_eq!(flac.frames(), x.frames());
+        let ffmpeg = std::process::Command::new("ffmpeg")
+            .args(["-nostdin", "-v", "error", "-i"])
+            .arg(&flac_path)
+            .args(["-f", "f32le", "-c:a", "pcm_f32le", "-"])
+            .output()
+            .expect("ffmpeg (scripts/setup_test.sh installs it)");
+        assert!(ffmpeg.status.success());
+        let theirs: Vec<f32> = ffmpeg
+            .stdout
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        assert_eq!(
+            theirs, flac.channels[0],
+            "{stem}: ffmpeg decodes other samples"
+        );
+        sum.iter_mut()
+            .zip(&flac.channels[0])
+            .for_each(|(s, v)| *s += v);
+    }
+    // Each stem is rounded to 24 bits: the sum is within two half-steps of the input.
+    let worst = sum
+        .iter()
+        .zip(&x.channels[0])
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    assert!(
+        worst <= 2.0 / 8_388_608.0 + 1e-9,
+        "stems sum to the input within {worst}"
+    );
+}

@@ -37,7 +37,7 @@ fn config(model: ModelChoice) -> SeparateConfig {
 fn run(sep: &mut Separator<'_>, input: &Path, out: &Path, cfg: &SeparateConfig) -> [AudioBlock; 2] {
     std::fs::create_dir_all(out).unwrap();
     separate::separate_file(sep, input, out, cfg, |_| {}).unwrap();
-    let (sp, bg) = separate::stem_paths(input, out);
+    let (sp, bg) = separate::stem_paths(input, out, Default::default());
     [audio::read_all(&sp).unwrap(), audio::read_all(&bg).unwrap()]
 }
 

@@ -263,3 +263,23 @@ fn ambience_model_mapping_is_the_taxonomy_mapping_not_the_head() {
     // Speech is the mapping's in both.
     assert_eq!(head["speech"], mapping["speech"]);
 }
+
+/// `--output labels.csv` writes CSV without `--format` (and `.jsonl` JSON lines): the format follows
+/// the name unless it is given.
+#[test]
+fn the_output_name_sets_the_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.wav");
+    common::write_wav(&input, 16_000, &common::sine(300.0, 16_000, 16_000, 0.2));
+    for (name, first) in [("l.csv", "path,"), ("l.jsonl", "{\"path\""), ("l.txt", "[")] {
+        let out = dir.path().join(name);
+        common::roomtone()
+            .args(["tag", "-o"])
+            .arg(&out)
+            .arg(&input)
+            .assert()
+            .success();
+        let text = std::fs::read_to_string(&out).unwrap();
+        assert!(text.starts_with(first), "{name}: {text}");
+    }
+}

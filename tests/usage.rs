@@ -108,6 +108,22 @@ fn bad_values_exit_2_before_any_work() {
             &["batch", "--shard", "3/3", "--out", "b", "in.wav"],
             "--shard",
         ),
+        // Outputs named for another format than the one written.
+        (&["remix", "in.wav", "-o", "o.mp4"], "mislabelled"),
+        (&["remix", "in.wav", "-o", "o.aiff"], "mislabelled"),
+        (
+            &["remix", "--format", "flac24", "in.wav", "-o", "o.wav"],
+            "mislabelled",
+        ),
+        (
+            &["tag", "--format", "csv", "-o", "l.json", "in.wav"],
+            "mislabelled",
+        ),
+        (&["tag", "-o", "l.wav", "in.wav"], "mislabelled"),
+        (
+            &["tag", "--format", "jsonl", "-o", "l.CSV", "in.wav"],
+            "mislabelled",
+        ),
     ] {
         refused(d, args, needle);
     }

@@ -372,7 +372,7 @@ pub fn remix(path: &Path, out_dir: &Path) -> Result<bool, String> {
     let json = serde_json::to_string(&report).expect("report serialises");
     assert!(!json.is_empty());
     let _ = roomtone::report::remix_summary(&out_dir.join("out.wav"), &report);
-    let mut writer = audio::WavOutput::create(
+    let mut writer = audio::AudioOutput::create(
         &out_dir.join("out.wav"),
         out.sample_rate,
         out.channel_count(),

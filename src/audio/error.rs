@@ -103,4 +103,17 @@ pub enum AudioError {
         /// The reason.
         reason: String,
     },
+    /// An output name whose extension says another format than the one that would be written
+    /// (a WAV named `.mp4`): refused before any work.
+    #[error("{}: roomtone writes {format} here, which would be mislabelled as .{extension}; name it .{expected} (audio outputs are .wav or .flac)", path.display())]
+    MislabelledOutput {
+        /// The output path.
+        path: PathBuf,
+        /// The format that would be written (`24-bit WAV`, `16-bit FLAC`, …).
+        format: String,
+        /// The extension the path has (empty if none).
+        extension: String,
+        /// The extension that format needs.
+        expected: &'static str,
+    },
 }

@@ -6,6 +6,7 @@ mod container;
 mod decode;
 mod discover;
 mod error;
+mod flac;
 mod header;
 mod mp4;
 mod resample;
@@ -18,7 +19,9 @@ pub use error::AudioError;
 pub use header::{MAX_CHANNELS, MAX_SAMPLE_RATE};
 pub use resample::StreamResampler;
 pub(crate) use write::temp_file_beside;
-pub use write::{check_output_path, finish_pair, CompletedWav, OutputFormat, WavOutput};
+pub use write::{
+    check_output_format, check_output_path, finish_pair, AudioOutput, CompletedOutput, OutputFormat,
+};
 
 /// A block of planar audio: `channels[c][i]` is sample `i` of channel `c`, at `sample_rate` Hz.
 #[derive(Debug, Clone, Default, PartialEq)]

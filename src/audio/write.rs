@@ -9,16 +9,20 @@ use tempfile::NamedTempFile;
 
 use super::{AudioBlock, AudioError};
 
-/// Sample format of a written WAV file.
+/// File format and sample format of a written audio file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OutputFormat {
-    /// 16-bit integer PCM.
+    /// WAV, 16-bit integer PCM.
     Wav16,
-    /// 24-bit integer PCM.
+    /// WAV, 24-bit integer PCM.
     #[default]
     Wav24,
-    /// 32-bit IEEE float.
+    /// WAV, 32-bit IEEE float.
     F32,
+    /// FLAC, 16 bits.
+    Flac16,
+    /// FLAC, 24 bits.
+    Flac24,
 }
 
 impl FromStr for OutputFormat {
@@ -26,27 +30,92 @@ impl FromStr for OutputFormat {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "wav16" => Ok(Self::Wav16),
-            "wav24" => Ok(Self::Wav24),
+            "wav24" | "wav" => Ok(Self::Wav24),
             "f32" => Ok(Self::F32),
-            other => Err(format!("unknown format {other:?}; use wav16, wav24 or f32")),
+            "flac16" => Ok(Self::Flac16),
+            "flac24" | "flac" => Ok(Self::Flac24),
+            other => Err(format!(
+                "unknown format {other:?}; use wav16, wav24, f32, flac16 or flac24 (flac)"
+            )),
         }
     }
 }
 
+impl std::fmt::Display for OutputFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Wav16 => "16-bit WAV",
+            Self::Wav24 => "24-bit WAV",
+            Self::F32 => "32-bit float WAV",
+            Self::Flac16 => "16-bit FLAC",
+            Self::Flac24 => "24-bit FLAC",
+        })
+    }
+}
+
 impl OutputFormat {
-    fn spec(self, sample_rate: u32, channels: u16) -> hound::WavSpec {
-        let (bits_per_sample, sample_format) = match self {
-            Self::Wav16 => (16, hound::SampleFormat::Int),
-            Self::Wav24 => (24, hound::SampleFormat::Int),
-            Self::F32 => (32, hound::SampleFormat::Float),
+    /// The file name extension of this format, without the dot: `wav` or `flac`.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Wav16 | Self::Wav24 | Self::F32 => "wav",
+            Self::Flac16 | Self::Flac24 => "flac",
+        }
+    }
+
+    /// The format an output path asks for by its extension (`.wav`: `wav24`, `.flac`: `flac24`),
+    /// keeping `preferred` when it is of that kind (`-o x.wav --format wav16`). `None` for any other
+    /// extension: roomtone writes nothing else under an audio name.
+    pub fn for_path(path: &Path, preferred: Option<Self>) -> Option<Self> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        let default = match ext.as_str() {
+            "wav" | "wave" => Self::Wav24,
+            "flac" => Self::Flac24,
+            _ => return None,
         };
+        Some(
+            preferred
+                .filter(|p| p.extension() == default.extension())
+                .unwrap_or(default),
+        )
+    }
+
+    fn bits(self) -> u16 {
+        match self {
+            Self::Wav16 | Self::Flac16 => 16,
+            Self::Wav24 | Self::Flac24 => 24,
+            Self::F32 => 32,
+        }
+    }
+
+    fn wav_spec(self, sample_rate: u32, channels: u16) -> hound::WavSpec {
         hound::WavSpec {
             channels,
             sample_rate,
-            bits_per_sample,
-            sample_format,
+            bits_per_sample: self.bits(),
+            sample_format: if self == Self::F32 {
+                hound::SampleFormat::Float
+            } else {
+                hound::SampleFormat::Int
+            },
         }
     }
+}
+
+/// Checks that `output`'s extension is the one `format` is written with (`.wav` for WAV, `.flac`
+/// for FLAC, in any case), so that no file is written under another format's name.
+pub fn check_output_format(output: &Path, format: OutputFormat) -> Result<(), AudioError> {
+    if OutputFormat::for_path(output, Some(format)) == Some(format) {
+        return Ok(());
+    }
+    Err(AudioError::MislabelledOutput {
+        path: output.to_path_buf(),
+        format: format.to_string(),
+        extension: output
+            .extension()
+            .map(|e| e.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        expected: format.extension(),
+    })
 }
 
 /// Checks that `output` may be written: it is none of `inputs`, not a folder, its folder exists, and
@@ -90,21 +159,28 @@ pub fn check_output_path(output: &Path, inputs: &[PathBuf], force: bool) -> Resu
     Ok(())
 }
 
-/// A WAV file being written. Nothing appears at the target path until [`WavOutput::finish`] succeeds;
-/// dropping it unfinished deletes the temporary file.
-pub struct WavOutput {
+/// A WAV or FLAC file being written. Nothing appears at the target path until
+/// [`AudioOutput::finish`] succeeds; dropping it unfinished deletes the temporary file.
+pub struct AudioOutput {
     target: PathBuf,
     force: bool,
     format: OutputFormat,
     channels: usize,
     temp: NamedTempFile,
-    writer: hound::WavWriter<BufWriter<File>>,
+    sink: Sink,
     interleaved: Vec<f32>,
+    quantised: Vec<i32>,
 }
 
-impl WavOutput {
-    /// Starts writing `target` (`channels` channels at `sample_rate` Hz) through a temporary file in
-    /// the same folder. With `force` false an existing file at `target` is never replaced.
+enum Sink {
+    Wav(hound::WavWriter<BufWriter<File>>),
+    Flac(Box<super::flac::FlacSink>),
+}
+
+impl AudioOutput {
+    /// Starts writing `target` (`channels` channels at `sample_rate` Hz, in `format`) through a
+    /// temporary file in the same folder. With `force` false an existing file at `target` is never
+    /// replaced.
     pub fn create(
         target: &Path,
         sample_rate: u32,
@@ -120,6 +196,14 @@ impl WavOutput {
             .ok()
             .filter(|&c| c > 0)
             .ok_or_else(|| err(format!("{channels} channels cannot be written to WAV")))?;
+        if matches!(format, OutputFormat::Flac16 | OutputFormat::Flac24)
+            && channels > super::flac::MAX_CHANNELS
+        {
+            return Err(err(format!(
+                "FLAC holds at most {} channels, this has {channels}; write WAV (--format wav24)",
+                super::flac::MAX_CHANNELS
+            )));
+        }
         let temp = temp_file_beside(target).map_err(|e| {
             err(format!(
                 "cannot create a temporary file in {}: {e}",
@@ -127,16 +211,25 @@ impl WavOutput {
             ))
         })?;
         let file = temp.as_file().try_clone().map_err(|e| err(e.to_string()))?;
-        let writer = hound::WavWriter::new(BufWriter::new(file), format.spec(sample_rate, ch))
-            .map_err(|e| err(e.to_string()))?;
+        let sink = match format {
+            OutputFormat::Flac16 | OutputFormat::Flac24 => Sink::Flac(Box::new(
+                super::flac::FlacSink::new(file, sample_rate, channels, usize::from(format.bits()))
+                    .map_err(err)?,
+            )),
+            _ => Sink::Wav(
+                hound::WavWriter::new(BufWriter::new(file), format.wav_spec(sample_rate, ch))
+                    .map_err(|e| err(e.to_string()))?,
+            ),
+        };
         Ok(Self {
             target: target.to_path_buf(),
             force,
             format,
             channels,
             temp,
-            writer,
+            sink,
             interleaved: Vec::new(),
+            quantised: Vec::new(),
         })
     }
 
@@ -158,21 +251,35 @@ impl WavOutput {
                 self.interleaved.push(ch[i]);
             }
         }
-        let result = match self.format {
-            OutputFormat::F32 => self
+        let result = match (&mut self.sink, self.format) {
+            (Sink::Wav(w), OutputFormat::F32) => self
                 .interleaved
                 .iter()
-                .try_for_each(|&s| self.writer.write_sample(s)),
-            OutputFormat::Wav16 => self
+                .try_for_each(|&s| w.write_sample(s))
+                .map_err(|e| e.to_string()),
+            (Sink::Wav(w), OutputFormat::Wav16) => self
                 .interleaved
                 .iter()
-                .try_for_each(|&s| self.writer.write_sample(quantise(s, 32768.0, 32767) as i16)),
-            OutputFormat::Wav24 => self.interleaved.iter().try_for_each(|&s| {
-                self.writer
-                    .write_sample(quantise(s, 8_388_608.0, 8_388_607))
-            }),
+                .try_for_each(|&s| w.write_sample(quantise(s, 32768.0, 32767) as i16))
+                .map_err(|e| e.to_string()),
+            (Sink::Wav(w), _) => self
+                .interleaved
+                .iter()
+                .try_for_each(|&s| w.write_sample(quantise(s, 8_388_608.0, 8_388_607)))
+                .map_err(|e| e.to_string()),
+            (Sink::Flac(f), format) => {
+                let (full, max) = if format == OutputFormat::Flac16 {
+                    (32768.0, 32767)
+                } else {
+                    (8_388_608.0, 8_388_607)
+                };
+                self.quantised.clear();
+                self.quantised
+                    .extend(self.interleaved.iter().map(|&s| quantise(s, full, max)));
+                f.write_interleaved(&self.quantised)
+            }
         };
-        result.map_err(|e| self.err(e.to_string()))
+        result.map_err(|e| self.err(e))
     }
 
     /// Completes the header, flushes, and renames the temporary file onto the target.
@@ -181,22 +288,27 @@ impl WavOutput {
     }
 
     /// Completes the header and flushes the temporary file to disk without renaming it: the
-    /// first half of [`WavOutput::finish`], for writing several files all or none ([`finish_pair`]).
-    pub fn complete(self) -> Result<CompletedWav, AudioError> {
+    /// first half of [`AudioOutput::finish`], for writing several files all or none ([`finish_pair`]).
+    pub fn complete(self) -> Result<CompletedOutput, AudioError> {
         let Self {
             target,
             force,
             temp,
-            writer,
+            sink,
             ..
         } = self;
         let err = |reason: String| AudioError::Write {
             path: target.clone(),
             reason,
         };
-        writer.finalize().map_err(|e| err(e.to_string()))?;
+        match sink {
+            Sink::Wav(w) => w.finalize().map_err(|e| err(e.to_string()))?,
+            Sink::Flac(f) => {
+                f.finish().map_err(err)?;
+            }
+        }
         temp.as_file().sync_all().map_err(|e| err(e.to_string()))?;
-        Ok(CompletedWav {
+        Ok(CompletedOutput {
             target,
             force,
             temp,
@@ -211,15 +323,15 @@ impl WavOutput {
     }
 }
 
-/// A WAV file written in full to its temporary file, not yet renamed onto its target. Dropping it
+/// An output written in full to its temporary file, not yet renamed onto its target. Dropping it
 /// deletes the temporary file.
-pub struct CompletedWav {
+pub struct CompletedOutput {
     target: PathBuf,
     force: bool,
     temp: NamedTempFile,
 }
 
-impl CompletedWav {
+impl CompletedOutput {
     /// Renames the temporary file onto the target (replacing it only if the writer was created
     /// with `force`).
     pub fn persist(self) -> Result<PathBuf, AudioError> {
@@ -249,7 +361,10 @@ impl CompletedWav {
 /// Finishes two files that belong together (a speech and a background stem): both appear or
 /// neither does. Both are completed in their temporary files first, then renamed one after the
 /// other; if the second rename fails, the first file is removed again. Returns both paths.
-pub fn finish_pair(first: WavOutput, second: WavOutput) -> Result<(PathBuf, PathBuf), AudioError> {
+pub fn finish_pair(
+    first: AudioOutput,
+    second: AudioOutput,
+) -> Result<(PathBuf, PathBuf), AudioError> {
     let first = first.complete()?;
     // On an error here `first` is dropped and its temporary file deleted.
     let second = second.complete()?;

@@ -129,7 +129,11 @@ fn output_name(input: &Input) -> &OsStr {
 
 /// `(speech, background)` stem paths of `input` in `out_dir` (see the module docs).
 pub(crate) fn batch_stem_paths(out_dir: &Path, input: &Input) -> (PathBuf, PathBuf) {
-    separate::stem_pair(&mirror_dir(out_dir, STEMS_DIR, input), output_name(input))
+    separate::stem_pair(
+        &mirror_dir(out_dir, STEMS_DIR, input),
+        output_name(input),
+        OutputFormat::Wav24.extension(),
+    )
 }
 
 /// The remix path of `input` in `out_dir`: `OUTDIR/remix/<relative path>.remix.wav`.
@@ -185,6 +189,7 @@ impl StageWorker<'_> {
         RemixJob {
             input: &input.path,
             output: &output,
+            format: OutputFormat::Wav24,
             stems: Stems::Separate {
                 separator,
                 config: self.separation,

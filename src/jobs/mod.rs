@@ -19,6 +19,7 @@
 //! let done = RemixJob {
 //!     input: "take1.wav".as_ref(),
 //!     output: "take1.remix.wav".as_ref(),
+//!     format: roomtone::audio::OutputFormat::Wav24,
 //!     stems: Stems::Folder("stems".as_ref()),
 //!     config: &config,
 //!     force: false,
@@ -33,7 +34,7 @@ pub mod pool;
 
 use std::path::{Path, PathBuf};
 
-use crate::audio::{self, AudioBlock, AudioError, OutputFormat, WavOutput};
+use crate::audio::{self, AudioBlock, AudioError, AudioOutput, OutputFormat};
 use crate::classify::{TagConfig, TagError, TagResult, TagWorker, Tagger};
 use crate::guard::InternalError;
 use crate::mix::{self, MixError, RemixConfig, RemixReport};
@@ -120,12 +121,14 @@ pub enum Stems<'a, 'm> {
 }
 
 /// Remix one file: decode it, get its stems, clean them, set their levels and loudness, and write
-/// the result as 24-bit WAV with the input's rate, channels and length.
+/// the result (WAV or FLAC) with the input's rate, channels and length.
 pub struct RemixJob<'a, 'm> {
     /// The original mix.
     pub input: &'a Path,
-    /// The WAV to write (atomically; never the input).
+    /// The file to write (atomically; never the input), named for its format (`.wav`, `.flac`).
     pub output: &'a Path,
+    /// How `output` is written.
+    pub format: OutputFormat,
     /// Where the stems come from.
     pub stems: Stems<'a, 'm>,
     /// Levels, cleanup, ducking, loudness and limiter.
@@ -144,10 +147,11 @@ pub struct Remixed {
 }
 
 impl RemixJob<'_, '_> {
-    /// Runs the job. Nothing is decoded if the output may not be written; nothing is written
-    /// unless the whole remix succeeded.
+    /// Runs the job. Nothing is decoded if the output may not be written (or its name says another
+    /// format); nothing is written unless the whole remix succeeded.
     pub fn run(self) -> Result<Remixed, JobError> {
         let input = self.input;
+        audio::check_output_format(self.output, self.format)?;
         audio::check_output_path(self.output, &[input.to_path_buf()], self.force)?;
         let (mixture, damaged) = audio::read_all_checked(input)?;
         let warnings = damaged
@@ -177,7 +181,7 @@ impl RemixJob<'_, '_> {
         };
         let (out, report) =
             mix::remix(&mixture, speech, background, self.config).map_err(remix_error)?;
-        write_wav24(self.output, &out, self.force)?;
+        write_audio(self.output, &out, self.format, self.force)?;
         Ok(Remixed { report, warnings })
     }
 }
@@ -217,13 +221,18 @@ pub(crate) fn create_folder(dir: &Path) -> Result<(), JobError> {
     })
 }
 
-/// Writes `block` to `path` as 24-bit WAV, atomically.
-fn write_wav24(path: &Path, block: &AudioBlock, force: bool) -> Result<(), AudioError> {
-    let mut w = WavOutput::create(
+/// Writes `block` to `path` in `format`, atomically.
+fn write_audio(
+    path: &Path,
+    block: &AudioBlock,
+    format: OutputFormat,
+    force: bool,
+) -> Result<(), AudioError> {
+    let mut w = AudioOutput::create(
         path,
         block.sample_rate,
         block.channel_count(),
-        OutputFormat::Wav24,
+        format,
         force,
     )?;
     w.write_block(block)?;

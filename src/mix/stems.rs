@@ -4,20 +4,27 @@
 use std::path::{Path, PathBuf};
 
 use super::MixError;
-use crate::audio::{read_all, AudioBlock};
+use crate::audio::{read_all, AudioBlock, OutputFormat};
 
-/// The stems of `input` in `dir`: `DIR/<file name>.speech.wav` and `DIR/<file name>.background.wav`
-/// when both exist (the names `roomtone batch --separate` writes, extension kept:
-/// `take.wav.speech.wav`), else `DIR/<file name without extension>.speech.wav` and
-/// `.background.wav` (the names `roomtone separate` writes: `take.speech.wav`).
+/// The stems of `input` in `dir`, the first pair of which both files exist:
+/// `DIR/<file name>.speech.wav` and `DIR/<file name>.background.wav` (the names
+/// `roomtone batch --separate` writes, extension kept: `take.wav.speech.wav`), then
+/// `DIR/<file name without extension>.speech.wav` and `.background.wav` (the names
+/// `roomtone separate` writes: `take.speech.wav`), each as `.wav`, then as `.flac`. When none is
+/// complete, the WAV names `roomtone separate` writes (which the error then names).
 pub fn find_stems(dir: &Path, input: &Path) -> (PathBuf, PathBuf) {
-    if let Some(name) = input.file_name() {
-        let exact = crate::separate::stem_pair(dir, name);
-        if exact.0.is_file() && exact.1.is_file() {
-            return exact;
+    let wav = OutputFormat::Wav24;
+    let mut candidates = Vec::new();
+    for format in [wav, OutputFormat::Flac24] {
+        if let Some(name) = input.file_name() {
+            candidates.push(crate::separate::stem_pair(dir, name, format.extension()));
         }
+        candidates.push(crate::separate::stem_paths(input, dir, format));
     }
-    crate::separate::stem_paths(input, dir)
+    candidates
+        .into_iter()
+        .find(|(s, b)| s.is_file() && b.is_file())
+        .unwrap_or_else(|| crate::separate::stem_paths(input, dir, wav))
 }
 
 /// Makes `stem` match the input's rate, channels and length: a mono stem is copied to every

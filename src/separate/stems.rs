@@ -14,7 +14,7 @@ use super::estimator::{
 use super::fusion::{self, Fusion};
 use super::{ModelChoice, SeparateError};
 use crate::audio::{
-    finish_pair, AudioBlock, AudioError, AudioReader, OutputFormat, StreamResampler, WavOutput,
+    finish_pair, AudioBlock, AudioError, AudioOutput, AudioReader, OutputFormat, StreamResampler,
 };
 use crate::models::{ModelContext, SessionOptions};
 
@@ -99,22 +99,23 @@ pub struct SeparateSummary {
     pub warnings: Vec<String>,
 }
 
-/// The stems `roomtone separate` writes for `input` in `out_dir`: `DIR/<name>.speech.wav` and
-/// `DIR/<name>.background.wav`, where `<name>` is the input's file name without its extension
-/// (`take.mov` → `take.speech.wav`). Two inputs with the same name would write the same stems:
-/// [`check_stem_names`] refuses them up front. `roomtone remix --stems DIR` reads these names.
-pub fn stem_paths(input: &Path, out_dir: &Path) -> (PathBuf, PathBuf) {
-    stem_pair(out_dir, &stem_name(input))
+/// The stems `roomtone separate` writes for `input` in `out_dir` in `format`:
+/// `DIR/<name>.speech.wav` and `DIR/<name>.background.wav` (`.flac` for FLAC), where `<name>` is
+/// the input's file name without its extension (`take.mov` → `take.speech.wav`). Two inputs with
+/// the same name would write the same stems: [`check_stem_names`] refuses them up front.
+/// `roomtone remix --stems DIR` reads these names.
+pub fn stem_paths(input: &Path, out_dir: &Path, format: OutputFormat) -> (PathBuf, PathBuf) {
+    stem_pair(out_dir, &stem_name(input), format.extension())
 }
 
-/// `DIR/<name>.speech.wav` and `DIR/<name>.background.wav` (`name` taken byte for byte).
-pub(crate) fn stem_pair(dir: &Path, name: &OsStr) -> (PathBuf, PathBuf) {
-    let with = |suffix: &str| {
+/// `DIR/<name>.speech.EXT` and `DIR/<name>.background.EXT` (`name` taken byte for byte).
+pub(crate) fn stem_pair(dir: &Path, name: &OsStr, extension: &str) -> (PathBuf, PathBuf) {
+    let with = |stem: &str| {
         let mut n = name.to_os_string();
-        n.push(suffix);
+        n.push(format!(".{stem}.{extension}"));
         dir.join(n)
     };
-    (with(".speech.wav"), with(".background.wav"))
+    (with("speech"), with("background"))
 }
 
 /// The `<name>` of [`stem_paths`]: the file name without its extension (`output` if there is none).
@@ -130,7 +131,7 @@ pub fn check_stem_names(inputs: &[PathBuf]) -> Result<(), SeparateError> {
     let mut seen: HashMap<OsString, &PathBuf> = HashMap::new();
     for input in inputs {
         if let Some(first) = seen.insert(stem_name(input), input) {
-            let (speech, _) = stem_paths(input, Path::new(""));
+            let (speech, _) = stem_paths(input, Path::new(""), OutputFormat::Wav24);
             return Err(SeparateError::StemNameClash {
                 first: first.clone(),
                 second: input.clone(),
@@ -287,8 +288,8 @@ fn failure(input: &Path, choice: ModelChoice, f: Failure) -> SeparateError {
     }
 }
 
-/// Separates `input` into two stems in `out_dir`, named by [`stem_paths`]. `progress` gets the
-/// seconds of input done so far.
+/// Separates `input` into two stems in `out_dir`, named by [`stem_paths`] for `config.format`.
+/// `progress` gets the seconds of input done so far.
 pub fn separate_file(
     sep: &mut Separator<'_>,
     input: &Path,
@@ -296,7 +297,7 @@ pub fn separate_file(
     config: &SeparateConfig,
     progress: impl FnMut(f64),
 ) -> Result<SeparateSummary, SeparateError> {
-    let (speech, background) = stem_paths(input, out_dir);
+    let (speech, background) = stem_paths(input, out_dir, config.format);
     separate_file_to(sep, input, (&speech, &background), config, progress)
 }
 
@@ -324,8 +325,8 @@ pub fn separate_file_to(
     let info = reader.info().clone();
     let (sr, channels) = (info.sample_rate, info.channels);
     let mut sink = WavPair {
-        speech: WavOutput::create(speech_path, sr, channels, config.format, force)?,
-        background: WavOutput::create(background_path, sr, channels, config.format, force)?,
+        speech: AudioOutput::create(speech_path, sr, channels, config.format, force)?,
+        background: AudioOutput::create(background_path, sr, channels, config.format, force)?,
     };
     let frames_in = run(
         sep,
@@ -364,7 +365,7 @@ pub fn write_stems(
     force: bool,
 ) -> Result<(), AudioError> {
     let create = |path: &Path, block: &AudioBlock| {
-        let mut w = WavOutput::create(
+        let mut w = AudioOutput::create(
             path,
             block.sample_rate,
             block.channel_count(),
@@ -447,8 +448,8 @@ trait StemSink {
 
 /// The two stem files.
 struct WavPair {
-    speech: WavOutput,
-    background: WavOutput,
+    speech: AudioOutput,
+    background: AudioOutput,
 }
 
 impl StemSink for WavPair {

@@ -120,8 +120,8 @@ pub fn noisy_tones(sr: u32, ch: usize, len: usize) -> roomtone::audio::AudioBloc
 
 /// Writes `block` as a 32-bit float WAV (exact).
 pub fn write_block(path: &Path, block: &roomtone::audio::AudioBlock) {
-    use roomtone::audio::{OutputFormat, WavOutput};
-    let mut w = WavOutput::create(
+    use roomtone::audio::{AudioOutput, OutputFormat};
+    let mut w = AudioOutput::create(
         path,
         block.sample_rate,
         block.channel_count(),

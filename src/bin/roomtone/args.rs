@@ -110,9 +110,10 @@ pub struct InfoArgs {
 
 #[derive(Args, Debug)]
 pub struct TagArgs {
-    /// Output format: json (one array), jsonl (one object per line) or csv (one row per file).
-    #[arg(long, value_enum, default_value_t = Format::Json)]
-    pub format: Format,
+    /// Output format: json (one array), jsonl (one object per line) or csv (one row per file)
+    /// [default: the one --output's extension names (.json, .jsonl, .csv), else json].
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
     /// Write to FILE (atomically) instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -145,7 +146,8 @@ pub struct SeparateArgs {
     /// Folder for the stems (created if missing).
     #[arg(long, value_name = "DIR")]
     pub out_dir: PathBuf,
-    /// Stem sample format: wav16, wav24 or f32 (32-bit float WAV).
+    /// Stem format: wav16, wav24, f32 (32-bit float WAV), flac16 or flac24 (flac): the stems are
+    /// named .speech.wav/.background.wav or .speech.flac/.background.flac.
     #[arg(long, default_value = "f32", value_name = "FORMAT")]
     pub format: audio::OutputFormat,
     /// Replace existing stems.
@@ -252,9 +254,14 @@ pub struct RemixArgs {
     /// The original mix (any format roomtone reads).
     #[arg(value_name = "INPUT")]
     pub input: PathBuf,
-    /// Output WAV file (written atomically; never the input).
-    #[arg(long, short, value_name = "OUT.wav")]
+    /// Output file, .wav or .flac (written atomically; never the input). Its extension sets the
+    /// format: 24-bit WAV or 24-bit FLAC unless --format says otherwise.
+    #[arg(long, short, value_name = "OUT.wav|OUT.flac")]
     pub output: PathBuf,
+    /// Sample format of the output: wav16, wav24 or f32 for a .wav; flac16 or flac24 for a .flac
+    /// [default: wav24 or flac24, by the extension].
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<audio::OutputFormat>,
     #[command(flatten)]
     pub levels: RemixLevels,
     /// Read the stems from DIR/<input name>.speech.wav and DIR/<input name>.background.wav
@@ -327,11 +334,22 @@ pub struct BatchRemixOptions {
     pub levels: RemixLevels,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Json,
     Jsonl,
     Csv,
+}
+
+impl Format {
+    /// The value's name, which is also its file extension.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Json => "json",
+            Self::Jsonl => "jsonl",
+            Self::Csv => "csv",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

@@ -43,6 +43,7 @@ pub fn info(args: &InfoArgs) -> Outcome {
 
 pub fn tag(args: &TagArgs) -> Outcome {
     let (config, jobs) = settings::tag(args)?;
+    let format = settings::tag_format(args)?;
     let (inputs, unreadable) = audio::expand_inputs(&args.paths);
     for (dir, e) in &unreadable {
         eprintln!("roomtone: {}: cannot read folder: {e}", dir.display());
@@ -68,7 +69,7 @@ pub fn tag(args: &TagArgs) -> Outcome {
         }
         None => println!("{line}"),
     };
-    let mut rows = report::TagWriter::new(args.format.into(), &mut emit);
+    let mut rows = report::TagWriter::new(format.into(), &mut emit);
     let failed = jobs::tag_files(&tagger, &config, &inputs, jobs, |i, result| {
         let record = match result {
             Ok(t) => {
@@ -138,10 +139,11 @@ pub fn separate(args: &SeparateArgs) -> Outcome {
 
 pub fn remix(args: &RemixArgs) -> Outcome {
     let config = settings::remix(&args.levels)?;
-    let separation = settings::separation(&args.model);
-    let context = settings::model_context(Some(&args.model), 1, Parallelism::OneFileAtATime);
     // A refused output is reported before any model loads (the job checks again when it writes).
     audio::check_output_path(&args.output, std::slice::from_ref(&args.input), args.force)?;
+    let format = settings::remix_format(&args.output, args.format)?;
+    let separation = settings::separation(&args.model);
+    let context = settings::model_context(Some(&args.model), 1, Parallelism::OneFileAtATime);
     // The models load only when this remix separates.
     let (backends, mut separator);
     let stems = match &args.stems {
@@ -159,6 +161,7 @@ pub fn remix(args: &RemixArgs) -> Outcome {
     let job = RemixJob {
         input: &args.input,
         output: &args.output,
+        format,
         stems,
         config: &config,
         force: args.force,

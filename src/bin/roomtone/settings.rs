@@ -2,15 +2,18 @@
 //! default ceiling, the CPU count, how many threads each model session gets, and where the models
 //! are. The commands only ever see the resolved settings.
 
+use std::path::Path;
+
 use clap::Parser;
 
 use roomtone::classify::{AmbienceModel, TagConfig};
 use roomtone::dsp::CleanupConfig;
 use roomtone::models::{ModelContext, SessionOptions};
-use roomtone::{batch, mix, separate};
+use roomtone::{audio, batch, mix, separate};
 
 use crate::args::{
-    AmbienceArg, BatchArgs, BatchRemixOptions, ModelArgs, RemixLevels, SeparateArgs, TagArgs,
+    AmbienceArg, BatchArgs, BatchRemixOptions, Format, ModelArgs, RemixLevels, SeparateArgs,
+    TagArgs,
 };
 
 /// A value found wrong before any work is done: reported in one line, exit status 2 (as clap's own
@@ -82,6 +85,41 @@ pub fn tag(args: &TagArgs) -> Result<(TagConfig, usize), UsageError> {
     Ok((config, args.jobs.unwrap_or_else(cpus)))
 }
 
+/// The format `tag` writes: `--format`, else the one `--output`'s extension names, else JSON. An
+/// output named for another format (`--format csv -o labels.json`, or labels named `.wav`) is
+/// refused before any work.
+pub fn tag_format(args: &TagArgs) -> Result<Format, UsageError> {
+    let Some(out) = &args.output else {
+        return Ok(args.format.unwrap_or(Format::Json));
+    };
+    let ext = out
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let named = match ext.as_str() {
+        "json" => Some(Format::Json),
+        "jsonl" | "ndjson" => Some(Format::Jsonl),
+        "csv" => Some(Format::Csv),
+        _ if audio::is_media(out) => {
+            return Err(UsageError(format!(
+                "{}: labels are text, which would be mislabelled as .{ext}; name it .json, .jsonl or .csv",
+                out.display()
+            )))
+        }
+        _ => None,
+    };
+    let format = args.format.or(named).unwrap_or(Format::Json);
+    match named {
+        Some(n) if n != format => Err(UsageError(format!(
+            "{}: --format {} would be mislabelled as .{ext}; name it .{}",
+            out.display(),
+            format.name(),
+            format.name()
+        ))),
+        _ => Ok(format),
+    }
+}
+
 /// `roomtone separate`.
 pub fn separate(args: &SeparateArgs) -> Result<separate::SeparateConfig, UsageError> {
     let config = separate::SeparateConfig {
@@ -142,6 +180,20 @@ pub fn remix(levels: &RemixLevels) -> Result<mix::RemixConfig, UsageError> {
     };
     config.validate().map_err(usage)?;
     Ok(config)
+}
+
+/// The format `remix -o OUT` writes: the one OUT's extension names (`.wav`: 24-bit WAV, `.flac`:
+/// 24-bit FLAC), or `--format` if it is of that kind; any other name (a WAV called `.mp4`) is
+/// refused before any work.
+pub fn remix_format(
+    output: &Path,
+    asked: Option<audio::OutputFormat>,
+) -> Result<audio::OutputFormat, UsageError> {
+    let format = asked
+        .or_else(|| audio::OutputFormat::for_path(output, None))
+        .unwrap_or_default();
+    audio::check_output_format(output, format).map_err(usage)?;
+    Ok(format)
 }
 
 /// `batch --remix "OPTIONS"`: the `remix` flags, quoted as one argument.
