@@ -10,7 +10,7 @@
 #
 # For each fixture NAME.EXT: NAME.EXT.ref.f32 (ffmpeg's decode of the first audio stream, f32le
 # interleaved) and one line in manifest.tsv:
-#   file  channels  sample_rate  source_frames  audio_start_s  kind(pcm|lossy)
+#   file  channels  sample_rate  source_frames  audio_start_s  kind(pcm|lossless|lossy)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -37,33 +37,61 @@ audio_src() {
 # a tiny picture: 32x32 test pattern, 25 fps, 1.1 s
 video_src() { echo "testsrc=size=32x32:rate=25:duration=1.1"; }
 
-# make NAME KIND RATE START -- ffmpeg output arguments...
+# make NAME KIND RATE START CHANNELS -- command...
 make() {
-    local name=$1 kind=$2 rate=$3 start=$4
-    shift 5
+    local name=$1 kind=$2 rate=$3 start=$4 channels=$5
+    shift 6
     "$@"
     ff -i "$OUT/$name" -map 0:a:0 -f f32le -c:a pcm_f32le "$OUT/$name.ref.f32"
-    printf '%s\t2\t%s\t%s\t%s\t%s\n' "$name" "$rate" $((rate + 37)) "$start" "$kind" >>"$OUT/manifest.tsv"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$channels" "$rate" $((rate + 37)) "$start" "$kind" >>"$OUT/manifest.tsv"
 }
 
+# 5.1 at RATE: channel c is a sine at 220 * (c + 1) Hz, 1 s + 37 samples
+audio_51() {
+    local rate=$1
+    local n=$((rate + 37)) graph="" labels=""
+    for c in 0 1 2 3 4 5; do
+        graph+="sine=frequency=$((220 * (c + 1))):sample_rate=$rate,volume=4,atrim=end_sample=$n[c$c];"
+        labels+="[c$c]"
+    done
+    echo "${graph}${labels}join=inputs=6:channel_layout=5.1"
+}
+
+printf '1\n00:00:00,100 --> 00:00:00,900\nroom tone\n' >"$TMP/subs.srt"
 # QuickTime PCM in every flavour a MOV carries (twos/sowt, in24, in32, fl32, fl64 in both byte
 # orders), with a picture and a timecode track before the audio, as cameras and editors write them.
 for codec in pcm_s16be pcm_s16le pcm_s24be pcm_s24le pcm_s32be pcm_s32le pcm_f32be pcm_f32le pcm_f64be pcm_f64le; do
-    make "camera_$codec.mov" pcm 48000 0 -- \
+    make "camera_$codec.mov" pcm 48000 0 2 -- \
         ff -f lavfi -i "$(video_src)" -f lavfi -i "$(audio_src 48000)" -map 0:v -map 1:a \
         -c:v mjpeg -q:v 10 -c:a "$codec" -timecode 01:00:00:00 -shortest "$OUT/camera_$codec.mov"
 done
 
 # AAC: an MP4 with picture (ffmpeg writes the encoder's priming as an edit list), an M4A at 44.1 kHz,
 # and an MP4 whose audio starts 0.5 s after the picture (an empty edit before the audio).
-make h264_aac.mp4 lossy 48000 0 -- \
+make h264_aac.mp4 lossy 48000 0 2 -- \
     ff -f lavfi -i "$(video_src)" -f lavfi -i "$(audio_src 48000)" -map 0:v -map 1:a \
     -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -b:a 192k "$OUT/h264_aac.mp4"
-make aac_44k.m4a lossy 44100 0 -- \
+make aac_44k.m4a lossy 44100 0 2 -- \
     ff -f lavfi -i "$(audio_src 44100)" -c:a aac -b:a 192k "$OUT/aac_44k.m4a"
-make late_audio.mp4 lossy 48000 0.5 -- \
+make late_audio.mp4 lossy 48000 0.5 2 -- \
     ff -f lavfi -i "$(video_src)" -itsoffset 0.5 -f lavfi -i "$(audio_src 48000)" -map 0:v -map 1:a \
     -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -b:a 192k "$OUT/late_audio.mp4"
+
+# Video out inputs: an MP4 with two audio tracks (stereo, then a mono 330 Hz commentary) and a
+# subtitle track; an MKV with 5.1 FLAC, a subtitle and a chapter; a WebM with VP9 and Vorbis.
+make two_audio_subs.mp4 lossy 48000 0 2 -- \
+    ff -f lavfi -i "$(video_src)" -f lavfi -i "$(audio_src 48000)" \
+    -f lavfi -i "sine=frequency=330:sample_rate=48000,volume=4,atrim=end_sample=48037" -i "$TMP/subs.srt" \
+    -map 0:v -map 1:a -map 2:a -map 3:s -c:v libx264 -preset ultrafast -pix_fmt yuv420p \
+    -c:a aac -b:a 192k -c:s mov_text "$OUT/two_audio_subs.mp4"
+printf ';FFMETADATA1\ntitle=fixture\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=500\ntitle=one\n' >"$TMP/chapters.txt"
+make h264_flac51.mkv lossless 48000 0 6 -- \
+    ff -f lavfi -i "$(video_src)" -f lavfi -i "$(audio_51 48000)" -i "$TMP/subs.srt" -i "$TMP/chapters.txt" \
+    -map 0:v -map 1:a -map 2:s -map_chapters 3 -c:v libx264 -preset ultrafast -pix_fmt yuv420p \
+    -c:a flac -c:s srt "$OUT/h264_flac51.mkv"
+make vp9_vorbis.webm lossy 48000 0 2 -- \
+    ff -f lavfi -i "$(video_src)" -f lavfi -i "$(audio_src 48000)" -map 0:v -map 1:a \
+    -c:v libvpx-vp9 -deadline realtime -b:v 100k -c:a libvorbis -q:a 6 "$OUT/vp9_vorbis.webm"
 
 echo "$stamp" >"$OUT/stamp"
 echo "make_video_fixtures.sh: $(wc -l <"$OUT/manifest.tsv") fixtures in $OUT" >&2

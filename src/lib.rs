@@ -26,6 +26,9 @@ pub mod dsp;
 // Remix: levels, ducking, loudness, true-peak limiter.
 pub mod mix;
 
+// Video out: the remix under the input's picture (ffmpeg muxes).
+pub mod video;
+
 // Records, CSV/JSON, the HTML report.
 pub mod report;
 

@@ -335,8 +335,8 @@ fn remix_writes_flac_reads_flac_stems_and_refuses_mislabelled_names() {
     );
 
     for (name, extra) in [
-        ("out.mp4", &[][..]),
-        ("out.mov", &[][..]),
+        ("out.ogg", &[][..]),
+        ("out.m4a", &[][..]),
         ("out.mp3", &[][..]),
         ("noextension", &[][..]),
         ("out2.wav", &["--format", "flac16"][..]),

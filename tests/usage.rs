@@ -109,7 +109,7 @@ fn bad_values_exit_2_before_any_work() {
             "--shard",
         ),
         // Outputs named for another format than the one written.
-        (&["remix", "in.wav", "-o", "o.mp4"], "mislabelled"),
+        (&["remix", "in.wav", "-o", "o.ogg"], "mislabelled"),
         (&["remix", "in.wav", "-o", "o.aiff"], "mislabelled"),
         (
             &["remix", "--format", "flac24", "in.wav", "-o", "o.wav"],

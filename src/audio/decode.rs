@@ -107,24 +107,45 @@ impl AudioReader {
 
     /// Like [`AudioReader::open`], with `block_frames` frames per block (at least 1).
     pub fn open_with_block(path: &Path, block_frames: usize) -> Result<Self, AudioError> {
+        Self::open_track(path, block_frames, 0)
+    }
+
+    /// Like [`AudioReader::open_with_block`], reading audio track `audio_track` (0 = the first;
+    /// counted over the tracks that hold audio, in the file's order, as ffmpeg's `0:a:N` does).
+    pub fn open_track(
+        path: &Path,
+        block_frames: usize,
+        audio_track: usize,
+    ) -> Result<Self, AudioError> {
         let (file, container, framing) = open_checked(path)?;
         let format = probe(path, file, container)?;
-        let track = format
+        let audio: Vec<_> = format
             .tracks()
             .iter()
-            .find(|t| {
-                t.codec_params.codec != CODEC_TYPE_NULL && t.codec_params.sample_rate.is_some()
-            })
-            .or_else(|| {
-                format
-                    .tracks()
-                    .iter()
-                    .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
-            })
-            .ok_or_else(|| AudioError::NoAudioTrack {
+            .filter(|t| t.codec_params.codec != CODEC_TYPE_NULL)
+            .collect();
+        // Without a choice, the first track that declares a rate (a track that does not is a
+        // codec symphonia knows but cannot describe, e.g. a timecode track read as audio).
+        let track = if audio_track == 0 {
+            audio
+                .iter()
+                .find(|t| t.codec_params.sample_rate.is_some())
+                .or(audio.first())
+        } else {
+            audio.get(audio_track)
+        }
+        .ok_or_else(|| match audio.len() {
+            0 => AudioError::NoAudioTrack {
                 path: path.to_path_buf(),
                 container: container.name().to_string(),
-            })?;
+            },
+            n => AudioError::InvalidStream {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "there is no audio track {audio_track}: the file has {n} (numbered from 0)"
+                ),
+            },
+        })?;
         let mut params = track.codec_params.clone();
         let track_id = track.id;
         // symphonia numbers MP4 tracks in the order of their `trak` boxes, as `mp4::Movie` does.

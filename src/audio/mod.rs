@@ -18,10 +18,10 @@ pub use discover::{expand_inputs, is_media, Walker, MEDIA_EXTENSIONS, OUTPUT_MAR
 pub use error::AudioError;
 pub use header::{MAX_CHANNELS, MAX_SAMPLE_RATE};
 pub use resample::StreamResampler;
-pub(crate) use write::temp_file_beside;
 pub use write::{
     check_output_format, check_output_path, finish_pair, AudioOutput, CompletedOutput, OutputFormat,
 };
+pub(crate) use write::{temp_file_beside, write_raw_s24le};
 
 /// A block of planar audio: `channels[c][i]` is sample `i` of channel `c`, at `sample_rate` Hz.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -87,7 +87,16 @@ pub fn read_all(path: &std::path::Path) -> Result<AudioBlock, AudioError> {
 pub fn read_all_checked(
     path: &std::path::Path,
 ) -> Result<(AudioBlock, Option<DamagedSamples>), AudioError> {
-    let mut reader = AudioReader::open(path)?;
+    read_reader(AudioReader::open(path)?)
+}
+
+/// Decodes what is left of `reader` into one block (see [`read_all`]), and says which damaged
+/// samples were replaced by 0.
+pub fn read_reader(
+    mut reader: AudioReader,
+) -> Result<(AudioBlock, Option<DamagedSamples>), AudioError> {
+    let path = reader.path().to_path_buf();
+    let path = path.as_path();
     let info = reader.info().clone();
     let mut all = AudioBlock::new(info.sample_rate, info.channels);
     // Room for the declared length up front (no copying as the buffers grow), but a header's claim

@@ -332,6 +332,15 @@ pub struct CompletedOutput {
 }
 
 impl CompletedOutput {
+    /// A file already written in full to `temp`, to be renamed onto `target`.
+    pub(crate) fn new(target: &Path, force: bool, temp: NamedTempFile) -> Self {
+        Self {
+            target: target.to_path_buf(),
+            force,
+            temp,
+        }
+    }
+
     /// Renames the temporary file onto the target (replacing it only if the writer was created
     /// with `force`).
     pub fn persist(self) -> Result<PathBuf, AudioError> {
@@ -403,6 +412,24 @@ pub(crate) fn temp_file_beside(target: &Path) -> std::io::Result<NamedTempFile> 
         builder.permissions(std::fs::Permissions::from_mode(0o644));
     }
     builder.tempfile_in(folder_of(target))
+}
+
+/// Writes `block` to `path` as raw interleaved 24-bit little-endian PCM: the samples a 24-bit
+/// WAV of it holds, with no header (for handing to another program).
+pub(crate) fn write_raw_s24le(path: &Path, block: &AudioBlock) -> Result<(), AudioError> {
+    use std::io::Write;
+    let err = |e: std::io::Error| AudioError::Write {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let mut w = BufWriter::new(File::create(path).map_err(err)?);
+    for i in 0..block.frames() {
+        for ch in &block.channels {
+            let q = quantise(ch[i], 8_388_608.0, 8_388_607);
+            w.write_all(&q.to_le_bytes()[..3]).map_err(err)?;
+        }
+    }
+    w.flush().map_err(err)
 }
 
 /// Rounds `s · full_scale` to the nearest integer, clipped to `-full_scale ..= max`.

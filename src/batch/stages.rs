@@ -188,8 +188,9 @@ impl StageWorker<'_> {
         }
         RemixJob {
             input: &input.path,
+            audio_track: 0,
             output: &output,
-            format: OutputFormat::Wav24,
+            delivery: jobs::Delivery::Audio(OutputFormat::Wav24),
             stems: Stems::Separate {
                 separator,
                 config: self.separation,

@@ -6,7 +6,7 @@
 //! `roomtone separate` and `batch --separate`; tagging one file is [`crate::classify::TagWorker`].
 //!
 //! ```no_run
-//! use roomtone::jobs::{RemixJob, Stems};
+//! use roomtone::jobs::{Delivery, RemixJob, Stems};
 //! use roomtone::mix::{RemixConfig, PRESETS};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -18,8 +18,9 @@
 //! };
 //! let done = RemixJob {
 //!     input: "take1.wav".as_ref(),
+//!     audio_track: 0,
 //!     output: "take1.remix.wav".as_ref(),
-//!     format: roomtone::audio::OutputFormat::Wav24,
+//!     delivery: Delivery::Audio(roomtone::audio::OutputFormat::Wav24),
 //!     stems: Stems::Folder("stems".as_ref()),
 //!     config: &config,
 //!     force: false,
@@ -34,11 +35,12 @@ pub mod pool;
 
 use std::path::{Path, PathBuf};
 
-use crate::audio::{self, AudioBlock, AudioError, AudioOutput, OutputFormat};
+use crate::audio::{self, AudioBlock, AudioError, AudioOutput, AudioReader, OutputFormat};
 use crate::classify::{TagConfig, TagError, TagResult, TagWorker, Tagger};
 use crate::guard::InternalError;
 use crate::mix::{self, MixError, RemixConfig, RemixReport};
 use crate::separate::{self, SeparateConfig, SeparateError, Separator};
+use crate::video::{VideoContainer, VideoError, VideoOut};
 
 pub use pool::PoolError;
 
@@ -76,6 +78,9 @@ pub enum JobError {
     /// A bug was hit while processing this file (a caught panic).
     #[error(transparent)]
     Internal(#[from] InternalError),
+    /// Putting the remix back into the video container failed.
+    #[error(transparent)]
+    Video(#[from] VideoError),
     /// The worker threads could not be started.
     #[error(transparent)]
     Pool(#[from] PoolError),
@@ -120,15 +125,28 @@ pub enum Stems<'a, 'm> {
     },
 }
 
+/// How a remix is delivered.
+#[derive(Debug, Clone)]
+pub enum Delivery {
+    /// An audio file (`.wav`, `.flac`) in this format.
+    Audio(OutputFormat),
+    /// The input's picture and other streams with the remix in place of the audio track processed
+    /// (ffmpeg muxes; see [`crate::video`]).
+    Video(VideoOut),
+}
+
 /// Remix one file: decode it, get its stems, clean them, set their levels and loudness, and write
-/// the result (WAV or FLAC) with the input's rate, channels and length.
+/// the result (WAV, FLAC, or under the input's picture) with the input's rate, channels and length.
 pub struct RemixJob<'a, 'm> {
     /// The original mix.
     pub input: &'a Path,
-    /// The file to write (atomically; never the input), named for its format (`.wav`, `.flac`).
+    /// Which of its audio tracks is remixed (0 = the first).
+    pub audio_track: usize,
+    /// The file to write (atomically; never the input), named for its format (`.wav`, `.flac`,
+    /// `.mov`, …).
     pub output: &'a Path,
     /// How `output` is written.
-    pub format: OutputFormat,
+    pub delivery: Delivery,
     /// Where the stems come from.
     pub stems: Stems<'a, 'm>,
     /// Levels, cleanup, ducking, loudness and limiter.
@@ -151,9 +169,11 @@ impl RemixJob<'_, '_> {
     /// format); nothing is written unless the whole remix succeeded.
     pub fn run(self) -> Result<Remixed, JobError> {
         let input = self.input;
-        audio::check_output_format(self.output, self.format)?;
+        check_delivery(self.output, &self.delivery)?;
         audio::check_output_path(self.output, &[input.to_path_buf()], self.force)?;
-        let (mixture, damaged) = audio::read_all_checked(input)?;
+        let reader = AudioReader::open_track(input, audio::DEFAULT_BLOCK_FRAMES, self.audio_track)?;
+        let start_s = reader.info().start_s;
+        let (mixture, damaged) = audio::read_reader(reader)?;
         let warnings = damaged
             .map(|d| d.describe(mixture.sample_rate))
             .into_iter()
@@ -181,7 +201,18 @@ impl RemixJob<'_, '_> {
         };
         let (out, report) =
             mix::remix(&mixture, speech, background, self.config).map_err(remix_error)?;
-        write_audio(self.output, &out, self.format, self.force)?;
+        match &self.delivery {
+            Delivery::Audio(format) => write_audio(self.output, &out, *format, self.force)?,
+            Delivery::Video(video) => put_under_picture(
+                video,
+                input,
+                self.audio_track,
+                out,
+                start_s,
+                self.output,
+                self.force,
+            )?,
+        }
         Ok(Remixed { report, warnings })
     }
 }
@@ -219,6 +250,76 @@ pub(crate) fn create_folder(dir: &Path) -> Result<(), JobError> {
         path: dir.to_path_buf(),
         source,
     })
+}
+
+/// Refuses an output whose name says another format than `delivery` writes.
+fn check_delivery(output: &Path, delivery: &Delivery) -> Result<(), AudioError> {
+    match delivery {
+        Delivery::Audio(format) => audio::check_output_format(output, *format),
+        Delivery::Video(v) if VideoContainer::for_path(output) == Some(v.container) => Ok(()),
+        Delivery::Video(v) => Err(AudioError::MislabelledOutput {
+            path: output.to_path_buf(),
+            format: format!("{:?} video", v.container),
+            extension: output
+                .extension()
+                .map(|e| e.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            expected: match v.container {
+                VideoContainer::Mov => "mov",
+                VideoContainer::Mp4 => "mp4",
+                VideoContainer::Mkv => "mkv",
+                VideoContainer::Webm => "webm",
+            },
+        }),
+    }
+}
+
+/// Writes `remix` (at the codec's rate) as raw 24-bit PCM in a temporary folder (the samples a
+/// 24-bit WAV holds), has ffmpeg put it under `input`'s picture into a temporary file beside
+/// `output`, and renames that onto `output`.
+fn put_under_picture(
+    video: &VideoOut,
+    input: &Path,
+    audio_track: usize,
+    remix: AudioBlock,
+    start_s: f64,
+    output: &Path,
+    force: bool,
+) -> Result<(), JobError> {
+    let rate = video.codec.rate_for(remix.sample_rate);
+    let remix = if rate == remix.sample_rate {
+        remix
+    } else {
+        let mut resampler =
+            audio::StreamResampler::new(remix.sample_rate, rate, remix.channel_count())?;
+        let (mut head, mut tail) = (AudioBlock::default(), AudioBlock::default());
+        resampler.process(&remix.channels, &mut head)?;
+        resampler.finish(&mut tail)?;
+        for (h, t) in head.channels.iter_mut().zip(tail.channels) {
+            h.extend(t);
+        }
+        head
+    };
+    let write_err = |e: std::io::Error| AudioError::Write {
+        path: output.to_path_buf(),
+        reason: format!("cannot make a temporary file: {e}"),
+    };
+    let scratch = tempfile::tempdir().map_err(write_err)?;
+    let raw = scratch.path().join("remix.s24le");
+    audio::write_raw_s24le(&raw, &remix)?;
+    let temp = audio::temp_file_beside(output).map_err(write_err)?;
+    let format = (remix.sample_rate, remix.channel_count());
+    video.mux(
+        input,
+        audio_track,
+        &raw,
+        format,
+        start_s,
+        temp.path(),
+        output,
+    )?;
+    audio::CompletedOutput::new(output, force, temp).persist()?;
+    Ok(())
 }
 
 /// Writes `block` to `path` in `format`, atomically.

@@ -254,14 +254,29 @@ pub struct RemixArgs {
     /// The original mix (any format roomtone reads).
     #[arg(value_name = "INPUT")]
     pub input: PathBuf,
-    /// Output file, .wav or .flac (written atomically; never the input). Its extension sets the
-    /// format: 24-bit WAV or 24-bit FLAC unless --format says otherwise.
-    #[arg(long, short, value_name = "OUT.wav|OUT.flac")]
+    /// Output file (written atomically; never the input). Its extension sets what is written:
+    /// .mov, .mp4/.m4v, .mkv or .webm: the input's picture and other streams, copied, with the remix
+    /// in place of its audio (needs ffmpeg); .wav or .flac: the audio alone.
+    #[arg(long, short, value_name = "OUT")]
     pub output: PathBuf,
-    /// Sample format of the output: wav16, wav24 or f32 for a .wav; flac16 or flac24 for a .flac
-    /// [default: wav24 or flac24, by the extension].
+    /// Sample format of an audio output: wav16, wav24 or f32 for a .wav; flac16 or flac24 for a
+    /// .flac [default: wav24 or flac24, by the extension].
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<audio::OutputFormat>,
+    /// Which audio track of the input to remix (0 = the first); a video output carries the remix
+    /// in its place.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub audio_track: usize,
+    /// Video output: keep the original audio as a second track after the remix.
+    #[arg(long)]
+    pub keep_original_audio: bool,
+    /// Video output: the remix's codec: pcm24 (.mov/.mkv default), aac (.mp4 default), alac
+    /// (lossless, .mp4/.mov/.mkv) or opus (.webm default).
+    #[arg(long, value_name = "CODEC")]
+    pub audio_codec: Option<roomtone::video::VideoAudio>,
+    /// Video output: bit rate of AAC or Opus, kbit/s [default: 256 for AAC, 160 for Opus].
+    #[arg(long, value_name = "KBPS", value_parser = clap::value_parser!(u32).range(16..=1024))]
+    pub audio_bitrate: Option<u32>,
     #[command(flatten)]
     pub levels: RemixLevels,
     /// Read the stems from DIR/<input name>.speech.wav and DIR/<input name>.background.wav

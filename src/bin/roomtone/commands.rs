@@ -141,7 +141,7 @@ pub fn remix(args: &RemixArgs) -> Outcome {
     let config = settings::remix(&args.levels)?;
     // A refused output is reported before any model loads (the job checks again when it writes).
     audio::check_output_path(&args.output, std::slice::from_ref(&args.input), args.force)?;
-    let format = settings::remix_format(&args.output, args.format)?;
+    let delivery = settings::remix_delivery(args)?;
     let separation = settings::separation(&args.model);
     let context = settings::model_context(Some(&args.model), 1, Parallelism::OneFileAtATime);
     // The models load only when this remix separates.
@@ -160,8 +160,9 @@ pub fn remix(args: &RemixArgs) -> Outcome {
     };
     let job = RemixJob {
         input: &args.input,
+        audio_track: args.audio_track,
         output: &args.output,
-        format,
+        delivery,
         stems,
         config: &config,
         force: args.force,

@@ -2,18 +2,18 @@
 //! default ceiling, the CPU count, how many threads each model session gets, and where the models
 //! are. The commands only ever see the resolved settings.
 
-use std::path::Path;
-
 use clap::Parser;
 
 use roomtone::classify::{AmbienceModel, TagConfig};
 use roomtone::dsp::CleanupConfig;
+use roomtone::jobs::Delivery;
 use roomtone::models::{ModelContext, SessionOptions};
+use roomtone::video::{Ffmpeg, VideoAudio, VideoContainer, VideoOut};
 use roomtone::{audio, batch, mix, separate};
 
 use crate::args::{
-    AmbienceArg, BatchArgs, BatchRemixOptions, Format, ModelArgs, RemixLevels, SeparateArgs,
-    TagArgs,
+    AmbienceArg, BatchArgs, BatchRemixOptions, Format, ModelArgs, RemixArgs, RemixLevels,
+    SeparateArgs, TagArgs,
 };
 
 /// A value found wrong before any work is done: reported in one line, exit status 2 (as clap's own
@@ -182,18 +182,52 @@ pub fn remix(levels: &RemixLevels) -> Result<mix::RemixConfig, UsageError> {
     Ok(config)
 }
 
-/// The format `remix -o OUT` writes: the one OUT's extension names (`.wav`: 24-bit WAV, `.flac`:
-/// 24-bit FLAC), or `--format` if it is of that kind; any other name (a WAV called `.mp4`) is
-/// refused before any work.
-pub fn remix_format(
-    output: &Path,
-    asked: Option<audio::OutputFormat>,
-) -> Result<audio::OutputFormat, UsageError> {
-    let format = asked
-        .or_else(|| audio::OutputFormat::for_path(output, None))
-        .unwrap_or_default();
-    audio::check_output_format(output, format).map_err(usage)?;
-    Ok(format)
+/// What `remix -o OUT` writes, by OUT's extension: a video container (the picture copied, the remix
+/// in the container's codec or `--audio-codec`; ffmpeg must be there), or audio (`.wav`: 24-bit
+/// WAV, `.flac`: 24-bit FLAC, or `--format` if it is of that kind). Any other name (a WAV called
+/// `.mp3`) and any flag that does not apply is refused before any work.
+pub fn remix_delivery(args: &RemixArgs) -> anyhow::Result<Delivery> {
+    let output = &args.output;
+    let Some(container) = VideoContainer::for_path(output) else {
+        if args.audio_codec.is_some() || args.audio_bitrate.is_some() || args.keep_original_audio {
+            return Err(usage(
+                "--audio-codec, --audio-bitrate and --keep-original-audio apply to video outputs (.mov, .mp4, .mkv, .webm)",
+            )
+            .into());
+        }
+        let format = args
+            .format
+            .or_else(|| audio::OutputFormat::for_path(output, None))
+            .unwrap_or_default();
+        audio::check_output_format(output, format).map_err(usage)?;
+        return Ok(Delivery::Audio(format));
+    };
+    if args.format.is_some() {
+        return Err(usage(
+            "--format applies to .wav and .flac outputs; for video, --audio-codec chooses",
+        )
+        .into());
+    }
+    let codec = args.audio_codec.unwrap_or(container.default_codec());
+    if !container.holds(codec) {
+        return Err(usage(format!(
+            "{}: a {container:?} file cannot hold {codec:?} audio (use {:?})",
+            output.display(),
+            container.default_codec()
+        ))
+        .into());
+    }
+    let bitrate_kbps = args.audio_bitrate.unwrap_or(match codec {
+        VideoAudio::Opus => 160,
+        _ => 256,
+    });
+    Ok(Delivery::Video(VideoOut {
+        ffmpeg: Ffmpeg::find(output)?,
+        container,
+        codec,
+        bitrate_kbps,
+        keep_original_audio: args.keep_original_audio,
+    }))
 }
 
 /// `batch --remix "OPTIONS"`: the `remix` flags, quoted as one argument.

@@ -1,0 +1,383 @@
+//! Video out: the remix put back under the picture. ffmpeg copies the picture and every stream that is
+//! not the processed audio (other audio tracks, subtitles, timecode, chapters, metadata) without
+//! re-encoding, and encodes our audio in the container's codec; the audio itself is ours (decoded,
+//! separated, cleaned and mixed here, handed to ffmpeg as raw 24-bit PCM at the input's rate, with
+//! the channel layout its count implies: mono, stereo, 5.1, 7.1, …).
+//!
+//! ffmpeg is the binary at `ROOMTONE_FFMPEG`, else `ffmpeg` on `PATH` (`ffprobe` beside it, else on
+//! `PATH`). Without it a video output is refused before any work, saying how to install it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// What went wrong putting audio back into a video container. Every variant names a file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VideoError {
+    /// ffmpeg (or ffprobe) is not there.
+    #[error("{}: writing video needs ffmpeg (it copies the picture and muxes the audio), and {tool} was not found: install it (Debian/Ubuntu: apt-get install ffmpeg; macOS: brew install ffmpeg) or set ROOMTONE_FFMPEG to the ffmpeg binary", output.display())]
+    NoFfmpeg {
+        /// The video output asked for.
+        output: PathBuf,
+        /// The tool looked for (`ffmpeg`, `ffprobe`).
+        tool: String,
+    },
+    /// ffprobe could not list the input's streams.
+    #[error("{}: cannot list its streams with ffprobe: {reason}", path.display())]
+    Probe {
+        /// The input.
+        path: PathBuf,
+        /// What ffprobe said.
+        reason: String,
+    },
+    /// The input has no audio track of that number.
+    #[error("{}: there is no audio track {track}: it has {count} (numbered from 0)", path.display())]
+    NoSuchTrack {
+        /// The input.
+        path: PathBuf,
+        /// The track asked for.
+        track: usize,
+        /// Audio tracks in the input.
+        count: usize,
+    },
+    /// ffmpeg failed to write the output.
+    #[error("{}: ffmpeg could not write it: {reason}", path.display())]
+    Mux {
+        /// The output.
+        path: PathBuf,
+        /// The last lines ffmpeg printed.
+        reason: String,
+    },
+}
+
+/// The video containers roomtone writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VideoContainer {
+    /// QuickTime `.mov`: 24-bit PCM.
+    Mov,
+    /// MPEG-4 `.mp4` or `.m4v`: AAC (or ALAC).
+    Mp4,
+    /// Matroska `.mkv`: 24-bit PCM.
+    Mkv,
+    /// WebM `.webm`: Opus.
+    Webm,
+}
+
+impl VideoContainer {
+    /// The container an output path names by its extension, if it is a video container.
+    pub fn for_path(path: &Path) -> Option<Self> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        Some(match ext.as_str() {
+            "mov" | "qt" => Self::Mov,
+            "mp4" | "m4v" => Self::Mp4,
+            "mkv" => Self::Mkv,
+            "webm" => Self::Webm,
+            _ => return None,
+        })
+    }
+
+    /// The container's own audio codec for our audio.
+    pub fn default_codec(self) -> VideoAudio {
+        match self {
+            Self::Mov | Self::Mkv => VideoAudio::Pcm24,
+            Self::Mp4 => VideoAudio::Aac,
+            Self::Webm => VideoAudio::Opus,
+        }
+    }
+
+    /// Whether the container can hold `codec`.
+    pub fn holds(self, codec: VideoAudio) -> bool {
+        match self {
+            Self::Mov => true,
+            Self::Mkv => true,
+            Self::Mp4 => matches!(codec, VideoAudio::Aac | VideoAudio::Alac | VideoAudio::Opus),
+            Self::Webm => codec == VideoAudio::Opus,
+        }
+    }
+
+    fn muxer(self) -> &'static str {
+        match self {
+            Self::Mov => "mov",
+            Self::Mp4 => "mp4",
+            Self::Mkv => "matroska",
+            Self::Webm => "webm",
+        }
+    }
+}
+
+/// The codec our audio is stored in inside a video container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VideoAudio {
+    /// 24-bit PCM (bit for bit what `-o out.wav` writes).
+    Pcm24,
+    /// AAC-LC (ffmpeg's encoder) at the bit rate of [`VideoOut::bitrate_kbps`].
+    Aac,
+    /// Apple Lossless, 24-bit.
+    Alac,
+    /// Opus (libopus) at the bit rate of [`VideoOut::bitrate_kbps`]; 48 kHz.
+    Opus,
+}
+
+impl std::str::FromStr for VideoAudio {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "pcm" | "pcm24" => Ok(Self::Pcm24),
+            "aac" => Ok(Self::Aac),
+            "alac" => Ok(Self::Alac),
+            "opus" => Ok(Self::Opus),
+            other => Err(format!(
+                "unknown audio codec {other:?}; use pcm24, aac, alac or opus"
+            )),
+        }
+    }
+}
+
+impl VideoAudio {
+    fn ffmpeg_args(self, bitrate_kbps: u32) -> Vec<String> {
+        match self {
+            Self::Pcm24 => vec!["pcm_s24le".into()],
+            Self::Aac => vec!["aac".into(), format!("{bitrate_kbps}k")],
+            Self::Alac => vec!["alac".into()],
+            Self::Opus => vec!["libopus".into(), format!("{bitrate_kbps}k")],
+        }
+    }
+
+    /// Whether this codec needs another rate than `sample_rate` (Opus runs at 8, 12, 16, 24 or
+    /// 48 kHz): the rate to hand it.
+    pub fn rate_for(self, sample_rate: u32) -> u32 {
+        match self {
+            Self::Opus if ![8_000, 12_000, 16_000, 24_000, 48_000].contains(&sample_rate) => 48_000,
+            _ => sample_rate,
+        }
+    }
+}
+
+/// ffmpeg and ffprobe, found.
+#[derive(Debug, Clone)]
+pub struct Ffmpeg {
+    ffmpeg: PathBuf,
+    ffprobe: PathBuf,
+}
+
+impl Ffmpeg {
+    /// Finds ffmpeg (`ROOMTONE_FFMPEG`, else `PATH`) and ffprobe (beside it, else on `PATH`), and
+    /// checks that both run. `output` is the video the error names when they are missing.
+    pub fn find(output: &Path) -> Result<Self, VideoError> {
+        let missing = |tool: &str| VideoError::NoFfmpeg {
+            output: output.to_path_buf(),
+            tool: tool.to_string(),
+        };
+        let ffmpeg = match std::env::var_os("ROOMTONE_FFMPEG") {
+            Some(p) => PathBuf::from(p),
+            None => on_path("ffmpeg").ok_or_else(|| missing("ffmpeg"))?,
+        };
+        let beside = ffmpeg.with_file_name("ffprobe");
+        let ffprobe = if beside.is_file() {
+            beside
+        } else {
+            on_path("ffprobe").ok_or_else(|| missing("ffprobe"))?
+        };
+        for (tool, path) in [("ffmpeg", &ffmpeg), ("ffprobe", &ffprobe)] {
+            let runs = Command::new(path)
+                .arg("-version")
+                .output()
+                .is_ok_and(|o| o.status.success());
+            if !runs {
+                return Err(missing(&format!("{tool} ({})", path.display())));
+            }
+        }
+        Ok(Self { ffmpeg, ffprobe })
+    }
+
+    /// The kinds of `input`'s streams in order (`video`, `audio`, `subtitle`, `data`,
+    /// `attachment`).
+    pub fn stream_kinds(&self, input: &Path) -> Result<Vec<String>, VideoError> {
+        let out = Command::new(&self.ffprobe)
+            .args([
+                "-v",
+                "error",
+                "-show_entries",
+                "stream=codec_type",
+                "-of",
+                "csv=p=0",
+            ])
+            .arg(input)
+            .output()
+            .map_err(|e| VideoError::Probe {
+                path: input.to_path_buf(),
+                reason: e.to_string(),
+            })?;
+        if !out.status.success() {
+            return Err(VideoError::Probe {
+                path: input.to_path_buf(),
+                reason: last_lines(&out.stderr),
+            });
+        }
+        Ok(String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| l.trim().trim_end_matches(',').to_string())
+            .filter(|l| !l.is_empty())
+            .collect())
+    }
+}
+
+/// ffmpeg's name for the usual layout of `channels` channels (WAV's channel order).
+fn layout(channels: usize) -> Option<&'static str> {
+    Some(match channels {
+        1 => "mono",
+        2 => "stereo",
+        3 => "2.1",
+        4 => "quad",
+        5 => "5.0",
+        6 => "5.1",
+        7 => "6.1",
+        8 => "7.1",
+        _ => return None,
+    })
+}
+
+fn on_path(name: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+}
+
+fn last_lines(stderr: &[u8]) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let tail = &lines[lines.len().saturating_sub(3)..];
+    if tail.is_empty() {
+        "no message".into()
+    } else {
+        tail.join(" / ")
+    }
+}
+
+/// How a video output is written.
+#[derive(Debug, Clone)]
+pub struct VideoOut {
+    /// ffmpeg, found.
+    pub ffmpeg: Ffmpeg,
+    /// The container (from the output's extension).
+    pub container: VideoContainer,
+    /// Our audio's codec.
+    pub codec: VideoAudio,
+    /// Bit rate of AAC or Opus, kbit/s.
+    pub bitrate_kbps: u32,
+    /// Keep the original audio as the track after ours.
+    pub keep_original_audio: bool,
+}
+
+impl VideoOut {
+    /// Writes `temp` (a file that exists, replaced): `input`'s streams with our audio in place of
+    /// its audio track `audio_track`. `audio` is raw interleaved 24-bit little-endian PCM of
+    /// `channels` channels at `sample_rate` Hz, starting `start_s` seconds into the input's
+    /// timeline. Nothing is re-encoded but our audio.
+    #[allow(clippy::too_many_arguments)]
+    pub fn mux(
+        &self,
+        input: &Path,
+        audio_track: usize,
+        audio: &Path,
+        (sample_rate, channels): (u32, usize),
+        start_s: f64,
+        temp: &Path,
+        output: &Path,
+    ) -> Result<(), VideoError> {
+        let kinds = self.ffmpeg.stream_kinds(input)?;
+        let audio_count = kinds.iter().filter(|k| *k == "audio").count();
+        if audio_track >= audio_count.max(1) {
+            return Err(VideoError::NoSuchTrack {
+                path: input.to_path_buf(),
+                track: audio_track,
+                count: audio_count,
+            });
+        }
+        let mut cmd = Command::new(&self.ffmpeg.ffmpeg);
+        cmd.args(["-nostdin", "-v", "error", "-y", "-i"]).arg(input);
+        if start_s > 0.0 {
+            cmd.arg("-itsoffset").arg(format!("{start_s:.6}"));
+        }
+        cmd.args(["-f", "s24le", "-ar", &sample_rate.to_string()]);
+        match layout(channels) {
+            Some(l) => cmd.args(["-ch_layout", l]),
+            None => cmd.args(["-ac", &channels.to_string()]),
+        };
+        cmd.arg("-i").arg(audio);
+        // The picture first, then the audio tracks in their order with ours in place of the one
+        // processed (and the original after it, if kept), then everything else.
+        cmd.args(["-map", "0:v?"]);
+        let mut ours = None;
+        let mut position = 0;
+        for i in 0..audio_count.max(1) {
+            if i == audio_track {
+                cmd.args(["-map", "1:a:0"]);
+                ours = Some(position);
+                position += 1;
+                if self.keep_original_audio && audio_count > 0 {
+                    cmd.args(["-map", &format!("0:a:{i}")]);
+                    position += 1;
+                }
+            } else {
+                cmd.args(["-map", &format!("0:a:{i}")]);
+                position += 1;
+            }
+        }
+        for kind in ["s", "d", "t"] {
+            cmd.args(["-map", &format!("0:{kind}?")]);
+        }
+        let ours = ours.unwrap_or(0);
+        let codec = self.codec.ffmpeg_args(self.bitrate_kbps);
+        cmd.args(["-c", "copy", &format!("-c:a:{ours}"), &codec[0]]);
+        if let Some(rate) = codec.get(1) {
+            cmd.args([&format!("-b:a:{ours}"), rate]);
+        }
+        if self.codec == VideoAudio::Alac {
+            cmd.args([&format!("-sample_fmt:a:{ours}"), "s32p"]);
+        }
+        cmd.args(["-map_metadata", "0", "-map_chapters", "0"]);
+        // The processed track is the default one; a kept original is not.
+        cmd.args([&format!("-disposition:a:{ours}"), "default"]);
+        if self.keep_original_audio {
+            cmd.args([&format!("-disposition:a:{}", ours + 1), "0"]);
+        }
+        if self.container == VideoContainer::Mp4 {
+            cmd.args(["-movflags", "+faststart"]);
+        }
+        cmd.args(["-f", self.container.muxer()]).arg(temp);
+        let out = cmd.output().map_err(|e| VideoError::Mux {
+            path: output.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        if !out.status.success() {
+            return Err(VideoError::Mux {
+                path: output.to_path_buf(),
+                reason: last_lines(&out.stderr),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn containers_by_extension_and_their_codecs() {
+        let c = |p: &str| VideoContainer::for_path(Path::new(p));
+        assert_eq!(c("a.MOV"), Some(VideoContainer::Mov));
+        assert_eq!(c("a.m4v"), Some(VideoContainer::Mp4));
+        assert_eq!(c("a.webm"), Some(VideoContainer::Webm));
+        assert_eq!(c("a.wav"), None);
+        assert_eq!(c("a"), None);
+        assert_eq!(VideoContainer::Mov.default_codec(), VideoAudio::Pcm24);
+        assert_eq!(VideoContainer::Mp4.default_codec(), VideoAudio::Aac);
+        assert!(!VideoContainer::Mp4.holds(VideoAudio::Pcm24));
+        assert!(!VideoContainer::Webm.holds(VideoAudio::Aac));
+        assert_eq!(VideoAudio::Opus.rate_for(44_100), 48_000);
+        assert_eq!(VideoAudio::Opus.rate_for(24_000), 24_000);
+        assert_eq!(VideoAudio::Aac.rate_for(44_100), 44_100);
+    }
+}

@@ -1,0 +1,472 @@
+//! `roomtone remix INPUT -o OUT.mov|mp4|mkv|webm`: the picture and every other stream copied as they
+//! were (frame hashes equal), the remix in place of the audio track processed (or beside the kept
+//! original), in the container's codec, at the source audio's start and duration; it decodes to the
+//! samples `-o out.wav` writes (bit for bit for PCM and ALAC, ≥ 30 dB SNR for AAC and Opus). Fixtures
+//! from scripts/make_video_fixtures.sh; the stems are made here from the input's own decode, so no
+//! model runs.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use predicates::prelude::PredicateBooleanExt;
+
+use roomtone::audio::{read_all, AudioBlock, AudioOutput, AudioReader, OutputFormat};
+
+fn fixture(name: &str) -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/fixtures/video")
+        .join(name);
+    assert!(
+        p.is_file(),
+        "{}: missing; run scripts/setup_test.sh (or scripts/make_video_fixtures.sh) first",
+        p.display()
+    );
+    p
+}
+
+fn ffmpeg(args: &[&str], input: &Path) -> Vec<u8> {
+    let out = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(input)
+        .args(args)
+        .output()
+        .expect("ffmpeg (scripts/setup_test.sh installs it)");
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        input.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// `(codec_type, codec_name, start_time)` of every stream.
+fn streams(path: &Path) -> Vec<(String, String, f64)> {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_type,codec_name,start_time",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(path)
+        .output()
+        .expect("ffprobe");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (
+                f[1].to_string(),
+                f[0].to_string(),
+                f.get(2).and_then(|s| s.parse().ok()).unwrap_or(0.0),
+            )
+        })
+        .collect()
+}
+
+/// The picture's packets, hashed frame by frame: `(duration, size, md5)` of each (the times may
+/// all move together when a muxer keeps them non-negative; the A/V offset is checked apart).
+fn frame_hashes(path: &Path) -> Vec<String> {
+    let text = String::from_utf8(ffmpeg(
+        &["-map", "0:v", "-c", "copy", "-f", "framemd5", "-"],
+        path,
+    ))
+    .unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| {
+            l.split(',')
+                .skip(3)
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect()
+}
+
+/// Audio stream `index` (among the audio streams) decoded by ffmpeg, de-interleaved.
+fn decode_audio(path: &Path, index: usize, channels: usize) -> Vec<Vec<f32>> {
+    let raw = ffmpeg(
+        &[
+            "-map",
+            &format!("0:a:{index}"),
+            "-f",
+            "f32le",
+            "-c:a",
+            "pcm_f32le",
+            "-",
+        ],
+        path,
+    );
+    let inter: Vec<f32> = raw
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    (0..channels)
+        .map(|c| inter.iter().skip(c).step_by(channels).copied().collect())
+        .collect()
+}
+
+/// Channel 0 of audio stream `index` as ffmpeg places it on the file's timeline: the file's own
+/// timestamps kept (`-copyts`) and silence from time 0 to the first decoded sample (after any
+/// codec delay the decoder skips), so sample k plays at k / rate seconds.
+fn audio_on_timeline(path: &Path, index: usize) -> Vec<f32> {
+    let out = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-copyts", "-i"])
+        .arg(path)
+        .args(["-map", &format!("0:a:{index}")])
+        .args([
+            "-af",
+            "asetpts=PTS+1/TB,aresample=async=1:first_pts=0,pan=mono|c0=c0",
+            "-f",
+            "f32le",
+            "-c:a",
+            "pcm_f32le",
+            "-",
+        ])
+        .output()
+        .expect("ffmpeg");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
+/// The offset in `haystack` (up to `max`) at which `needle`'s first 8192 samples fit best.
+fn best_lag(needle: &[f32], haystack: &[f32], max: usize) -> usize {
+    let n = 8192.min(needle.len());
+    (0..=max.min(haystack.len().saturating_sub(n)))
+        .min_by(|&x, &y| {
+            let err = |l: usize| -> f64 {
+                (0..n)
+                    .step_by(4)
+                    .map(|i| f64::from(needle[i] - haystack[l + i]).powi(2))
+                    .sum()
+            };
+            err(x).total_cmp(&err(y))
+        })
+        .unwrap()
+}
+
+/// Stems for `input`'s audio track `track` in `dir`, with its rate, channels and length: sweeps,
+/// so that the remix has one alignment (a sine's repeats every period) and lossy codecs keep it
+/// well (white noise they do not).
+fn write_stems(input: &Path, track: usize, dir: &Path) {
+    let reader = AudioReader::open_track(input, 4096, track).unwrap();
+    let (x, _) = roomtone::audio::read_reader(reader).unwrap();
+    let stem = input.file_stem().unwrap().to_string_lossy().into_owned();
+    for (name, f0, f1) in [("speech", 150.0, 1500.0), ("background", 2000.0, 300.0)] {
+        let mut w = AudioOutput::create(
+            &dir.join(format!("{stem}.{name}.wav")),
+            x.sample_rate,
+            x.channel_count(),
+            OutputFormat::F32,
+            true,
+        )
+        .unwrap();
+        w.write_block(&AudioBlock {
+            sample_rate: x.sample_rate,
+            channels: (0..x.channel_count())
+                .map(|c| sweep(f0 * (1.0 + 0.1 * c as f64), f1, x.sample_rate, x.frames()))
+                .collect(),
+        })
+        .unwrap();
+        w.finish().unwrap();
+    }
+}
+
+/// A linear sweep from `f0` to `f1` Hz over `len` samples, amplitude 0.3.
+fn sweep(f0: f64, f1: f64, sr: u32, len: usize) -> Vec<f32> {
+    let t_end = len as f64 / f64::from(sr);
+    (0..len)
+        .map(|n| {
+            let t = n as f64 / f64::from(sr);
+            let phase = std::f64::consts::TAU * (f0 * t + (f1 - f0) * t * t / (2.0 * t_end));
+            (0.3 * phase.sin()) as f32
+        })
+        .collect()
+}
+
+fn remix(input: &Path, stems: &Path, out: &Path, extra: &[&str]) {
+    common::roomtone()
+        .args([
+            "remix",
+            "--no-clean",
+            "--background-gain-db",
+            "-6",
+            "--stems",
+        ])
+        .arg(stems)
+        .args(extra)
+        .arg(input)
+        .arg("-o")
+        .arg(out)
+        .assert()
+        .success();
+}
+
+struct Case {
+    input: &'static str,
+    output: &'static str,
+    args: &'static [&'static str],
+    /// The output's audio codec (ffprobe's name) and whether it must match `-o out.wav` exactly.
+    codec: &'static str,
+    exact: bool,
+}
+
+#[test]
+fn video_out_copies_the_picture_and_carries_the_remix() {
+    let cases = [
+        Case {
+            input: "camera_pcm_s24be.mov",
+            output: "out.mov",
+            args: &[],
+            codec: "pcm_s24le",
+            exact: true,
+        },
+        Case {
+            input: "h264_aac.mp4",
+            output: "out.mp4",
+            args: &[],
+            codec: "aac",
+            exact: false,
+        },
+        Case {
+            input: "late_audio.mp4",
+            output: "out.m4v",
+            args: &[],
+            codec: "aac",
+            exact: false,
+        },
+        Case {
+            input: "h264_flac51.mkv",
+            output: "out.mkv",
+            args: &[],
+            codec: "pcm_s24le",
+            exact: true,
+        },
+        Case {
+            input: "vp9_vorbis.webm",
+            output: "out.webm",
+            args: &[],
+            codec: "opus",
+            exact: false,
+        },
+        Case {
+            input: "h264_aac.mp4",
+            output: "alac.mp4",
+            args: &["--audio-codec", "alac"],
+            codec: "alac",
+            exact: true,
+        },
+        Case {
+            input: "two_audio_subs.mp4",
+            output: "second.mp4",
+            args: &["--audio-track", "1", "--keep-original-audio"],
+            codec: "aac",
+            exact: false,
+        },
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for case in &cases {
+        let input = fixture(case.input);
+        let track = if case.args.contains(&"--audio-track") {
+            1
+        } else {
+            0
+        };
+        let keep = case.args.contains(&"--keep-original-audio");
+        let stems = dir.path().join(format!("stems-{}", case.output));
+        std::fs::create_dir(&stems).unwrap();
+        write_stems(&input, track, &stems);
+        let out = dir.path().join(case.output);
+        let wav = dir.path().join(format!("{}.wav", case.output));
+        remix(&input, &stems, &out, case.args);
+        let audio_args: Vec<&str> = case
+            .args
+            .iter()
+            .copied()
+            .filter(|a| *a != "--keep-original-audio" && *a != "--audio-codec" && *a != "alac")
+            .collect();
+        remix(&input, &stems, &wav, &audio_args);
+        let name = format!("{} -> {}", case.input, case.output);
+
+        // Streams: the input's, in order, with ours in place of the track processed (and the
+        // original after it when kept); only ours is re-encoded.
+        let before = streams(&input);
+        let after = streams(&out);
+        let mut expected: Vec<String> = Vec::new();
+        let mut audio_seen = 0;
+        let mut ours_at = 0;
+        for (kind, _, _) in &before {
+            if kind == "audio" {
+                if audio_seen == track {
+                    ours_at = expected.iter().filter(|k| *k == "audio").count();
+                    expected.push("audio".into());
+                    if keep {
+                        expected.push("audio".into());
+                    }
+                } else {
+                    expected.push("audio".into());
+                }
+                audio_seen += 1;
+            } else {
+                expected.push(kind.clone());
+            }
+        }
+        let kinds: Vec<String> = after.iter().map(|s| s.0.clone()).collect();
+        assert_eq!(kinds, expected, "{name}: stream kinds");
+        let audio_after: Vec<&(String, String, f64)> =
+            after.iter().filter(|s| s.0 == "audio").collect();
+        assert_eq!(audio_after[ours_at].1, case.codec, "{name}: our codec");
+        if keep {
+            let original: Vec<&(String, String, f64)> =
+                before.iter().filter(|s| s.0 == "audio").collect();
+            assert_eq!(
+                audio_after[ours_at + 1].1,
+                original[track].1,
+                "{name}: kept original"
+            );
+        }
+        let others = |s: &[(String, String, f64)]| -> Vec<(String, String)> {
+            s.iter()
+                .filter(|s| s.0 != "audio")
+                .map(|s| (s.0.clone(), s.1.clone()))
+                .collect()
+        };
+        assert_eq!(
+            others(&after),
+            others(&before),
+            "{name}: other streams re-encoded"
+        );
+        // The other audio tracks, copied.
+        let other_audio = |s: &[(String, String, f64)], skip: usize, n: usize| -> Vec<String> {
+            s.iter()
+                .filter(|s| s.0 == "audio")
+                .enumerate()
+                .filter(|(i, _)| *i < skip || *i >= skip + n)
+                .map(|(_, s)| s.1.clone())
+                .collect()
+        };
+        assert_eq!(
+            other_audio(&after, ours_at, if keep { 2 } else { 1 }),
+            other_audio(&before, track, 1),
+            "{name}: the other audio tracks"
+        );
+        assert_eq!(
+            frame_hashes(&out),
+            frame_hashes(&input),
+            "{name}: the picture changed"
+        );
+
+        // The audio: what -o out.wav wrote, at the source audio's start and for its duration.
+        let remix_wav = read_all(&wav).unwrap();
+        let channels = remix_wav.channel_count();
+        let got = decode_audio(&out, ours_at, channels);
+        let in_audio: Vec<&(String, String, f64)> =
+            before.iter().filter(|s| s.0 == "audio").collect();
+        // Where the remix begins in ffmpeg's decode: 0, or after an encoder's priming that the
+        // muxer kept in the media (it then starts the track that much earlier instead).
+        let lag = best_lag(&remix_wav.channels[0], &got[0], 2048);
+        // When it plays, against the picture (a muxer may move every stream's times together):
+        // on ffmpeg's timeline of the output, and as the source's audio track starts.
+        let sr = f64::from(remix_wav.sample_rate);
+        let video_start =
+            |s: &[(String, String, f64)]| s.iter().find(|s| s.0 == "video").map_or(0.0, |s| s.2);
+        let timeline = audio_on_timeline(&out, ours_at);
+        let at = best_lag(
+            &remix_wav.channels[0],
+            &timeline,
+            2 * remix_wav.sample_rate as usize,
+        );
+        let plays_out = at as f64 / sr - 1.0 - video_start(&after);
+        let plays_in = in_audio[track].2 - video_start(&before);
+        // Opus: ffmpeg 5.1's WebM muxing moves the picture by the encoder's 6.5 ms lookahead
+        // against the audio (its own Opus/WebM handling; sub-frame, far inside lip-sync tolerance).
+        let tolerance = if case.codec == "opus" { 0.008 } else { 0.001 };
+        assert!(
+            (plays_in - plays_out).abs() <= tolerance,
+            "{name}: the remix plays {plays_out} s after the picture starts, the source audio {plays_in} s"
+        );
+        // Opus runs at 48 kHz, as do these fixtures; codecs pad their last packet.
+        let frame = if case.codec == "opus" { 960 } else { 1024 };
+        for (c, (a, b)) in got.iter().zip(&remix_wav.channels).enumerate() {
+            let a = &a[lag..];
+            assert!(
+                a.len().abs_diff(b.len()) <= frame,
+                "{name} channel {c}: {} frames, the remix has {}",
+                a.len(),
+                b.len()
+            );
+            let n = a.len().min(b.len());
+            if case.exact {
+                assert_eq!(
+                    (lag, a.len()),
+                    (0, b.len()),
+                    "{name} channel {c}: position and length"
+                );
+                assert!(
+                    a == &b[..],
+                    "{name} channel {c}: samples differ from -o out.wav"
+                );
+            } else {
+                let snr = common::snr_db(&b[..n], &a[..n]);
+                assert!(
+                    snr >= 30.0,
+                    "{name} channel {c}: {snr:.1} dB against -o out.wav"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn without_ffmpeg_a_video_output_is_refused_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.mp4");
+    common::roomtone()
+        .env("ROOMTONE_FFMPEG", dir.path().join("no-ffmpeg-here"))
+        .env("ROOMTONE_MODELS", dir.path().join("no-models-either"))
+        .arg("remix")
+        .arg(fixture("h264_aac.mp4"))
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("out.mp4"))
+        .stderr(predicates::str::contains("ffmpeg"))
+        .stderr(predicates::str::contains("apt-get install ffmpeg"))
+        .stderr(predicates::str::contains("models").not());
+    assert!(!out.exists());
+}
+
+#[test]
+fn a_codec_the_container_cannot_hold_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    for (out, args) in [
+        ("x.webm", &["--audio-codec", "aac"][..]),
+        ("x.mp4", &["--audio-codec", "pcm24"][..]),
+        ("x.wav", &["--audio-codec", "aac"][..]),
+        ("x.mov", &["--format", "wav16"][..]),
+    ] {
+        common::roomtone()
+            .arg("remix")
+            .args(args)
+            .arg(fixture("h264_aac.mp4"))
+            .arg("-o")
+            .arg(dir.path().join(out))
+            .assert()
+            .code(2);
+        assert!(!dir.path().join(out).exists());
+    }
+}
