@@ -95,6 +95,9 @@ log "building the fuzz targets (cargo afl build --release; the first build takes
 export AFL_SKIP_CPUFREQ=1 AFL_NO_UI=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1
 # Short runs: spend the time fuzzing, not re-measuring seeds.
 export AFL_FAST_CAL=1 AFL_CMPLOG_ONLY_NEW=1
+# The targets fuzz roomtone's own decoding: no ffmpeg fallback (a process per input would only
+# measure ffmpeg, slowly).
+export ROOMTONE_FFMPEG=
 found=()
 for t in "${targets[@]}"; do
     out="fuzz/out/$t"

@@ -10,7 +10,7 @@
 #
 # For each fixture NAME.EXT: NAME.EXT.ref.f32 (ffmpeg's decode of the first audio stream, f32le
 # interleaved) and one line in manifest.tsv:
-#   file  channels  sample_rate  source_frames  audio_start_s  kind(pcm|lossless|lossy)
+#   file  channels  sample_rate  source_frames  audio_start_s  kind(pcm|lossless|lossy|ffmpeg)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -92,6 +92,38 @@ make h264_flac51.mkv lossless 48000 0 6 -- \
 make vp9_vorbis.webm lossy 48000 0 2 -- \
     ff -f lavfi -i "$(video_src)" -f lavfi -i "$(audio_src 48000)" -map 0:v -map 1:a \
     -c:v libvpx-vp9 -deadline realtime -b:v 100k -c:a libvorbis -q:a 6 "$OUT/vp9_vorbis.webm"
+
+# What symphonia does not read, decoded through ffmpeg (kind "ffmpeg": our decode must equal
+# ffmpeg's): AC-3 5.1 in MKV, MP2 and AAC in MPEG-TS, PCM in MXF, RF64, Wave64, PCM in AVI, WMA,
+# Opus in WebM.
+make h264_ac3_51.mkv ffmpeg 48000 0 6 -- \
+    ff -f lavfi -i "$(video_src)" -f lavfi -i "$(audio_51 48000)" -map 0:v -map 1:a \
+    -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a ac3 -b:a 384k "$OUT/h264_ac3_51.mkv"
+make mp2.ts ffmpeg 48000 0 2 -- \
+    ff -f lavfi -i "$(video_src)" -f lavfi -i "$(audio_src 48000)" -map 0:v -map 1:a \
+    -c:v mpeg2video -c:a mp2 -b:a 256k "$OUT/mp2.ts"
+make aac.ts ffmpeg 48000 0 2 -- \
+    ff -f lavfi -i "$(video_src)" -f lavfi -i "$(audio_src 48000)" -map 0:v -map 1:a \
+    -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac "$OUT/aac.ts"
+make pcm.mxf ffmpeg 48000 0 2 -- \
+    ff -f lavfi -i "testsrc=size=720x576:rate=25:duration=1.1" -f lavfi -i "$(audio_src 48000)" \
+    -map 0:v -map 1:a -c:v mpeg2video -pix_fmt yuv422p -b:v 5M -c:a pcm_s24le "$OUT/pcm.mxf"
+make long_take.rf64 ffmpeg 48000 0 2 -- \
+    ff -f lavfi -i "$(audio_src 48000)" -c:a pcm_s24le -rf64 always -f wav "$OUT/long_take.rf64"
+make pcm.w64 ffmpeg 48000 0 2 -- \
+    ff -f lavfi -i "$(audio_src 48000)" -c:a pcm_s24le "$OUT/pcm.w64"
+make pcm.avi ffmpeg 48000 0 2 -- \
+    ff -f lavfi -i "$(video_src)" -f lavfi -i "$(audio_src 48000)" -map 0:v -map 1:a \
+    -c:v mjpeg -c:a pcm_s16le "$OUT/pcm.avi"
+make speech.wma ffmpeg 44100 0 2 -- \
+    ff -f lavfi -i "$(audio_src 44100)" -c:a wmav2 -b:a 192k "$OUT/speech.wma"
+make vp9_opus.webm ffmpeg 48000 0 2 -- \
+    ff -f lavfi -i "$(video_src)" -f lavfi -i "$(audio_src 48000)" -map 0:v -map 1:a \
+    -c:v libvpx-vp9 -deadline realtime -b:v 100k -c:a libopus "$OUT/vp9_opus.webm"
+make fragmented.mp4 lossy 48000 0 2 -- \
+    ff -f lavfi -i "$(video_src)" -f lavfi -i "$(audio_src 48000)" -map 0:v -map 1:a \
+    -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -movflags frag_keyframe+empty_moov \
+    "$OUT/fragmented.mp4"
 
 echo "$stamp" >"$OUT/stamp"
 echo "make_video_fixtures.sh: $(wc -l <"$OUT/manifest.tsv") fixtures in $OUT" >&2

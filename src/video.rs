@@ -10,6 +10,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::audio::FfmpegTools;
+
 /// What went wrong putting audio back into a video container. Every variant names a file.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -156,44 +158,25 @@ impl VideoAudio {
 /// ffmpeg and ffprobe, found.
 #[derive(Debug, Clone)]
 pub struct Ffmpeg {
-    ffmpeg: PathBuf,
-    ffprobe: PathBuf,
+    tools: FfmpegTools,
 }
 
 impl Ffmpeg {
     /// Finds ffmpeg (`ROOMTONE_FFMPEG`, else `PATH`) and ffprobe (beside it, else on `PATH`), and
     /// checks that both run. `output` is the video the error names when they are missing.
     pub fn find(output: &Path) -> Result<Self, VideoError> {
-        let missing = |tool: &str| VideoError::NoFfmpeg {
-            output: output.to_path_buf(),
-            tool: tool.to_string(),
-        };
-        let ffmpeg = match std::env::var_os("ROOMTONE_FFMPEG") {
-            Some(p) => PathBuf::from(p),
-            None => on_path("ffmpeg").ok_or_else(|| missing("ffmpeg"))?,
-        };
-        let beside = ffmpeg.with_file_name("ffprobe");
-        let ffprobe = if beside.is_file() {
-            beside
-        } else {
-            on_path("ffprobe").ok_or_else(|| missing("ffprobe"))?
-        };
-        for (tool, path) in [("ffmpeg", &ffmpeg), ("ffprobe", &ffprobe)] {
-            let runs = Command::new(path)
-                .arg("-version")
-                .output()
-                .is_ok_and(|o| o.status.success());
-            if !runs {
-                return Err(missing(&format!("{tool} ({})", path.display())));
-            }
-        }
-        Ok(Self { ffmpeg, ffprobe })
+        FfmpegTools::locate()
+            .map(|tools| Self { tools })
+            .map_err(|tool| VideoError::NoFfmpeg {
+                output: output.to_path_buf(),
+                tool,
+            })
     }
 
     /// The kinds of `input`'s streams in order (`video`, `audio`, `subtitle`, `data`,
     /// `attachment`).
     pub fn stream_kinds(&self, input: &Path) -> Result<Vec<String>, VideoError> {
-        let out = Command::new(&self.ffprobe)
+        let out = Command::new(&self.tools.ffprobe)
             .args([
                 "-v",
                 "error",
@@ -235,12 +218,6 @@ fn layout(channels: usize) -> Option<&'static str> {
         8 => "7.1",
         _ => return None,
     })
-}
-
-fn on_path(name: &str) -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
 }
 
 fn last_lines(stderr: &[u8]) -> String {
@@ -294,7 +271,7 @@ impl VideoOut {
                 count: audio_count,
             });
         }
-        let mut cmd = Command::new(&self.ffmpeg.ffmpeg);
+        let mut cmd = Command::new(&self.ffmpeg.tools.ffmpeg);
         cmd.args(["-nostdin", "-v", "error", "-y", "-i"]).arg(input);
         if start_s > 0.0 {
             cmd.arg("-itsoffset").arg(format!("{start_s:.6}"));

@@ -62,6 +62,8 @@ fn replay(path: &Path) -> Result<(), String> {
         .arg(exe)
         .args(["--ignored", "--exact", "replay_child", "--nocapture"])
         .env(CHILD_ENV, path)
+        // As the fuzz targets ran: roomtone's own decoding, no ffmpeg fallback.
+        .env("ROOMTONE_FFMPEG", "")
         .env("RUST_BACKTRACE", "0")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

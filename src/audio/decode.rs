@@ -14,6 +14,7 @@ use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 
+use super::ffmpeg::{self, FfmpegStream, FfmpegTools};
 use super::header::{self, Framing};
 use super::{AudioBlock, AudioError, Container};
 
@@ -56,7 +57,7 @@ impl DamagedSamples {
 /// What a stream is, as its container and codec declare it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StreamInfo {
-    /// Container, from the file's magic bytes.
+    /// Container, from the file's magic bytes (`Unknown` for files ffmpeg reads).
     pub container: Container,
     /// Codec short name (symphonia's), e.g. `pcm_s16le`, `flac`, `mp3`, `aac`, `vorbis`.
     pub codec: String,
@@ -71,6 +72,11 @@ pub struct StreamInfo {
     /// When the audio starts on the file's timeline, seconds: the empty edits before an MP4/MOV
     /// track's media (audio that starts after the picture); 0 otherwise.
     pub start_s: f64,
+    /// The container's name as the decoder reports it (`wav`, `mov` …; ffmpeg's for the files it
+    /// reads: `mxf`, `mpegts` …).
+    pub format_name: String,
+    /// Which decoder reads the file.
+    pub decoded_by: DecodedBy,
 }
 
 /// Streaming decoder for one file: yields planar `f32` blocks of a fixed size until the stream ends.
@@ -78,15 +84,12 @@ pub struct StreamInfo {
 /// Memory is bounded by one packet plus one block, whatever the file's length.
 pub struct AudioReader {
     path: PathBuf,
-    format: Box<dyn FormatReader>,
-    decoder: Box<dyn Decoder>,
-    track_id: u32,
+    backend: Backend,
     info: StreamInfo,
     block_frames: usize,
     /// Decoded samples not yet handed out: `pending[c][pending_start..]`.
     pending: Vec<Vec<f32>>,
     pending_start: usize,
-    convert: Option<AudioBuffer<f32>>,
     decoded_frames: u64,
     skipped_packets: usize,
     exact_length: bool,
@@ -97,6 +100,38 @@ pub struct AudioReader {
     /// Decoded frames still to drop before the stream starts (the priming an MP4 edit list skips).
     skip_frames: u64,
     damaged: Option<DamagedSamples>,
+}
+
+/// Where the samples come from.
+enum Backend {
+    /// symphonia's reader and decoder for one track.
+    Symphonia {
+        format: Box<dyn FormatReader>,
+        decoder: Box<dyn Decoder>,
+        track_id: u32,
+        convert: Option<AudioBuffer<f32>>,
+    },
+    /// ffmpeg decoding on a pipe (what symphonia cannot open or decode).
+    Ffmpeg(FfmpegStream),
+}
+
+/// Which decoder reads a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DecodedBy {
+    /// symphonia, in process (with roomtone's own header checks).
+    Symphonia,
+    /// ffmpeg, for codecs and containers symphonia lacks.
+    Ffmpeg,
+}
+
+impl std::fmt::Display for DecodedBy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Symphonia => "symphonia",
+            Self::Ffmpeg => "ffmpeg",
+        })
+    }
 }
 
 impl AudioReader {
@@ -112,7 +147,69 @@ impl AudioReader {
 
     /// Like [`AudioReader::open_with_block`], reading audio track `audio_track` (0 = the first;
     /// counted over the tracks that hold audio, in the file's order, as ffmpeg's `0:a:N` does).
+    ///
+    /// A file whose container or codec symphonia does not know (AC-3, Opus, MXF, MPEG-TS, RF64 …)
+    /// is decoded by ffmpeg when it is installed (see `audio::ffmpeg`); [`StreamInfo::decoded_by`]
+    /// says which. If ffmpeg cannot read it either, symphonia's error stands.
     pub fn open_track(
+        path: &Path,
+        block_frames: usize,
+        audio_track: usize,
+    ) -> Result<Self, AudioError> {
+        match Self::open_symphonia(path, block_frames, audio_track) {
+            Err(
+                e @ (AudioError::UnrecognisedFormat { .. }
+                | AudioError::UnsupportedCodec { .. }
+                | AudioError::NoAudioTrack { .. }),
+            ) => match FfmpegTools::cached() {
+                Some(tools) => Self::open_ffmpeg(tools, path, block_frames, audio_track).or(Err(e)),
+                None => Err(e),
+            },
+            other => other,
+        }
+    }
+
+    /// The reader on ffmpeg's decode of audio track `audio_track`; `Err` is ffmpeg's reason.
+    fn open_ffmpeg(
+        tools: &FfmpegTools,
+        path: &Path,
+        block_frames: usize,
+        audio_track: usize,
+    ) -> Result<Self, String> {
+        let probed = ffmpeg::probe(tools, path, audio_track)?;
+        header::check_limits(u64::from(probed.sample_rate), probed.channels as u64)?;
+        let stream = FfmpegStream::start(tools, path, audio_track, probed.channels)?;
+        let mut reader = Self {
+            path: path.to_path_buf(),
+            backend: Backend::Ffmpeg(stream),
+            info: StreamInfo {
+                container: Container::Unknown,
+                format_name: probed.format,
+                codec: probed.codec,
+                sample_rate: probed.sample_rate,
+                channels: probed.channels,
+                bits_per_sample: probed.bits_per_sample,
+                declared_frames: None,
+                start_s: probed.start_s,
+                decoded_by: DecodedBy::Ffmpeg,
+            },
+            block_frames: block_frames.max(1),
+            pending: vec![Vec::new(); probed.channels],
+            pending_start: 0,
+            decoded_frames: 0,
+            skipped_packets: 0,
+            exact_length: false,
+            ended: false,
+            frame_limit: None,
+            skip_frames: 0,
+            damaged: None,
+        };
+        // ffmpeg opens the file lazily: a file it cannot decode fails on the first read.
+        reader.decode_packet().map_err(|e| e.to_string())?;
+        Ok(reader)
+    }
+
+    fn open_symphonia(
         path: &Path,
         block_frames: usize,
         audio_track: usize,
@@ -206,6 +303,7 @@ impl AudioReader {
         let exact_length = codec.starts_with("pcm") || codec == "flac";
         let info = StreamInfo {
             container,
+            format_name: container.name().to_string(),
             codec,
             sample_rate,
             channels,
@@ -217,17 +315,20 @@ impl AudioReader {
                 None => framing.frames.or(params.n_frames),
             },
             start_s: trim.map_or(0.0, |t| t.start_s),
+            decoded_by: DecodedBy::Symphonia,
         };
         let mut reader = Self {
             path: path.to_path_buf(),
-            format,
-            decoder,
-            track_id,
+            backend: Backend::Symphonia {
+                format,
+                decoder,
+                track_id,
+                convert,
+            },
             info,
             block_frames: block_frames.max(1),
             pending,
             pending_start: 0,
-            convert,
             decoded_frames,
             skipped_packets: 0,
             exact_length,
@@ -303,7 +404,17 @@ impl AudioReader {
             });
             self.pending_start = 0;
         }
-        let format: &mut dyn FormatReader = self.format.as_mut();
+        if matches!(self.backend, Backend::Ffmpeg(_)) {
+            return self.ffmpeg_packet();
+        }
+        let Backend::Symphonia {
+            format, track_id, ..
+        } = &mut self.backend
+        else {
+            return Ok(());
+        };
+        let track_id = *track_id;
+        let format: &mut dyn FormatReader = format.as_mut();
         let next = std::panic::catch_unwind(std::panic::AssertUnwindSafe(once(move || {
             format.next_packet()
         })))
@@ -329,11 +440,17 @@ impl AudioReader {
                 })
             }
         };
-        if packet.track_id() != self.track_id {
+        if packet.track_id() != track_id {
             return Ok(());
         }
         let before = self.pending[0].len();
-        let decoder: &mut dyn Decoder = self.decoder.as_mut();
+        let Backend::Symphonia {
+            decoder, convert, ..
+        } = &mut self.backend
+        else {
+            return Ok(());
+        };
+        let decoder: &mut dyn Decoder = decoder.as_mut();
         let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(once(move || {
             decoder.decode(&packet)
         })))
@@ -369,18 +486,38 @@ impl AudioReader {
                 })
             }
         };
-        let frames = append(decoded, &mut self.convert, &mut self.pending).map_err(|found| {
-            AudioError::Corrupt {
+        let frames =
+            append(decoded, convert, &mut self.pending).map_err(|found| AudioError::Corrupt {
                 path: self.path.clone(),
                 at_s: self.decoded_frames as f64 / f64::from(self.info.sample_rate),
                 reason: format!(
                     "channel count changes from {} to {found} mid-stream",
                     self.info.channels
                 ),
-            }
-        })?;
+            })?;
         self.decoded_frames += frames as u64;
         self.after_append(before)
+    }
+
+    /// Reads the next frames ffmpeg has decoded into `pending`, or marks the end of the stream.
+    fn ffmpeg_packet(&mut self) -> Result<(), AudioError> {
+        let before = self.pending[0].len();
+        let read = match &mut self.backend {
+            Backend::Ffmpeg(stream) => stream.read_into(&mut self.pending),
+            Backend::Symphonia { .. } => Ok(0),
+        };
+        match read {
+            Ok(0) => self.finish(),
+            Ok(n) => {
+                self.decoded_frames += n as u64;
+                self.after_append(before)
+            }
+            Err(reason) => Err(AudioError::Corrupt {
+                path: self.path.clone(),
+                at_s: self.at_s(),
+                reason,
+            }),
+        }
     }
 
     /// Checks the samples appended to `pending` from index `from` on: drops what comes before the

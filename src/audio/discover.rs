@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 pub const MEDIA_EXTENSIONS: &[&str] = &[
     "wav", "wave", "bwf", "rf64", "aif", "aiff", "aifc", "caf", "flac", "mp3", "m4a", "aac", "mp4",
     "m4v", "mov", "mkv", "mka", "webm", "ogg", "oga",
+    // Read through ffmpeg when it is installed (see `AudioReader::open_track`).
+    "opus", "mp2", "ac3", "eac3", "dts", "w64", "mxf", "ts", "m2ts", "mts", "mpg", "mpeg", "vob",
+    "avi", "wma", "asf", "3gp",
 ];
 
 /// A file that marks a folder as roomtone's own output (a `batch` OUTDIR): folder walks skip any

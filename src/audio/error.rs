@@ -22,7 +22,7 @@ pub enum AudioError {
         path: PathBuf,
     },
     /// No demuxer recognised the bytes.
-    #[error("{}: not a supported audio or video file ({reason}); roomtone reads WAV, AIFF, FLAC, MP3, AAC/M4A, Ogg Vorbis and the audio of MP4/MOV/MKV/WebM", path.display())]
+    #[error("{}: not a supported audio or video file ({reason}); roomtone reads WAV, AIFF, FLAC, MP3, AAC/M4A, Ogg Vorbis and the audio of MP4/MOV/MKV/WebM, and with ffmpeg installed whatever ffmpeg reads", path.display())]
     UnrecognisedFormat {
         /// The file.
         path: PathBuf,

@@ -6,6 +6,7 @@ mod container;
 mod decode;
 mod discover;
 mod error;
+mod ffmpeg;
 mod flac;
 mod header;
 mod mp4;
@@ -13,9 +14,12 @@ mod resample;
 mod write;
 
 pub use container::Container;
-pub use decode::{AudioReader, DamagedSamples, StreamInfo, DEFAULT_BLOCK_FRAMES, SAMPLE_LIMIT};
+pub use decode::{
+    AudioReader, DamagedSamples, DecodedBy, StreamInfo, DEFAULT_BLOCK_FRAMES, SAMPLE_LIMIT,
+};
 pub use discover::{expand_inputs, is_media, Walker, MEDIA_EXTENSIONS, OUTPUT_MARKER};
 pub use error::AudioError;
+pub use ffmpeg::FfmpegTools;
 pub use header::{MAX_CHANNELS, MAX_SAMPLE_RATE};
 pub use resample::StreamResampler;
 pub use write::{
@@ -123,8 +127,11 @@ pub fn read_reader(
 pub struct FileInfo {
     /// The file as given.
     pub path: String,
-    /// Container name (`wav`, `flac`, `ogg`, `mp4` …).
+    /// Container name (`wav`, `flac`, `ogg`, `mp4` …; ffmpeg's name for the files it reads).
     pub container: String,
+    /// Which decoder read the file: `symphonia` or `ffmpeg` (for codecs and containers symphonia
+    /// lacks).
+    pub decoder: DecodedBy,
     /// Codec short name.
     pub codec: String,
     /// Sample rate in Hz.
@@ -159,7 +166,8 @@ pub fn inspect(path: &std::path::Path) -> Result<FileInfo, AudioError> {
     let frames = reader.decoded_frames();
     Ok(FileInfo {
         path: path.display().to_string(),
-        container: info.container.name().to_string(),
+        container: info.format_name.clone(),
+        decoder: info.decoded_by,
         codec: info.codec.clone(),
         sample_rate: info.sample_rate,
         channels: info.channels,

@@ -33,8 +33,12 @@ pub fn info_line(info: &FileInfo) -> String {
         .damaged_samples
         .map(|d| format!(", {}", d.describe(info.sample_rate)))
         .unwrap_or_default();
+    let via = match info.decoder {
+        crate::audio::DecodedBy::Ffmpeg => " (read by ffmpeg)",
+        crate::audio::DecodedBy::Symphonia => "",
+    };
     format!(
-        "{}: {}/{}, {} Hz, {} ch{bits}, {}, {peak}{skipped}{damaged}",
+        "{}: {}/{}{via}, {} Hz, {} ch{bits}, {}, {peak}{skipped}{damaged}",
         info.path,
         info.container,
         info.codec,

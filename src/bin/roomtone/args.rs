@@ -9,9 +9,10 @@ use roomtone::{audio, batch, mix, models, separate};
 
 /// Tag, separate, clean and remix the background audio of video and film.
 ///
-/// roomtone reads WAV, AIFF, FLAC, MP3, AAC/M4A, Ogg Vorbis and the audio track of MP4, MOV and MKV
-/// files at any sample rate and channel count. Run scripts/setup.sh once to fetch ONNX Runtime and
-/// the models.
+/// roomtone reads WAV, AIFF, FLAC, MP3, AAC/M4A, Ogg Vorbis and the audio track of MP4, MOV, MKV and
+/// WebM files at any sample rate and channel count; with ffmpeg installed, also what only ffmpeg
+/// reads (AC-3, Opus, MXF, MPEG-TS, RF64 …). `remix -o clip.mov|mp4|mkv|webm` puts the result back
+/// under the picture (ffmpeg muxes). Run scripts/setup.sh once to fetch ONNX Runtime and the models.
 #[derive(Parser, Debug)]
 #[command(
     name = "roomtone",
