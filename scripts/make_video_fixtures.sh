@@ -125,5 +125,14 @@ make fragmented.mp4 lossy 48000 0 2 -- \
     -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -movflags frag_keyframe+empty_moov \
     "$OUT/fragmented.mp4"
 
+# A MOV whose mdhd duration is longer than its sample table (ffmpeg writes one when a looped Ogg
+# input is cut with -t): the samples present are the stream, not "truncated".
+ff -f lavfi -i "$(audio_src 44100)" -c:a libvorbis -q:a 4 "$TMP/loop.ogg"
+ff -f lavfi -i "$(video_src)" -stream_loop -1 -i "$TMP/loop.ogg" -t 3 -map 0:v -map 1:a \
+    -c:v mjpeg -c:a pcm_s24le "$OUT/looped_input.mov"
+ff -i "$OUT/looped_input.mov" -map 0:a:0 -f f32le -c:a pcm_f32le "$OUT/looped_input.mov.ref.f32"
+frames=$(ffprobe -v error -select_streams a:0 -show_entries stream=duration_ts -of csv=p=0 "$OUT/looped_input.mov")
+printf 'looped_input.mov\t2\t44100\t%s\t0\tlossless\n' "$frames" >>"$OUT/manifest.tsv"
+
 echo "$stamp" >"$OUT/stamp"
 echo "make_video_fixtures.sh: $(wc -l <"$OUT/manifest.tsv") fixtures in $OUT" >&2

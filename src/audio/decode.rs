@@ -261,7 +261,13 @@ impl AudioReader {
         let declared_channels = params.channels.map_or(1, |c| c.count() as u64);
         header::check_limits(u64::from(sample_rate), declared_channels.max(1))
             .map_err(|r| invalid(&r))?;
-        let trim = movie.and_then(|m| m.trim(track_id as usize, sample_rate, params.n_frames));
+        // An MP4/MOV track's length is what its sample table holds (`mdhd` may say otherwise).
+        let stts = movie.and_then(|m| m.tracks.get(track_id as usize)?.stts_duration);
+        let trim =
+            movie.and_then(|m| m.trim(track_id as usize, sample_rate, stts.or(params.n_frames)));
+        let media_frames = movie
+            .and_then(|m| m.media_frames(track_id as usize, sample_rate))
+            .or(params.n_frames);
         let mut decoder = decoder;
         let mut format = format;
         let mut pending: Vec<Vec<f32>> = Vec::new();
@@ -311,8 +317,8 @@ impl AudioReader {
             declared_frames: match trim {
                 Some(t) => t
                     .frames
-                    .or(params.n_frames.map(|n| n.saturating_sub(t.skip_frames))),
-                None => framing.frames.or(params.n_frames),
+                    .or(media_frames.map(|n| n.saturating_sub(t.skip_frames))),
+                None => framing.frames.or(media_frames),
             },
             start_s: trim.map_or(0.0, |t| t.start_s),
             decoded_by: DecodedBy::Symphonia,

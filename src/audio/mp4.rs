@@ -49,6 +49,9 @@ pub(crate) struct TrackFacts {
     pub little_endian: Option<bool>,
     /// The edit list, if there is one and it is short enough to apply.
     pub edits: Option<Vec<Edit>>,
+    /// The media's length in the track's timescale by its sample table (`stts`): what the track
+    /// holds, which `mdhd`'s duration does not always agree with.
+    pub stts_duration: Option<u64>,
 }
 
 /// What the boxes of a movie say, track by track in the order of the `trak` boxes (symphonia
@@ -73,6 +76,16 @@ pub(crate) struct Trim {
 }
 
 impl Movie {
+    /// Track `index`'s media length in frames at `sample_rate`, by its sample table.
+    pub fn media_frames(&self, index: usize, sample_rate: u32) -> Option<u64> {
+        let track = self.tracks.get(index)?;
+        let (d, scale) = (track.stts_duration?, track.media_timescale);
+        (scale > 0).then(|| {
+            ((u128::from(d) * u128::from(sample_rate) + u128::from(scale) / 2) / u128::from(scale))
+                as u64
+        })
+    }
+
     /// Whether track `index` holds QuickTime integer or float PCM stored big-endian, which
     /// symphonia 0.5 would read as little-endian.
     pub fn big_endian_pcm(&self, index: usize) -> bool {
@@ -252,10 +265,36 @@ impl Walk {
                     track.little_endian = entry.little_endian;
                 }
             }
+            b"stts" => {
+                table(file, id, body, end, self.file_len)?;
+                let total = stts_total(file, body, end)?;
+                if let Some(track) = self.movie.tracks.last_mut() {
+                    track.stts_duration = Some(total);
+                }
+            }
             _ => table(file, id, body, end, self.file_len)?,
         }
         Ok(())
     }
+}
+
+/// The sum of an `stts` box's sample counts × durations (its size was checked by [`table`]).
+fn stts_total<R: Read + Seek>(file: &mut R, body: u64, end: u64) -> Result<u64, String> {
+    let mut f = [0u8; 8];
+    if !read_at(file, body, end, &mut f)? {
+        return Ok(0);
+    }
+    let count = u64::from(be32(&f[4..]));
+    let mut reader = std::io::BufReader::new(&mut *file);
+    let mut total = 0u64;
+    let mut e = [0u8; 8];
+    for _ in 0..count {
+        reader
+            .read_exact(&mut e)
+            .map_err(|err| format!("the MP4 sample table 'stts' cannot be read: {err}"))?;
+        total = total.saturating_add(u64::from(be32(&e[..4])) * u64::from(be32(&e[4..])));
+    }
+    Ok(total)
 }
 
 /// Reads `buf.len()` bytes at `body` if the box (ending at `end`) holds that many; `Ok(false)` if
@@ -479,6 +518,7 @@ mod tests {
                 sample_entry: *b"mp4a",
                 little_endian: None,
                 edits: Some(edits),
+                stts_duration: None,
             }],
         }
     }
