@@ -97,6 +97,16 @@ impl VideoContainer {
         }
     }
 
+    /// The output file's extension.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Mov => "mov",
+            Self::Mp4 => "mp4",
+            Self::Mkv => "mkv",
+            Self::Webm => "webm",
+        }
+    }
+
     fn muxer(self) -> &'static str {
         match self {
             Self::Mov => "mov",

@@ -26,7 +26,7 @@ pub use output::{
 pub use progress::{Counts, Observer};
 pub use shard::{Shard, ShardParseError};
 use stages::{check_output_names, StageWorker};
-pub use stages::{plan_stages, StageOptions, StagePlan};
+pub use stages::{plan_stages, RemixVideo, StageOptions, StagePlan};
 
 /// What went wrong with a batch as a whole (a file that cannot be read is a record, not this).
 #[derive(Debug, thiserror::Error)]

@@ -22,6 +22,7 @@ use crate::jobs::{self, JobError, RemixJob, Stems};
 use crate::mix::RemixConfig;
 use crate::models::ModelContext;
 use crate::separate::{self, Backends, SeparateConfig, Separator};
+use crate::video::{Ffmpeg, VideoContainer, VideoOut};
 
 /// Folder of OUTDIR that holds the stems.
 pub(crate) const STEMS_DIR: &str = "stems";
@@ -39,6 +40,32 @@ pub struct StageOptions {
     /// `--model` and its tuning flags: which separation model writes the stems, and how (its
     /// `format` and `force` do not apply: stems are 24-bit WAV, replaced when a file is redone).
     pub separation: SeparateConfig,
+    /// `--remix-container`: deliver each remix as a video under the input's picture (in this
+    /// container, or the input's own), instead of a WAV.
+    pub remix_video: Option<RemixVideo>,
+}
+
+/// Remixes delivered as video: the remix under each input's picture (see [`crate::video`]).
+#[derive(Debug, Clone)]
+pub struct RemixVideo {
+    /// ffmpeg, found.
+    pub ffmpeg: Ffmpeg,
+    /// The container: one for all, or `None` for each input's own (`--remix-container same`;
+    /// inputs that are not video get a WAV).
+    pub container: Option<VideoContainer>,
+}
+
+impl PartialEq for RemixVideo {
+    fn eq(&self, other: &Self) -> bool {
+        self.container == other.container
+    }
+}
+
+impl RemixVideo {
+    /// The container `input`'s remix goes into, if a video one.
+    fn container_for(&self, input: &Path) -> Option<VideoContainer> {
+        self.container.or_else(|| VideoContainer::for_path(input))
+    }
 }
 
 /// The stages a batch runs after tagging, with the separation model loaded once.
@@ -48,6 +75,7 @@ pub struct StagePlan {
     context: Option<ModelContext>,
     separation: SeparateConfig,
     remix: Option<RemixConfig>,
+    remix_video: Option<RemixVideo>,
 }
 
 impl std::fmt::Debug for StagePlan {
@@ -80,6 +108,7 @@ pub fn plan_stages(
             ..options.separation
         },
         remix: options.remix.clone(),
+        remix_video: options.remix_video.clone(),
     })
 }
 
@@ -99,6 +128,7 @@ impl StagePlan {
             separator,
             separation: &self.separation,
             remix: self.remix.as_ref(),
+            remix_video: self.remix_video.as_ref(),
         })
     }
 }
@@ -108,6 +138,7 @@ pub(crate) struct StageWorker<'p> {
     separator: Option<Separator<'p>>,
     separation: &'p SeparateConfig,
     remix: Option<&'p RemixConfig>,
+    remix_video: Option<&'p RemixVideo>,
 }
 
 /// `OUTDIR/<kind>/<folders of input.relative>`.
@@ -136,10 +167,11 @@ pub(crate) fn batch_stem_paths(out_dir: &Path, input: &Input) -> (PathBuf, PathB
     )
 }
 
-/// The remix path of `input` in `out_dir`: `OUTDIR/remix/<relative path>.remix.wav`.
-pub(crate) fn batch_remix_path(out_dir: &Path, input: &Input) -> PathBuf {
+/// The remix path of `input` in `out_dir`: `OUTDIR/remix/<relative path>.remix.EXT` (`wav`, or
+/// the video container's extension).
+pub(crate) fn batch_remix_path(out_dir: &Path, input: &Input, extension: &str) -> PathBuf {
     let mut name = output_name(input).to_os_string();
-    name.push(".remix.wav");
+    name.push(format!(".remix.{extension}"));
     mirror_dir(out_dir, REMIX_DIR, input).join(name)
 }
 
@@ -182,7 +214,28 @@ impl StageWorker<'_> {
         // Stems and remix: decoded once, separated in memory, the stems written, and the same
         // (unquantised) stems remixed.
         let remix = |e: JobError| e.in_stage(&input.path, "remix");
-        let output = batch_remix_path(out_dir, input);
+        let video = self.remix_video.and_then(|v| {
+            let container = v.container_for(&input.path)?;
+            Some(VideoOut {
+                ffmpeg: v.ffmpeg.clone(),
+                container,
+                codec: container.default_codec(),
+                bitrate_kbps: if container == VideoContainer::Webm {
+                    160
+                } else {
+                    256
+                },
+                keep_original_audio: false,
+            })
+        });
+        let (delivery, extension) = match video {
+            Some(v) => {
+                let ext = v.container.extension();
+                (jobs::Delivery::Video(v), ext)
+            }
+            None => (jobs::Delivery::Audio(OutputFormat::Wav24), "wav"),
+        };
+        let output = batch_remix_path(out_dir, input, extension);
         if let Some(dir) = output.parent() {
             jobs::create_folder(dir).map_err(remix)?;
         }
@@ -190,7 +243,7 @@ impl StageWorker<'_> {
             input: &input.path,
             audio_track: 0,
             output: &output,
-            delivery: jobs::Delivery::Audio(OutputFormat::Wav24),
+            delivery,
             stems: Stems::Separate {
                 separator,
                 config: self.separation,

@@ -264,12 +264,7 @@ fn check_delivery(output: &Path, delivery: &Delivery) -> Result<(), AudioError> 
                 .extension()
                 .map(|e| e.to_string_lossy().into_owned())
                 .unwrap_or_default(),
-            expected: match v.container {
-                VideoContainer::Mov => "mov",
-                VideoContainer::Mp4 => "mp4",
-                VideoContainer::Mkv => "mkv",
-                VideoContainer::Webm => "webm",
-            },
+            expected: v.container.extension(),
         }),
     }
 }

@@ -211,6 +211,11 @@ pub struct BatchArgs {
     /// --separate).
     #[arg(long, value_name = "OPTIONS", allow_hyphen_values = true)]
     pub remix: Option<String>,
+    /// Deliver each remix as a video: the input's picture and other streams copied, the remix in
+    /// place of its audio (needs ffmpeg), as OUTDIR/remix/day1/take.mov.remix.mov: mov, mp4, mkv,
+    /// webm, or same (each input's own container; audio-only inputs get a WAV).
+    #[arg(long, value_name = "CONTAINER", requires = "remix")]
+    pub remix_container: Option<String>,
     #[command(flatten)]
     pub model: ModelArgs,
     /// Folders (walked recursively) or files.

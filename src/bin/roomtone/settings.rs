@@ -2,6 +2,8 @@
 //! default ceiling, the CPU count, how many threads each model session gets, and where the models
 //! are. The commands only ever see the resolved settings.
 
+use std::path::Path;
+
 use clap::Parser;
 
 use roomtone::classify::{AmbienceModel, TagConfig};
@@ -242,8 +244,26 @@ fn batch_remix(options: &str) -> Result<mix::RemixConfig, UsageError> {
     remix(&parsed.levels).map_err(|e| UsageError(format!("--remix: {e}")))
 }
 
+/// `batch --remix-container`: the container (or each input's own), and ffmpeg, found now.
+fn remix_video(container: &str, out: &Path) -> anyhow::Result<batch::RemixVideo> {
+    let container = match container {
+        "same" => None,
+        name => Some(
+            VideoContainer::for_path(Path::new(&format!("x.{name}"))).ok_or_else(|| {
+                usage(format!(
+                    "--remix-container: {name:?} is not one of mov, mp4, mkv, webm, same"
+                ))
+            })?,
+        ),
+    };
+    Ok(batch::RemixVideo {
+        ffmpeg: Ffmpeg::find(&out.join("remix"))?,
+        container,
+    })
+}
+
 /// `roomtone batch`.
-pub fn batch(args: &BatchArgs) -> Result<batch::BatchConfig, UsageError> {
+pub fn batch(args: &BatchArgs) -> anyhow::Result<batch::BatchConfig> {
     let tag = TagConfig {
         hop_s: args.hop,
         ..TagConfig::default()
@@ -258,6 +278,11 @@ pub fn batch(args: &BatchArgs) -> Result<batch::BatchConfig, UsageError> {
             separate: args.separate,
             remix: args.remix.as_deref().map(batch_remix).transpose()?,
             separation: separation(&args.model),
+            remix_video: args
+                .remix_container
+                .as_deref()
+                .map(|c| remix_video(c, &args.out))
+                .transpose()?,
         },
     })
 }
