@@ -261,6 +261,10 @@ impl VideoOut {
     /// its audio track `audio_track`. `audio` is raw interleaved 24-bit little-endian PCM of
     /// `channels` channels at `sample_rate` Hz, starting `start_s` seconds into the input's
     /// timeline. Nothing is re-encoded but our audio.
+    ///
+    /// Subtitle, data and attachment streams the output container cannot take as they are (a
+    /// camera's metadata track, SRT subtitles into MP4) make ffmpeg refuse the whole file: it is
+    /// then written without them, and the returned notes say what was left out.
     #[allow(clippy::too_many_arguments)]
     pub fn mux(
         &self,
@@ -271,7 +275,7 @@ impl VideoOut {
         start_s: f64,
         temp: &Path,
         output: &Path,
-    ) -> Result<(), VideoError> {
+    ) -> Result<Vec<String>, VideoError> {
         let kinds = self.ffmpeg.stream_kinds(input)?;
         let audio_count = kinds.iter().filter(|k| *k == "audio").count();
         if audio_track >= audio_count.max(1) {
@@ -281,26 +285,87 @@ impl VideoOut {
                 count: audio_count,
             });
         }
-        let mut cmd = Command::new(&self.ffmpeg.tools.ffmpeg);
-        cmd.args(["-nostdin", "-v", "error", "-y", "-i"]).arg(input);
-        if start_s > 0.0 {
-            cmd.arg("-itsoffset").arg(format!("{start_s:.6}"));
+        let run = |others: bool| -> Result<(), VideoError> {
+            let mut cmd = Command::new(&self.ffmpeg.tools.ffmpeg);
+            cmd.args(["-nostdin", "-v", "error", "-y", "-i"]).arg(input);
+            cmd.args(["-f", "s24le", "-ar", &sample_rate.to_string()]);
+            let out = self
+                .finish_command(
+                    cmd,
+                    audio,
+                    channels,
+                    start_s,
+                    audio_track,
+                    audio_count,
+                    others,
+                    temp,
+                )
+                .output()
+                .map_err(|e| VideoError::Mux {
+                    path: output.to_path_buf(),
+                    reason: e.to_string(),
+                })?;
+            if out.status.success() {
+                Ok(())
+            } else {
+                Err(VideoError::Mux {
+                    path: output.to_path_buf(),
+                    reason: last_lines(&out.stderr),
+                })
+            }
+        };
+        let others: Vec<&String> = kinds
+            .iter()
+            .filter(|k| !matches!(k.as_str(), "video" | "audio"))
+            .collect();
+        match run(true) {
+            Ok(()) => Ok(Vec::new()),
+            Err(first) if !others.is_empty() => {
+                run(false).map_err(|_| first)?;
+                let mut left: Vec<&str> = others.iter().map(|k| k.as_str()).collect();
+                left.dedup();
+                Ok(vec![format!(
+                    "{}: its {} stream(s) could not go into a {:?} file as they are and were left out",
+                    output.display(),
+                    left.join("/"),
+                    self.container
+                )])
+            }
+            Err(first) => Err(first),
         }
-        cmd.args(["-f", "s24le", "-ar", &sample_rate.to_string()]);
+    }
+
+    /// After the input and our audio's format: its layout and start, our audio as the second input, the stream maps (with the subtitle, data and
+    /// attachment streams when `others`), codecs, metadata and the output.
+    #[allow(clippy::too_many_arguments)]
+    fn finish_command(
+        &self,
+        mut cmd: Command,
+        audio: &Path,
+        channels: usize,
+        start_s: f64,
+        audio_track: usize,
+        audio_count: usize,
+        others: bool,
+        temp: &Path,
+    ) -> Command {
         match layout(channels) {
             Some(l) => cmd.args(["-ch_layout", l]),
             None => cmd.args(["-ac", &channels.to_string()]),
         };
+        if start_s > 0.0 {
+            cmd.arg("-itsoffset").arg(format!("{start_s:.6}"));
+        }
         cmd.arg("-i").arg(audio);
         // The picture first, then the audio tracks in their order with ours in place of the one
         // processed (and the original after it, if kept), then everything else.
         cmd.args(["-map", "0:v?"]);
-        let mut ours = None;
+        let mut ours = 0;
         let mut position = 0;
         for i in 0..audio_count.max(1) {
             if i == audio_track {
                 cmd.args(["-map", "1:a:0"]);
-                ours = Some(position);
+                ours = position;
                 position += 1;
                 if self.keep_original_audio && audio_count > 0 {
                     cmd.args(["-map", &format!("0:a:{i}")]);
@@ -311,10 +376,11 @@ impl VideoOut {
                 position += 1;
             }
         }
-        for kind in ["s", "d", "t"] {
-            cmd.args(["-map", &format!("0:{kind}?")]);
+        if others {
+            for kind in ["s", "d", "t"] {
+                cmd.args(["-map", &format!("0:{kind}?")]);
+            }
         }
-        let ours = ours.unwrap_or(0);
         let codec = self.codec.ffmpeg_args(self.bitrate_kbps);
         cmd.args(["-c", "copy", &format!("-c:a:{ours}"), &codec[0]]);
         if let Some(rate) = codec.get(1) {
@@ -333,17 +399,7 @@ impl VideoOut {
             cmd.args(["-movflags", "+faststart"]);
         }
         cmd.args(["-f", self.container.muxer()]).arg(temp);
-        let out = cmd.output().map_err(|e| VideoError::Mux {
-            path: output.to_path_buf(),
-            reason: e.to_string(),
-        })?;
-        if !out.status.success() {
-            return Err(VideoError::Mux {
-                path: output.to_path_buf(),
-                reason: last_lines(&out.stderr),
-            });
-        }
-        Ok(())
+        cmd
     }
 }
 

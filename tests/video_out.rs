@@ -69,8 +69,9 @@ fn streams(path: &Path) -> Vec<(String, String, f64)> {
         .collect()
 }
 
-/// The picture's packets, hashed frame by frame: `(duration, size, md5)` of each (the times may
-/// all move together when a muxer keeps them non-negative; the A/V offset is checked apart).
+/// The picture's packets, hashed frame by frame: `(size, md5)` of each (times and durations are
+/// in each container's own time base and may all move together when a muxer keeps them
+/// non-negative; the A/V offset is checked apart).
 fn frame_hashes(path: &Path) -> Vec<String> {
     let text = String::from_utf8(ffmpeg(
         &["-map", "0:v", "-c", "copy", "-f", "framemd5", "-"],
@@ -81,7 +82,7 @@ fn frame_hashes(path: &Path) -> Vec<String> {
         .filter(|l| !l.starts_with('#'))
         .map(|l| {
             l.split(',')
-                .skip(3)
+                .skip(4)
                 .map(str::trim)
                 .collect::<Vec<_>>()
                 .join(",")
@@ -537,4 +538,36 @@ fn batch_delivers_remixes_as_video() {
         .assert()
         .code(2);
     assert!(!dir.path().join("out2").exists());
+}
+
+/// A stream the output container cannot take as it is (SRT subtitles into MP4) does not sink the
+/// whole file: it is left out and the warning says so.
+#[test]
+fn streams_the_container_cannot_take_are_left_out_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = fixture("h264_flac51.mkv");
+    let stems = dir.path().join("stems");
+    std::fs::create_dir(&stems).unwrap();
+    write_stems(&input, 0, &stems);
+    let out = dir.path().join("x.mp4");
+    common::roomtone()
+        .args(["remix", "--no-clean", "--stems"])
+        .arg(&stems)
+        .arg(&input)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("subtitle"))
+        .stderr(predicates::str::contains("left out"));
+    // The chapter comes along (MP4 keeps it as a text track, which ffprobe lists as data).
+    let kinds: Vec<String> = streams(&out).into_iter().map(|s| s.0).collect();
+    assert_eq!(kinds, ["video", "audio", "data"]);
+    let chapters = Command::new("ffprobe")
+        .args(["-v", "error", "-show_chapters", "-of", "csv=p=0"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&chapters.stdout).lines().count(), 1);
+    assert_eq!(frame_hashes(&out), frame_hashes(&input));
 }

@@ -174,7 +174,7 @@ impl RemixJob<'_, '_> {
         let reader = AudioReader::open_track(input, audio::DEFAULT_BLOCK_FRAMES, self.audio_track)?;
         let start_s = reader.info().start_s;
         let (mixture, damaged) = audio::read_reader(reader)?;
-        let warnings = damaged
+        let mut warnings: Vec<String> = damaged
             .map(|d| d.describe(mixture.sample_rate))
             .into_iter()
             .collect();
@@ -203,7 +203,7 @@ impl RemixJob<'_, '_> {
             mix::remix(&mixture, speech, background, self.config).map_err(remix_error)?;
         match &self.delivery {
             Delivery::Audio(format) => write_audio(self.output, &out, *format, self.force)?,
-            Delivery::Video(video) => put_under_picture(
+            Delivery::Video(video) => warnings.extend(put_under_picture(
                 video,
                 input,
                 self.audio_track,
@@ -211,7 +211,7 @@ impl RemixJob<'_, '_> {
                 start_s,
                 self.output,
                 self.force,
-            )?,
+            )?),
         }
         Ok(Remixed { report, warnings })
     }
@@ -271,7 +271,7 @@ fn check_delivery(output: &Path, delivery: &Delivery) -> Result<(), AudioError> 
 
 /// Writes `remix` (at the codec's rate) as raw 24-bit PCM in a temporary folder (the samples a
 /// 24-bit WAV holds), has ffmpeg put it under `input`'s picture into a temporary file beside
-/// `output`, and renames that onto `output`.
+/// `output`, and renames that onto `output`. Returns notes on streams that were left out.
 fn put_under_picture(
     video: &VideoOut,
     input: &Path,
@@ -280,7 +280,7 @@ fn put_under_picture(
     start_s: f64,
     output: &Path,
     force: bool,
-) -> Result<(), JobError> {
+) -> Result<Vec<String>, JobError> {
     let rate = video.codec.rate_for(remix.sample_rate);
     let remix = if rate == remix.sample_rate {
         remix
@@ -304,7 +304,7 @@ fn put_under_picture(
     audio::write_raw_s24le(&raw, &remix)?;
     let temp = audio::temp_file_beside(output).map_err(write_err)?;
     let format = (remix.sample_rate, remix.channel_count());
-    video.mux(
+    let notes = video.mux(
         input,
         audio_track,
         &raw,
@@ -314,7 +314,7 @@ fn put_under_picture(
         output,
     )?;
     audio::CompletedOutput::new(output, force, temp).persist()?;
-    Ok(())
+    Ok(notes)
 }
 
 /// Writes `block` to `path` in `format`, atomically.
