@@ -259,7 +259,8 @@ pub struct VideoOut {
 impl VideoOut {
     /// Writes `temp` (a file that exists, replaced): `input`'s streams with our audio in place of
     /// its audio track `audio_track`. `audio` is raw interleaved 24-bit little-endian PCM of
-    /// `channels` channels at `sample_rate` Hz, starting `start_s` seconds into the input's
+    /// `channels` channels at `sample_rate` Hz in the layout `mask` (a WAVE channel mask; without
+    /// one, the usual layout for the count), starting `start_s` seconds into the input's
     /// timeline. Nothing is re-encoded but our audio.
     ///
     /// Subtitle, data and attachment streams the output container cannot take as they are (a
@@ -271,7 +272,7 @@ impl VideoOut {
         input: &Path,
         audio_track: usize,
         audio: &Path,
-        (sample_rate, channels): (u32, usize),
+        (sample_rate, channels, mask): (u32, usize, Option<u32>),
         start_s: f64,
         temp: &Path,
         output: &Path,
@@ -293,7 +294,7 @@ impl VideoOut {
                 .finish_command(
                     cmd,
                     audio,
-                    channels,
+                    (channels, mask),
                     start_s,
                     audio_track,
                     audio_count,
@@ -342,15 +343,18 @@ impl VideoOut {
         &self,
         mut cmd: Command,
         audio: &Path,
-        channels: usize,
+        (channels, mask): (usize, Option<u32>),
         start_s: f64,
         audio_track: usize,
         audio_count: usize,
         others: bool,
         temp: &Path,
     ) -> Command {
-        match layout(channels) {
-            Some(l) => cmd.args(["-ch_layout", l]),
+        let layout = mask
+            .and_then(|m| crate::audio::ffmpeg_layout(m, channels))
+            .or_else(|| layout(channels).map(str::to_string));
+        match layout {
+            Some(l) => cmd.args(["-ch_layout", &l]),
             None => cmd.args(["-ac", &channels.to_string()]),
         };
         if start_s > 0.0 {

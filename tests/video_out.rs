@@ -571,3 +571,68 @@ fn streams_the_container_cannot_take_are_left_out_with_a_warning() {
     assert_eq!(String::from_utf8_lossy(&chapters.stdout).lines().count(), 1);
     assert_eq!(frame_hashes(&out), frame_hashes(&input));
 }
+
+/// ffprobe's name for the layout of the first audio stream of `path`.
+fn layout(path: &Path) -> String {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "a:0", "-show_entries"])
+        .args(["stream=channel_layout", "-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .expect("ffprobe");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A 5.1 source with side surrounds stays 5.1(side) in its stems (WAV and FLAC), its remix and the
+/// video it is muxed into; one with back surrounds stays 5.1.
+#[test]
+fn the_channel_layout_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, want) in [("side", "5.1(side)"), ("back", "5.1")] {
+        let input = dir.path().join(format!("{name}.wav"));
+        let out = Command::new("ffmpeg")
+            .args(["-nostdin", "-v", "error", "-f", "lavfi", "-i"])
+            .arg(format!(
+                "sine=frequency=300:sample_rate=48000:duration=1,aformat=channel_layouts={want}"
+            ))
+            .args(["-c:a", "pcm_s24le"])
+            .arg(&input)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(layout(&input), want);
+        let stems = dir.path().join(format!("stems-{name}"));
+        std::fs::create_dir(&stems).unwrap();
+        write_stems(&input, 0, &stems);
+        // (Matroska has no field for a PCM track's layout: ffprobe says "unknown" for any .mkv.)
+        for ext in ["wav", "flac", "mov"] {
+            let remixed = dir.path().join(format!("{name}.remix.{ext}"));
+            remix(&input, &stems, &remixed, &[]);
+            assert_eq!(layout(&remixed), want, "{}", remixed.display());
+        }
+        let reader = AudioReader::open(&input).unwrap();
+        assert_eq!(
+            reader.info().channel_mask,
+            Some(if name == "side" { 0x60F } else { 0x3F })
+        );
+    }
+    // `separate` keeps it in its stems, WAV and FLAC (this one runs the model: one second).
+    let input = dir.path().join("side.wav");
+    for format in ["wav24", "flac"] {
+        let out = dir.path().join(format!("separated-{format}"));
+        common::roomtone()
+            .args(["separate", "--format", format, "--out-dir"])
+            .arg(&out)
+            .arg(&input)
+            .assert()
+            .success();
+        let ext = if format == "flac" { "flac" } else { "wav" };
+        for stem in ["speech", "background"] {
+            assert_eq!(layout(&out.join(format!("side.{stem}.{ext}"))), "5.1(side)");
+        }
+    }
+}

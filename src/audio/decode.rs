@@ -77,6 +77,9 @@ pub struct StreamInfo {
     pub format_name: String,
     /// Which decoder reads the file.
     pub decoded_by: DecodedBy,
+    /// The channels' layout as a WAVE_FORMAT_EXTENSIBLE mask (bit 0 front left … 9/10 side
+    /// left/right), when the file says and it names as many channels as there are.
+    pub channel_mask: Option<u32>,
 }
 
 /// Streaming decoder for one file: yields planar `f32` blocks of a fixed size until the stream ends.
@@ -192,6 +195,11 @@ impl AudioReader {
                 declared_frames: None,
                 start_s: probed.start_s,
                 decoded_by: DecodedBy::Ffmpeg,
+                channel_mask: probed
+                    .layout
+                    .as_deref()
+                    .and_then(super::layout::mask_of_name)
+                    .filter(|&m| super::layout::fits(m, probed.channels)),
             },
             block_frames: block_frames.max(1),
             pending: vec![Vec::new(); probed.channels],
@@ -307,7 +315,13 @@ impl AudioReader {
         }
         // PCM and FLAC declare their exact length; lossy codecs' declared lengths are estimates.
         let exact_length = codec.starts_with("pcm") || codec == "flac";
+        let channel_mask = params
+            .channels
+            .or(decoder.codec_params().channels)
+            .map(|c| c.bits())
+            .filter(|&m| super::layout::fits(m, channels));
         let info = StreamInfo {
+            channel_mask,
             container,
             format_name: container.name().to_string(),
             codec,

@@ -74,6 +74,8 @@ pub(crate) struct Probed {
     pub sample_rate: u32,
     pub channels: usize,
     pub bits_per_sample: Option<u32>,
+    /// ffprobe's name of the channel layout (`5.1(side)` …).
+    pub layout: Option<String>,
     /// Seconds from the file's earliest stream to the track's start.
     pub start_s: f64,
 }
@@ -84,7 +86,7 @@ pub(crate) fn probe(tools: &FfmpegTools, path: &Path, track: usize) -> Result<Pr
         .args(["-v", "error", "-select_streams", &format!("a:{track}")])
         .args([
             "-show_entries",
-            "stream=codec_name,sample_rate,channels,bits_per_raw_sample,bits_per_sample,start_time:format=format_name,start_time",
+            "stream=codec_name,sample_rate,channels,channel_layout,bits_per_raw_sample,bits_per_sample,start_time:format=format_name,start_time",
             "-of",
             "json",
         ])
@@ -139,6 +141,7 @@ pub(crate) fn probe(tools: &FfmpegTools, path: &Path, track: usize) -> Result<Pr
         sample_rate,
         channels,
         bits_per_sample: bits,
+        layout: stream["channel_layout"].as_str().map(str::to_string),
         start_s,
     })
 }

@@ -31,11 +31,37 @@ pub(crate) struct FlacSink {
     channels: usize,
     frame_number: usize,
     bytes: flacenc::bitsink::ByteSink,
+    /// STREAMINFO is the last metadata block (no channel-mask comment after it).
+    streaminfo_last: bool,
+}
+
+/// The layout FLAC assigns to each channel count (as WAVE masks): a stream whose channels are
+/// these needs no note of its layout.
+fn default_mask(channels: usize) -> u32 {
+    match channels {
+        1 => 0x4,
+        2 => 0x3,
+        3 => 0x7,
+        4 => 0x33,
+        5 => 0x37,
+        6 => 0x3F,
+        7 => 0x70F,
+        8 => 0x63F,
+        _ => 0,
+    }
 }
 
 impl FlacSink {
-    /// Starts a stream of `channels` channels of `bits` bits at `sample_rate` Hz.
-    pub fn new(file: File, sample_rate: u32, channels: usize, bits: usize) -> Result<Self, String> {
+    /// Starts a stream of `channels` channels of `bits` bits at `sample_rate` Hz. A `mask` is noted
+    /// in a `WAVEFORMATEXTENSIBLE_CHANNEL_MASK` comment, as the reference tools do (for mono and
+    /// stereo only when it is not FLAC's own layout).
+    pub fn new(
+        file: File,
+        sample_rate: u32,
+        channels: usize,
+        bits: usize,
+        mask: Option<u32>,
+    ) -> Result<Self, String> {
         if channels == 0 || channels > MAX_CHANNELS {
             return Err(format!(
                 "FLAC holds 1 to {MAX_CHANNELS} channels, not {channels}; write WAV instead"
@@ -65,9 +91,17 @@ impl FlacSink {
             channels,
             frame_number: 0,
             bytes: flacenc::bitsink::ByteSink::new(),
+            streaminfo_last: true,
         };
+        // Beyond stereo, readers disagree on FLAC's own layouts (ffmpeg 5.1 takes 6 channels for
+        // 5.1 with side surrounds, the format says back): say it whenever it is known.
+        let note = mask.filter(|&m| channels > 2 || m != default_mask(channels));
+        sink.streaminfo_last = note.is_none();
         sink.file.write_all(b"fLaC").map_err(|e| e.to_string())?;
         sink.write_streaminfo()?;
+        if let Some(mask) = note {
+            sink.write_mask_comment(mask)?;
+        }
         Ok(sink)
     }
 
@@ -127,14 +161,33 @@ impl FlacSink {
             .map_err(|e| e.to_string())
     }
 
-    /// The metadata block header (last block, STREAMINFO, 34 bytes) and STREAMINFO.
+    /// A VORBIS_COMMENT block (the last metadata block) holding the channel mask.
+    fn write_mask_comment(&mut self, mask: u32) -> Result<(), String> {
+        let vendor = b"roomtone";
+        let comment = format!("WAVEFORMATEXTENSIBLE_CHANNEL_MASK=0x{mask:04X}");
+        let mut body = Vec::new();
+        body.extend_from_slice(&(vendor.len() as u32).to_le_bytes());
+        body.extend_from_slice(vendor);
+        body.extend_from_slice(&1u32.to_le_bytes());
+        body.extend_from_slice(&(comment.len() as u32).to_le_bytes());
+        body.extend_from_slice(comment.as_bytes());
+        let len = (body.len() as u32).to_be_bytes();
+        self.file
+            .write_all(&[0x80 | 4, len[1], len[2], len[3]])
+            .and_then(|()| self.file.write_all(&body))
+            .map_err(|e| e.to_string())
+    }
+
+    /// The metadata block header (STREAMINFO, 34 bytes; last unless a comment follows) and
+    /// STREAMINFO.
     fn write_streaminfo(&mut self) -> Result<(), String> {
         self.bytes.clear();
         self.info
             .write(&mut self.bytes)
             .map_err(|e| format!("FLAC encoder: {e}"))?;
         let body = self.bytes.as_slice();
-        let header = [0x80, 0, 0, body.len() as u8];
+        let last = if self.streaminfo_last { 0x80 } else { 0 };
+        let header = [last, 0, 0, body.len() as u8];
         self.file
             .write_all(&header)
             .and_then(|()| self.file.write_all(body))

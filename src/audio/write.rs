@@ -166,6 +166,8 @@ pub struct AudioOutput {
     force: bool,
     format: OutputFormat,
     channels: usize,
+    /// The layout to note in the header, when it is not the default for the channel count.
+    mask: Option<u32>,
     temp: NamedTempFile,
     sink: Sink,
     interleaved: Vec<f32>,
@@ -188,6 +190,22 @@ impl AudioOutput {
         format: OutputFormat,
         force: bool,
     ) -> Result<Self, AudioError> {
+        Self::create_with_layout(target, sample_rate, channels, None, format, force)
+    }
+
+    /// Like [`AudioOutput::create`], recording the channels' layout (a WAVE_FORMAT_EXTENSIBLE mask,
+    /// e.g. `0x60F` for 5.1 with side surrounds; see [`StreamInfo::channel_mask`](super::StreamInfo))
+    /// in the header: WAV's channel mask, FLAC's `WAVEFORMATEXTENSIBLE_CHANNEL_MASK` comment. A mask
+    /// that does not name `channels` channels is ignored.
+    pub fn create_with_layout(
+        target: &Path,
+        sample_rate: u32,
+        channels: usize,
+        mask: Option<u32>,
+        format: OutputFormat,
+        force: bool,
+    ) -> Result<Self, AudioError> {
+        let mask = mask.filter(|&m| super::layout::fits(m, channels));
         let err = |reason: String| AudioError::Write {
             path: target.to_path_buf(),
             reason,
@@ -213,8 +231,14 @@ impl AudioOutput {
         let file = temp.as_file().try_clone().map_err(|e| err(e.to_string()))?;
         let sink = match format {
             OutputFormat::Flac16 | OutputFormat::Flac24 => Sink::Flac(Box::new(
-                super::flac::FlacSink::new(file, sample_rate, channels, usize::from(format.bits()))
-                    .map_err(err)?,
+                super::flac::FlacSink::new(
+                    file,
+                    sample_rate,
+                    channels,
+                    usize::from(format.bits()),
+                    mask,
+                )
+                .map_err(err)?,
             )),
             _ => Sink::Wav(
                 hound::WavWriter::new(BufWriter::new(file), format.wav_spec(sample_rate, ch))
@@ -226,6 +250,7 @@ impl AudioOutput {
             force,
             format,
             channels,
+            mask,
             temp,
             sink,
             interleaved: Vec::new(),
@@ -295,6 +320,7 @@ impl AudioOutput {
             force,
             temp,
             sink,
+            mask,
             ..
         } = self;
         let err = |reason: String| AudioError::Write {
@@ -302,7 +328,12 @@ impl AudioOutput {
             reason,
         };
         match sink {
-            Sink::Wav(w) => w.finalize().map_err(|e| err(e.to_string()))?,
+            Sink::Wav(w) => {
+                w.finalize().map_err(|e| err(e.to_string()))?;
+                if let Some(mask) = mask {
+                    set_wav_channel_mask(temp.as_file(), mask).map_err(|e| err(e.to_string()))?;
+                }
+            }
             Sink::Flac(f) => {
                 f.finish().map_err(err)?;
             }
@@ -412,6 +443,25 @@ pub(crate) fn temp_file_beside(target: &Path) -> std::io::Result<NamedTempFile> 
         builder.permissions(std::fs::Permissions::from_mode(0o644));
     }
     builder.tempfile_in(folder_of(target))
+}
+
+/// Writes `mask` into the dwChannelMask field of a WAV that hound wrote as WAVE_FORMAT_EXTENSIBLE
+/// (its fmt chunk first, at byte 12); a plain PCM header (16-bit mono or stereo) has no such field
+/// and is left as it is.
+fn set_wav_channel_mask(file: &File, mask: u32) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom, Write};
+    let mut f = file;
+    let mut head = [0u8; 44];
+    f.seek(SeekFrom::Start(0))?;
+    f.read_exact(&mut head)?;
+    let extensible = &head[12..16] == b"fmt "
+        && u16::from_le_bytes([head[20], head[21]]) == 0xFFFE
+        && u16::from_le_bytes([head[36], head[37]]) >= 22;
+    if extensible {
+        f.seek(SeekFrom::Start(40))?;
+        f.write_all(&mask.to_le_bytes())?;
+    }
+    Ok(())
 }
 
 /// Writes `block` to `path` as raw interleaved 24-bit little-endian PCM: the samples a 24-bit

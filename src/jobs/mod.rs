@@ -172,7 +172,7 @@ impl RemixJob<'_, '_> {
         check_delivery(self.output, &self.delivery)?;
         audio::check_output_path(self.output, &[input.to_path_buf()], self.force)?;
         let reader = AudioReader::open_track(input, audio::DEFAULT_BLOCK_FRAMES, self.audio_track)?;
-        let start_s = reader.info().start_s;
+        let (start_s, mask) = (reader.info().start_s, reader.info().channel_mask);
         let (mixture, damaged) = audio::read_reader(reader)?;
         let mut warnings: Vec<String> = damaged
             .map(|d| d.describe(mixture.sample_rate))
@@ -194,7 +194,7 @@ impl RemixJob<'_, '_> {
             } => {
                 let (s, b) = separate::separate_block(separator, input, &mixture, config)?;
                 if let Some(paths) = keep {
-                    separate::write_stems(paths, &s, &b, OutputFormat::Wav24, true)?;
+                    separate::write_stems(paths, &s, &b, (OutputFormat::Wav24, mask), true)?;
                 }
                 (s, b)
             }
@@ -202,13 +202,13 @@ impl RemixJob<'_, '_> {
         let (out, report) =
             mix::remix(&mixture, speech, background, self.config).map_err(remix_error)?;
         match &self.delivery {
-            Delivery::Audio(format) => write_audio(self.output, &out, *format, self.force)?,
+            Delivery::Audio(format) => write_audio(self.output, &out, (*format, mask), self.force)?,
             Delivery::Video(video) => warnings.extend(put_under_picture(
                 video,
                 input,
                 self.audio_track,
                 out,
-                start_s,
+                (start_s, mask),
                 self.output,
                 self.force,
             )?),
@@ -277,7 +277,7 @@ fn put_under_picture(
     input: &Path,
     audio_track: usize,
     remix: AudioBlock,
-    start_s: f64,
+    (start_s, mask): (f64, Option<u32>),
     output: &Path,
     force: bool,
 ) -> Result<Vec<String>, JobError> {
@@ -303,7 +303,7 @@ fn put_under_picture(
     let raw = scratch.path().join("remix.s24le");
     audio::write_raw_s24le(&raw, &remix)?;
     let temp = audio::temp_file_beside(output).map_err(write_err)?;
-    let format = (remix.sample_rate, remix.channel_count());
+    let format = (remix.sample_rate, remix.channel_count(), mask);
     let notes = video.mux(
         input,
         audio_track,
@@ -317,17 +317,18 @@ fn put_under_picture(
     Ok(notes)
 }
 
-/// Writes `block` to `path` in `format`, atomically.
+/// Writes `block` to `path` in `format` with the channel layout `mask`, atomically.
 fn write_audio(
     path: &Path,
     block: &AudioBlock,
-    format: OutputFormat,
+    (format, mask): (OutputFormat, Option<u32>),
     force: bool,
 ) -> Result<(), AudioError> {
-    let mut w = AudioOutput::create(
+    let mut w = AudioOutput::create_with_layout(
         path,
         block.sample_rate,
         block.channel_count(),
+        mask,
         format,
         force,
     )?;

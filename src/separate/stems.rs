@@ -325,8 +325,22 @@ pub fn separate_file_to(
     let info = reader.info().clone();
     let (sr, channels) = (info.sample_rate, info.channels);
     let mut sink = WavPair {
-        speech: AudioOutput::create(speech_path, sr, channels, config.format, force)?,
-        background: AudioOutput::create(background_path, sr, channels, config.format, force)?,
+        speech: AudioOutput::create_with_layout(
+            speech_path,
+            sr,
+            channels,
+            info.channel_mask,
+            config.format,
+            force,
+        )?,
+        background: AudioOutput::create_with_layout(
+            background_path,
+            sr,
+            channels,
+            info.channel_mask,
+            config.format,
+            force,
+        )?,
     };
     let frames_in = run(
         sep,
@@ -361,14 +375,15 @@ pub fn write_stems(
     (speech_path, background_path): (&Path, &Path),
     speech: &AudioBlock,
     background: &AudioBlock,
-    format: OutputFormat,
+    (format, channel_mask): (OutputFormat, Option<u32>),
     force: bool,
 ) -> Result<(), AudioError> {
     let create = |path: &Path, block: &AudioBlock| {
-        let mut w = AudioOutput::create(
+        let mut w = AudioOutput::create_with_layout(
             path,
             block.sample_rate,
             block.channel_count(),
+            channel_mask,
             format,
             force,
         )?;

@@ -1,0 +1,67 @@
+//! Channel layouts as WAVE_FORMAT_EXTENSIBLE channel masks (bit 0 front left, 1 front right,
+//! 2 front centre, 3 LFE, 4 back left, 5 back right, … 9 side left, 10 side right): what a source
+//! says its channels are, carried to the stems, the remix and the video it is muxed into.
+
+/// ffmpeg's names of the mask bits, in bit order.
+const NAMES: [&str; 18] = [
+    "FL", "FR", "FC", "LFE", "BL", "BR", "FLC", "FRC", "BC", "SL", "SR", "TC", "TFL", "TFC", "TFR",
+    "TBL", "TBC", "TBR",
+];
+
+/// The mask for a layout name as ffprobe prints it (`5.1(side)`, `stereo` …), for the usual ones.
+pub(crate) fn mask_of_name(name: &str) -> Option<u32> {
+    Some(match name {
+        "mono" => 0x4,
+        "stereo" => 0x3,
+        "2.1" => 0xB,
+        "3.0" => 0x7,
+        "quad" => 0x33,
+        "quad(side)" => 0x603,
+        "4.0" => 0x107,
+        "5.0" => 0x37,
+        "5.0(side)" => 0x607,
+        "5.1" => 0x3F,
+        "5.1(side)" => 0x60F,
+        "6.1" => 0x70F,
+        "7.1" => 0x63F,
+        "7.1(wide)" => 0xFF,
+        _ => return None,
+    })
+}
+
+/// The mask as an ffmpeg channel layout (`FL+FR+FC+LFE+SL+SR`), if it names `channels` channels.
+pub(crate) fn ffmpeg_layout(mask: u32, channels: usize) -> Option<String> {
+    if mask.count_ones() as usize != channels || mask >> NAMES.len() != 0 {
+        return None;
+    }
+    let names: Vec<&str> = (0..NAMES.len())
+        .filter(|b| mask & (1 << b) != 0)
+        .map(|b| NAMES[b])
+        .collect();
+    Some(names.join("+"))
+}
+
+/// Whether `mask` describes `channels` channels.
+pub(crate) fn fits(mask: u32, channels: usize) -> bool {
+    mask != 0 && mask.count_ones() as usize == channels
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_masks() {
+        assert_eq!(mask_of_name("5.1(side)"), Some(0x60F));
+        assert_eq!(
+            ffmpeg_layout(0x60F, 6).as_deref(),
+            Some("FL+FR+FC+LFE+SL+SR")
+        );
+        assert_eq!(
+            ffmpeg_layout(0x3F, 6).as_deref(),
+            Some("FL+FR+FC+LFE+BL+BR")
+        );
+        assert_eq!(ffmpeg_layout(0x3F, 2), None);
+        assert!(fits(0x3, 2) && !fits(0, 0) && !fits(0x7, 2));
+    }
+}
