@@ -183,6 +183,55 @@ impl Ffmpeg {
             })
     }
 
+    /// When ffmpeg's decode of `input`'s audio track `track` starts on the file's timeline: its
+    /// first decoded frame's time (after a codec delay such as Opus's pre-skip), else the
+    /// stream's start, else 0.
+    fn first_audio_time(&self, input: &Path, track: usize) -> f64 {
+        let probe = |entries: &str, extra: &[&str]| -> Option<f64> {
+            let out = Command::new(&self.tools.ffprobe)
+                .args(["-v", "error", "-select_streams", &format!("a:{track}")])
+                .args(extra)
+                .args(["-show_entries", entries, "-of", "csv=p=0"])
+                .arg(input)
+                .output()
+                .ok()?;
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .find_map(|l| l.trim().trim_end_matches(',').parse::<f64>().ok())
+                .filter(|t| t.is_finite())
+        };
+        probe(
+            "frame=best_effort_timestamp_time",
+            &["-read_intervals", "%+#1"],
+        )
+        .or_else(|| probe("stream=start_time", &[]))
+        .unwrap_or(0.0)
+    }
+
+    /// The start of `input`'s timeline (its earliest stream), 0 if ffprobe does not say.
+    fn file_start(&self, input: &Path) -> f64 {
+        Command::new(&self.tools.ffprobe)
+            .args([
+                "-v",
+                "error",
+                "-show_entries",
+                "format=start_time",
+                "-of",
+                "csv=p=0",
+            ])
+            .arg(input)
+            .output()
+            .ok()
+            .and_then(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+            })
+            .filter(|t| t.is_finite())
+            .unwrap_or(0.0)
+    }
+
     /// The kinds of `input`'s streams in order (`video`, `audio`, `subtitle`, `data`,
     /// `attachment`).
     pub fn stream_kinds(&self, input: &Path) -> Result<Vec<String>, VideoError> {
@@ -193,7 +242,7 @@ impl Ffmpeg {
                 "-show_entries",
                 "stream=codec_type",
                 "-of",
-                "csv=p=0",
+                "json",
             ])
             .arg(input)
             .output()
@@ -207,10 +256,17 @@ impl Ffmpeg {
                 reason: last_lines(&out.stderr),
             });
         }
-        Ok(String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(|l| l.trim().trim_end_matches(',').to_string())
-            .filter(|l| !l.is_empty())
+        // The top-level stream list (an MPEG-TS's programs list their streams again).
+        let v: serde_json::Value =
+            serde_json::from_slice(&out.stdout).map_err(|e| VideoError::Probe {
+                path: input.to_path_buf(),
+                reason: format!("ffprobe's answer: {e}"),
+            })?;
+        Ok(v["streams"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|s| s["codec_type"].as_str().unwrap_or("unknown").to_string())
             .collect())
     }
 }
@@ -260,8 +316,14 @@ impl VideoOut {
     /// Writes `temp` (a file that exists, replaced): `input`'s streams with our audio in place of
     /// its audio track `audio_track`. `audio` is raw interleaved 24-bit little-endian PCM of
     /// `channels` channels at `sample_rate` Hz in the layout `mask` (a WAVE channel mask; without
-    /// one, the usual layout for the count), starting `start_s` seconds into the input's
-    /// timeline. Nothing is re-encoded but our audio.
+    /// one, the usual layout for the count), sample for sample the decode of that track. Nothing
+    /// is re-encoded but our audio.
+    ///
+    /// Timing: the input's timestamps are kept (`-copyts`), ours starts where ffmpeg's decode of
+    /// the source track starts (its first decoded frame, after any codec delay), and everything is
+    /// moved back by the input's start (`-output_ts_offset`), so the picture and the remix keep
+    /// the source's offset to each other (an MPEG-TS whose audio leads its picture by an encoder's
+    /// priming, a track that starts after the picture) and the output starts at 0.
     ///
     /// Subtitle, data and attachment streams the output container cannot take as they are (a
     /// camera's metadata track, SRT subtitles into MP4) make ffmpeg refuse the whole file: it is
@@ -273,7 +335,6 @@ impl VideoOut {
         audio_track: usize,
         audio: &Path,
         (sample_rate, channels, mask): (u32, usize, Option<u32>),
-        start_s: f64,
         temp: &Path,
         output: &Path,
     ) -> Result<Vec<String>, VideoError> {
@@ -286,16 +347,19 @@ impl VideoOut {
                 count: audio_count,
             });
         }
+        let audio_start = self.ffmpeg.first_audio_time(input, audio_track);
+        let file_start = self.ffmpeg.file_start(input);
         let run = |others: bool| -> Result<(), VideoError> {
             let mut cmd = Command::new(&self.ffmpeg.tools.ffmpeg);
-            cmd.args(["-nostdin", "-v", "error", "-y", "-i"]).arg(input);
+            cmd.args(["-nostdin", "-v", "error", "-y", "-copyts", "-i"])
+                .arg(input);
             cmd.args(["-f", "s24le", "-ar", &sample_rate.to_string()]);
             let out = self
                 .finish_command(
                     cmd,
                     audio,
                     (channels, mask),
-                    start_s,
+                    (audio_start, file_start),
                     audio_track,
                     audio_count,
                     others,
@@ -344,7 +408,7 @@ impl VideoOut {
         mut cmd: Command,
         audio: &Path,
         (channels, mask): (usize, Option<u32>),
-        start_s: f64,
+        (audio_start, file_start): (f64, f64),
         audio_track: usize,
         audio_count: usize,
         others: bool,
@@ -357,9 +421,7 @@ impl VideoOut {
             Some(l) => cmd.args(["-ch_layout", &l]),
             None => cmd.args(["-ac", &channels.to_string()]),
         };
-        if start_s > 0.0 {
-            cmd.arg("-itsoffset").arg(format!("{start_s:.6}"));
-        }
+        cmd.arg("-itsoffset").arg(format!("{audio_start:.6}"));
         cmd.arg("-i").arg(audio);
         // The picture first, then the audio tracks in their order with ours in place of the one
         // processed (and the original after it, if kept), then everything else.
@@ -402,6 +464,8 @@ impl VideoOut {
         if self.container == VideoContainer::Mp4 {
             cmd.args(["-movflags", "+faststart"]);
         }
+        cmd.arg("-output_ts_offset")
+            .arg(format!("{:.6}", -file_start));
         cmd.args(["-f", self.container.muxer()]).arg(temp);
         cmd
     }

@@ -172,7 +172,7 @@ impl RemixJob<'_, '_> {
         check_delivery(self.output, &self.delivery)?;
         audio::check_output_path(self.output, &[input.to_path_buf()], self.force)?;
         let reader = AudioReader::open_track(input, audio::DEFAULT_BLOCK_FRAMES, self.audio_track)?;
-        let (start_s, mask) = (reader.info().start_s, reader.info().channel_mask);
+        let mask = reader.info().channel_mask;
         let (mixture, damaged) = audio::read_reader(reader)?;
         let mut warnings: Vec<String> = damaged
             .map(|d| d.describe(mixture.sample_rate))
@@ -208,7 +208,7 @@ impl RemixJob<'_, '_> {
                 input,
                 self.audio_track,
                 out,
-                (start_s, mask),
+                mask,
                 self.output,
                 self.force,
             )?),
@@ -277,7 +277,7 @@ fn put_under_picture(
     input: &Path,
     audio_track: usize,
     remix: AudioBlock,
-    (start_s, mask): (f64, Option<u32>),
+    mask: Option<u32>,
     output: &Path,
     force: bool,
 ) -> Result<Vec<String>, JobError> {
@@ -309,7 +309,6 @@ fn put_under_picture(
         audio_track,
         &raw,
         format,
-        start_s,
         temp.path(),
         output,
     )?;
