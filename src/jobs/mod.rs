@@ -304,14 +304,7 @@ fn put_under_picture(
     audio::write_raw_s24le(&raw, &remix)?;
     let temp = audio::temp_file_beside(output).map_err(write_err)?;
     let format = (remix.sample_rate, remix.channel_count(), mask);
-    let notes = video.mux(
-        input,
-        audio_track,
-        &raw,
-        format,
-        temp.path(),
-        output,
-    )?;
+    let notes = video.mux(input, audio_track, &raw, format, temp.path(), output)?;
     audio::CompletedOutput::new(output, force, temp).persist()?;
     Ok(notes)
 }
