@@ -155,6 +155,15 @@ impl VideoAudio {
         }
     }
 
+    /// The bit rate used unless one is asked for, kbit/s (AAC 256, Opus 160; lossless ones have
+    /// none, 256 is passed and ignored).
+    pub fn default_bitrate_kbps(self) -> u32 {
+        match self {
+            Self::Opus => 160,
+            _ => 256,
+        }
+    }
+
     /// Whether this codec needs another rate than `sample_rate` (Opus runs at 8, 12, 16, 24 or
     /// 48 kHz): the rate to hand it.
     pub fn rate_for(self, sample_rate: u32) -> u32 {
@@ -269,21 +278,6 @@ impl Ffmpeg {
             .map(|s| s["codec_type"].as_str().unwrap_or("unknown").to_string())
             .collect())
     }
-}
-
-/// ffmpeg's name for the usual layout of `channels` channels (WAV's channel order).
-fn layout(channels: usize) -> Option<&'static str> {
-    Some(match channels {
-        1 => "mono",
-        2 => "stereo",
-        3 => "2.1",
-        4 => "quad",
-        5 => "5.0",
-        6 => "5.1",
-        7 => "6.1",
-        8 => "7.1",
-        _ => return None,
-    })
 }
 
 fn last_lines(stderr: &[u8]) -> String {
@@ -414,9 +408,8 @@ impl VideoOut {
         others: bool,
         temp: &Path,
     ) -> Command {
-        let layout = mask
-            .and_then(|m| crate::audio::ffmpeg_layout(m, channels))
-            .or_else(|| layout(channels).map(str::to_string));
+        let mask = mask.unwrap_or_else(|| crate::audio::default_mask(channels));
+        let layout = crate::audio::ffmpeg_layout(mask, channels);
         match layout {
             Some(l) => cmd.args(["-ch_layout", &l]),
             None => cmd.args(["-ac", &channels.to_string()]),

@@ -666,3 +666,35 @@ fn the_channel_layout_is_kept() {
         }
     }
 }
+
+/// Opus runs at 48 kHz (or 8/12/16/24): a 44.1 kHz source is resampled here before ffmpeg encodes
+/// it, and lasts as long as the source.
+#[test]
+fn opus_from_a_44_1_khz_source_is_resampled_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = fixture("aac_44k.m4a");
+    let stems = dir.path().join("stems");
+    std::fs::create_dir(&stems).unwrap();
+    write_stems(&input, 0, &stems);
+    let out = dir.path().join("x.webm");
+    remix(&input, &stems, &out, &[]);
+    let probe = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_name,sample_rate",
+        ])
+        .args(["-of", "csv=p=0"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&probe.stdout).trim(), "opus,48000");
+    let frames = decode_audio(&out, 0, 2)[0].len();
+    let source = read_all(&input).unwrap().frames();
+    let expected = source * 48_000 / 44_100;
+    assert!(
+        frames.abs_diff(expected) <= 960,
+        "{frames} frames at 48 kHz, the source's length is {expected}"
+    );
+}

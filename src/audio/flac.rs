@@ -35,22 +35,6 @@ pub(crate) struct FlacSink {
     streaminfo_last: bool,
 }
 
-/// The layout FLAC assigns to each channel count (as WAVE masks): a stream whose channels are
-/// these needs no note of its layout.
-fn default_mask(channels: usize) -> u32 {
-    match channels {
-        1 => 0x4,
-        2 => 0x3,
-        3 => 0x7,
-        4 => 0x33,
-        5 => 0x37,
-        6 => 0x3F,
-        7 => 0x70F,
-        8 => 0x63F,
-        _ => 0,
-    }
-}
-
 impl FlacSink {
     /// Starts a stream of `channels` channels of `bits` bits at `sample_rate` Hz. A `mask` is noted
     /// in a `WAVEFORMATEXTENSIBLE_CHANNEL_MASK` comment, as the reference tools do (for mono and
@@ -95,7 +79,7 @@ impl FlacSink {
         };
         // Beyond stereo, readers disagree on FLAC's own layouts (ffmpeg 5.1 takes 6 channels for
         // 5.1 with side surrounds, the format says back): say it whenever it is known.
-        let note = mask.filter(|&m| channels > 2 || m != default_mask(channels));
+        let note = mask.filter(|&m| channels > 2 || m != super::layout::default_mask(channels));
         sink.streaminfo_last = note.is_none();
         sink.file.write_all(b"fLaC").map_err(|e| e.to_string())?;
         sink.write_streaminfo()?;

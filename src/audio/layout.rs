@@ -41,6 +41,23 @@ pub(crate) fn ffmpeg_layout(mask: u32, channels: usize) -> Option<String> {
     Some(names.join("+"))
 }
 
+/// The usual layout of `channels` channels in WAV's channel order (what hound writes, what FLAC
+/// assigns, what a video gets without a better word): mono, stereo, 3.0, quad, 5.0, 5.1, 6.1, 7.1;
+/// 0 beyond 8.
+pub(crate) fn default_mask(channels: usize) -> u32 {
+    match channels {
+        1 => 0x4,
+        2 => 0x3,
+        3 => 0x7,
+        4 => 0x33,
+        5 => 0x37,
+        6 => 0x3F,
+        7 => 0x70F,
+        8 => 0x63F,
+        _ => 0,
+    }
+}
+
 /// Whether `mask` describes `channels` channels.
 pub(crate) fn fits(mask: u32, channels: usize) -> bool {
     mask != 0 && mask.count_ones() as usize == channels

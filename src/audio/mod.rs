@@ -22,7 +22,7 @@ pub use discover::{expand_inputs, is_media, Walker, MEDIA_EXTENSIONS, OUTPUT_MAR
 pub use error::AudioError;
 pub use ffmpeg::FfmpegTools;
 pub use header::{MAX_CHANNELS, MAX_SAMPLE_RATE};
-pub(crate) use layout::ffmpeg_layout;
+pub(crate) use layout::{default_mask, ffmpeg_layout};
 pub use resample::StreamResampler;
 pub use write::{
     check_output_format, check_output_path, finish_pair, AudioOutput, CompletedOutput, OutputFormat,

@@ -39,8 +39,6 @@ pub(crate) struct Edit {
 /// What the boxes of one track say.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct TrackFacts {
-    /// The handler type (`soun` for audio).
-    pub handler: [u8; 4],
     /// Units per second of the track's media times (`mdhd`).
     pub media_timescale: u32,
     /// The first sample entry's format (`in24`, `mp4a`, …).
@@ -242,14 +240,6 @@ impl Walk {
                     (timescale(file, body, end)?, self.movie.tracks.last_mut())
                 {
                     track.media_timescale = scale;
-                }
-            }
-            b"hdlr" => {
-                let mut f = [0u8; 12];
-                if read_at(file, body, end, &mut f)? {
-                    if let Some(track) = self.movie.tracks.last_mut() {
-                        track.handler.copy_from_slice(&f[8..12]);
-                    }
                 }
             }
             b"elst" => {
@@ -513,7 +503,6 @@ mod tests {
         Movie {
             movie_timescale: 1000,
             tracks: vec![TrackFacts {
-                handler: *b"soun",
                 media_timescale: 48_000,
                 sample_entry: *b"mp4a",
                 little_endian: None,

@@ -216,15 +216,12 @@ impl StageWorker<'_> {
         let remix = |e: JobError| e.in_stage(&input.path, "remix");
         let video = self.remix_video.and_then(|v| {
             let container = v.container_for(&input.path)?;
+            let codec = container.default_codec();
             Some(VideoOut {
                 ffmpeg: v.ffmpeg.clone(),
                 container,
-                codec: container.default_codec(),
-                bitrate_kbps: if container == VideoContainer::Webm {
-                    160
-                } else {
-                    256
-                },
+                codec,
+                bitrate_kbps: codec.default_bitrate_kbps(),
                 keep_original_audio: false,
             })
         });

@@ -324,23 +324,12 @@ pub fn separate_file_to(
     let mut reader = AudioReader::open(input)?;
     let info = reader.info().clone();
     let (sr, channels) = (info.sample_rate, info.channels);
+    let create = |path: &Path| {
+        AudioOutput::create_with_layout(path, sr, channels, info.channel_mask, config.format, force)
+    };
     let mut sink = WavPair {
-        speech: AudioOutput::create_with_layout(
-            speech_path,
-            sr,
-            channels,
-            info.channel_mask,
-            config.format,
-            force,
-        )?,
-        background: AudioOutput::create_with_layout(
-            background_path,
-            sr,
-            channels,
-            info.channel_mask,
-            config.format,
-            force,
-        )?,
+        speech: create(speech_path)?,
+        background: create(background_path)?,
     };
     let frames_in = run(
         sep,

@@ -10,7 +10,7 @@ use roomtone::classify::{AmbienceModel, TagConfig};
 use roomtone::dsp::CleanupConfig;
 use roomtone::jobs::Delivery;
 use roomtone::models::{ModelContext, SessionOptions};
-use roomtone::video::{Ffmpeg, VideoAudio, VideoContainer, VideoOut};
+use roomtone::video::{Ffmpeg, VideoContainer, VideoOut};
 use roomtone::{audio, batch, mix, separate};
 
 use crate::args::{
@@ -219,10 +219,7 @@ pub fn remix_delivery(args: &RemixArgs) -> anyhow::Result<Delivery> {
         ))
         .into());
     }
-    let bitrate_kbps = args.audio_bitrate.unwrap_or(match codec {
-        VideoAudio::Opus => 160,
-        _ => 256,
-    });
+    let bitrate_kbps = args.audio_bitrate.unwrap_or(codec.default_bitrate_kbps());
     Ok(Delivery::Video(VideoOut {
         ffmpeg: Ffmpeg::find(output)?,
         container,
