@@ -4,7 +4,9 @@
 # - chromium, which tests/batch.rs uses to open the batch report headless (CHROMIUM=/path/to/browser
 #   uses another one);
 # - ffmpeg, which makes the video and camera-audio fixtures and their reference decodes
-#   (scripts/make_video_fixtures.sh, run here; tests/video.rs reads them).
+#   (scripts/make_video_fixtures.sh, run here; tests/video.rs reads them);
+# - OpenTimelineIO and its EDL/FCP XML/FCPXML adapters in target/otio-py/ (scripts/setup_otio.sh,
+#   pinned wheels), which tests/markers_otio.rs uses to read the marker exports back.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -30,3 +32,4 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 command -v ffmpeg >/dev/null
 bash scripts/make_video_fixtures.sh
+bash scripts/setup_otio.sh >/dev/null

@@ -178,7 +178,7 @@ fn bad_files_become_error_records_and_the_rest_complete_in_path_order() {
     let csv = read(&out.join("labels.csv"));
     assert_eq!(csv.lines().count(), 1 + recs.len());
     assert!(csv.starts_with(
-        "path,duration_s,ambience,labels,speech,segments,audioset_top,error,size_bytes,mtime_ns\n"
+        "path,duration_s,ambience,labels,speech,segments,speech_segments,audioset_top,error,size_bytes,mtime_ns\n"
     ));
     assert!(
         !out.join("labels.partial.jsonl").exists(),
@@ -763,7 +763,7 @@ fn labels_csv_cells_a_spreadsheet_would_run_are_defused() {
     assert_eq!(rows.len(), 2, "{csv}");
     // Sorted by path: "-broken.wav" < "=HYPERLINK...".
     assert!(
-        rows[0].starts_with("\"'-broken.wav\",,,,,,,\"'-broken.wav: "),
+        rows[0].starts_with("\"'-broken.wav\",,,,,,,,\"'-broken.wav: "),
         "path and error cells: {}",
         rows[0]
     );
@@ -995,4 +995,74 @@ fn ctrl_c_keeps_finished_records_and_resume_completes_them() {
         read(&out.join("labels.jsonl")),
         read(&straight.join("labels.jsonl"))
     );
+}
+
+#[test]
+fn markers_are_written_per_clip_beside_the_labels_and_resume_adds_missing_ones() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let lib = tmp.path().join("lib");
+    library(&lib, true);
+    let out = tmp.path().join("out");
+    let outs = out.to_str().expect("utf8");
+    let o = batch(&["--quiet", "--markers", "fcpxml", "--out", outs], &[&lib]);
+    assert_eq!(o.status.code(), Some(1), "the broken files fail");
+    let tagged: Vec<Value> = records(&out)
+        .into_iter()
+        .filter(|r| r.get("error").is_none())
+        .collect();
+    assert_eq!(tagged.len(), GOOD_FILES);
+    let lib_prefix = format!("{}/", lib.display());
+    for r in &tagged {
+        let relative = r["path"]
+            .as_str()
+            .unwrap()
+            .strip_prefix(&lib_prefix)
+            .unwrap();
+        let file = out.join("markers").join(format!("{relative}.fcpxml"));
+        let text =
+            std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        assert!(
+            text.contains("<fcpxml version=\"1.9\">"),
+            "{}",
+            file.display()
+        );
+    }
+    // The rain clip's dialogue is on its timeline.
+    let rain = std::fs::read_to_string(out.join("markers/day1/rain.ogg.fcpxml")).unwrap();
+    assert!(rain.contains("value=\"dialogue\""), "{rain}");
+    // Failed files get no marker file.
+    let written = walk_files(&out.join("markers"));
+    assert_eq!(written.len(), GOOD_FILES, "{written:?}");
+    // --resume with another format: the kept files get their markers in it too.
+    let o = batch(
+        &[
+            "--quiet",
+            "--resume",
+            "--markers",
+            "csv-markers",
+            "--out",
+            outs,
+        ],
+        &[&lib],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(out.join("markers/day1/rain.ogg.csv").is_file());
+    assert_eq!(walk_files(&out.join("markers")).len(), 2 * GOOD_FILES);
+}
+
+fn walk_files(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                found.push(p.display().to_string());
+            }
+        }
+    }
+    found.sort();
+    found
 }

@@ -165,6 +165,19 @@ fn tag_any_length_rate_channels_and_level() {
             for s in &t.segments {
                 prop_assert!(s.score.is_finite(), "{:?}", s);
             }
+            // Dialogue regions: within the file, in order, apart, scores are probabilities.
+            for s in &t.speech_segments {
+                prop_assert!(
+                    0.0 <= s.start_s && s.start_s < s.end_s && s.end_s <= duration + 1e-9,
+                    "{:?} in {} s",
+                    s,
+                    duration
+                );
+                prop_assert!((0.0..=1.0).contains(&s.score), "{:?}", s);
+            }
+            for w in t.speech_segments.windows(2) {
+                prop_assert!(w[0].end_s < w[1].start_s, "{:?}", w);
+            }
             let damaged = sigs[..ch].iter().any(|s| matches!(s, Signal::Damaged));
             prop_assert_eq!(!t.warnings.is_empty(), damaged, "{:?}", t.warnings);
             // The record serialises (no NaN in it).

@@ -128,7 +128,7 @@ fn json_and_csv_carry_the_same_fields_and_folders_are_searched() {
     let mut lines = text.lines();
     assert_eq!(
         lines.next(),
-        Some("path,duration_s,ambience,labels,speech,segments,audioset_top,error")
+        Some("path,duration_s,ambience,labels,speech,segments,speech_segments,audioset_top,error")
     );
     let row = lines.next().expect("one row");
     assert!(
@@ -246,6 +246,12 @@ fn ambience_model_mapping_is_the_taxonomy_mapping_not_the_head() {
     std::fs::copy(full.join("yamnet.toml"), headless.join("yamnet.toml")).unwrap();
     std::os::unix::fs::symlink(full.join("yamnet"), headless.join("yamnet")).unwrap();
     std::fs::copy(
+        full.join("silero_vad.toml"),
+        headless.join("silero_vad.toml"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(full.join("silero_vad"), headless.join("silero_vad")).unwrap();
+    std::fs::copy(
         full.join("tagging/taxonomy.toml"),
         headless.join("tagging/taxonomy.toml"),
     )
@@ -282,4 +288,121 @@ fn the_output_name_sets_the_format() {
         let text = std::fs::read_to_string(&out).unwrap();
         assert!(text.starts_with(first), "{name}: {text}");
     }
+}
+
+#[test]
+fn the_example_has_its_four_lines_of_dialogue_where_they_were_placed() {
+    // scripts/make_example.py places four spoken descriptions at these times (their first
+    // samples; each starts with a little room tone) over rain at +5 dB SNR.
+    let placed = [1.20, 3.30, 6.10, 9.00];
+    let out = roomtone()
+        .args(["tag", "--format", "jsonl"])
+        .arg(example())
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    let t: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let regions: Vec<(f64, f64)> = t["speech_segments"]
+        .as_array()
+        .expect("speech_segments")
+        .iter()
+        .map(|s| (s["start_s"].as_f64().unwrap(), s["end_s"].as_f64().unwrap()))
+        .collect();
+    assert_eq!(regions.len(), 4, "{regions:?}");
+    for (i, (&(start, end), &at)) in regions.iter().zip(&placed).enumerate() {
+        assert!(
+            (at - 0.1..at + 0.4).contains(&start),
+            "line {i} at {at} s found at {start}"
+        );
+        assert!(end - start > 0.5, "line {i}: {start}-{end}");
+        if let Some(&next) = placed.get(i + 1) {
+            assert!(end < next, "line {i} runs into the next: {end} >= {next}");
+        }
+    }
+    // Without the voice-activity model: no regions.
+    let out = roomtone()
+        .args(["tag", "--format", "jsonl", "--no-speech-segments"])
+        .arg(example())
+        .output()
+        .expect("run");
+    let t: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(t["speech_segments"], serde_json::json!([]));
+}
+
+#[test]
+fn markers_go_to_stdout_a_file_or_one_file_per_clip_in_a_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.wav");
+    let b = dir.path().join("b.wav");
+    common::write_wav(&a, 16_000, &common::noise(16_000 * 3, 0.1, 1));
+    common::write_wav(&b, 16_000, &common::noise(16_000 * 2, 0.1, 2));
+    // One clip: standard output, with a note that 25 fps is a default.
+    let out = roomtone()
+        .args(["tag", "--format", "edl"])
+        .arg(&a)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("TITLE: a.wav\nFCM: NON-DROP FRAME"),
+        "{text}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("markers at 25 fps"));
+    // --fps: no note, the rate in the file.
+    let out = roomtone()
+        .args(["tag", "--format", "csv-markers", "--fps", "29.97"])
+        .arg(&a)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("markers at"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(",29.97df"));
+    // Several clips need a folder.
+    let out = roomtone()
+        .args(["tag", "--format", "otio"])
+        .args([&a, &b])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--output FOLDER"));
+    let folder = dir.path().join("markers");
+    roomtone()
+        .args(["tag", "--format", "otio", "-o"])
+        .arg(&folder)
+        .args([&a, &b])
+        .assert()
+        .success();
+    for name in ["a.wav.otio", "b.wav.otio"] {
+        let text = std::fs::read_to_string(folder.join(name)).unwrap();
+        assert!(text.contains("\"OTIO_SCHEMA\": \"Timeline.1\""), "{name}");
+    }
+    // Existing files are not replaced without --force, and nothing is tagged.
+    let out = roomtone()
+        .args(["tag", "--format", "otio", "-o"])
+        .arg(&folder)
+        .args([&a, &b])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--force"));
+    // The output's name sets the format, and a name for another format is refused.
+    let edl = dir.path().join("a.edl");
+    roomtone()
+        .args(["tag", "-o"])
+        .arg(&edl)
+        .arg(&a)
+        .assert()
+        .success();
+    assert!(std::fs::read_to_string(&edl)
+        .unwrap()
+        .starts_with("TITLE: a.wav"));
+    let out = roomtone()
+        .args(["tag", "--format", "fcpxml", "-o"])
+        .arg(dir.path().join("a2.edl"))
+        .arg(&a)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("mislabelled"));
 }

@@ -83,13 +83,15 @@ pub(crate) fn check_limits(sample_rate: u64, channels: u64) -> Result<(), String
 }
 
 /// One chunk header: its id, its size as declared, and where its body starts.
-struct Chunk {
-    id: [u8; 4],
-    size: u64,
-    body: u64,
+pub(crate) struct Chunk {
+    pub id: [u8; 4],
+    pub size: u64,
+    pub body: u64,
 }
 
-fn chunks<R: Read + Seek>(
+/// Calls `visit` on each chunk of a RIFF (little-endian sizes) or IFF (big-endian) file from byte
+/// `start`, until it returns `false`, the file ends, or [`MAX_CHUNKS`] have been seen.
+pub(crate) fn chunks<R: Read + Seek>(
     file: &mut R,
     file_len: u64,
     start: u64,

@@ -12,6 +12,7 @@ mod header;
 mod layout;
 mod mp4;
 mod resample;
+pub mod timecode;
 mod write;
 
 pub use container::Container;
@@ -24,6 +25,7 @@ pub use ffmpeg::FfmpegTools;
 pub use header::{MAX_CHANNELS, MAX_SAMPLE_RATE};
 pub(crate) use layout::{default_mask, ffmpeg_layout};
 pub use resample::StreamResampler;
+pub use timecode::{read_timing, StartTimecode, Timing};
 pub use write::{
     check_output_format, check_output_path, finish_pair, AudioOutput, CompletedOutput, OutputFormat,
 };

@@ -9,6 +9,9 @@
 //!   symphonia 0.5 plays the media from its first sample, so AAC comes out 1,024 samples late and
 //!   as much too long. Empty edits before the media (a track that starts after the picture) give
 //!   the track's start offset.
+//! - **Timing** (for `audio::timecode`): each track's handler (`vide`, `soun`, `tmcd`), its most
+//!   common sample duration (a video track's frame rate), a `tmcd` sample entry's fields and the
+//!   offset of the first chunk, where a timecode track's first frame number is.
 
 use std::io::{Read, Seek, SeekFrom};
 
@@ -23,6 +26,9 @@ const MAX_STSD_BYTES: u64 = 64 * 1024;
 const MAX_EDITS: u64 = 64;
 /// A rate of 1.0 in an edit (16.16 fixed point).
 const RATE_ONE: i32 = 0x0001_0000;
+/// Distinct sample durations counted per `stts` to find the most common one (a constant-rate
+/// track has one or two; durations first seen after this many are not counted).
+const MAX_DELTAS: usize = 16;
 
 /// One entry of an edit list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +56,28 @@ pub(crate) struct TrackFacts {
     /// The media's length in the track's timescale by its sample table (`stts`): what the track
     /// holds, which `mdhd`'s duration does not always agree with.
     pub stts_duration: Option<u64>,
+    /// The media handler (`hdlr` in `mdia`): `vide`, `soun`, `tmcd` …; zeros if there is none.
+    pub handler: [u8; 4],
+    /// The sample duration most samples have, in the track's timescale (`stts`; 0 never).
+    pub sample_delta: Option<u32>,
+    /// The fields of a `tmcd` (timecode) sample entry.
+    pub timecode: Option<TimecodeEntry>,
+    /// Byte offset of the track's first chunk (`stco` or `co64`), if it has one.
+    pub first_chunk: Option<u64>,
+}
+
+/// A QuickTime timecode sample entry (`tmcd`, QuickTime File Format: "Timecode sample
+/// description"): how the track's frame numbers count.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct TimecodeEntry {
+    /// Bit 0: drop frame; bit 1: wraps at 24 hours; bit 2: negative times; bit 3: counter.
+    pub flags: u32,
+    /// Units per second of `frame_duration`.
+    pub timescale: u32,
+    /// Length of one frame in `timescale` units (frame rate = timescale / frame_duration).
+    pub frame_duration: u32,
+    /// Frames per timecode second (30 for 29.97).
+    pub frames_per_second: u8,
 }
 
 /// What the boxes of a movie say, track by track in the order of the `trak` boxes (symphonia
@@ -253,13 +281,44 @@ impl Walk {
                 if let (Some(entry), Some(track)) = (entry, self.movie.tracks.last_mut()) {
                     track.sample_entry = entry.format;
                     track.little_endian = entry.little_endian;
+                    track.timecode = entry.timecode;
                 }
             }
             b"stts" => {
                 table(file, id, body, end, self.file_len)?;
-                let total = stts_total(file, body, end)?;
+                let (total, delta) = stts_total(file, body, end)?;
                 if let Some(track) = self.movie.tracks.last_mut() {
                     track.stts_duration = Some(total);
+                    track.sample_delta = delta;
+                }
+            }
+            b"hdlr" => {
+                // Full box header (4), component type (4: QuickTime's `mhlr`, or `dhlr` for the
+                // data handler inside `minf`, which is not the media's), handler type (4).
+                let mut f = [0u8; 12];
+                if read_at(file, body, end, &mut f)? && &f[4..8] != b"dhlr" {
+                    if let Some(track) = self.movie.tracks.last_mut() {
+                        if track.handler == [0; 4] {
+                            track.handler = [f[8], f[9], f[10], f[11]];
+                        }
+                    }
+                }
+            }
+            b"stco" | b"co64" => {
+                table(file, id, body, end, self.file_len)?;
+                // Full box header (4), entry count (4), then 4- or 8-byte offsets.
+                let mut f = [0u8; 16];
+                let wide = id == b"co64";
+                let n = if wide { 16 } else { 12 };
+                if read_at(file, body, end, &mut f[..n])? && be32(&f[4..]) > 0 {
+                    let first = if wide {
+                        be64(&f[8..])
+                    } else {
+                        u64::from(be32(&f[8..]))
+                    };
+                    if let Some(track) = self.movie.tracks.last_mut() {
+                        track.first_chunk.get_or_insert(first);
+                    }
                 }
             }
             _ => table(file, id, body, end, self.file_len)?,
@@ -268,23 +327,40 @@ impl Walk {
     }
 }
 
-/// The sum of an `stts` box's sample counts × durations (its size was checked by [`table`]).
-fn stts_total<R: Read + Seek>(file: &mut R, body: u64, end: u64) -> Result<u64, String> {
+/// The sum of an `stts` box's sample counts × durations (its size was checked by [`table`]),
+/// and the non-zero duration the most samples have (among the first [`MAX_DELTAS`] distinct ones).
+fn stts_total<R: Read + Seek>(
+    file: &mut R,
+    body: u64,
+    end: u64,
+) -> Result<(u64, Option<u32>), String> {
     let mut f = [0u8; 8];
     if !read_at(file, body, end, &mut f)? {
-        return Ok(0);
+        return Ok((0, None));
     }
     let count = u64::from(be32(&f[4..]));
     let mut reader = std::io::BufReader::new(&mut *file);
     let mut total = 0u64;
+    let mut deltas: Vec<(u32, u64)> = Vec::new();
     let mut e = [0u8; 8];
     for _ in 0..count {
         reader
             .read_exact(&mut e)
             .map_err(|err| format!("the MP4 sample table 'stts' cannot be read: {err}"))?;
-        total = total.saturating_add(u64::from(be32(&e[..4])) * u64::from(be32(&e[4..])));
+        let (samples, delta) = (be32(&e[..4]), be32(&e[4..]));
+        total = total.saturating_add(u64::from(samples) * u64::from(delta));
+        if delta == 0 {
+            continue;
+        }
+        if let Some((_, n)) = deltas.iter_mut().find(|(d, _)| *d == delta) {
+            *n += u64::from(samples);
+        } else if deltas.len() < MAX_DELTAS {
+            deltas.push((delta, u64::from(samples)));
+        }
     }
-    Ok(total)
+    // The first of equally common durations wins.
+    let common = deltas.iter().rev().max_by_key(|(_, n)| *n).map(|&(d, _)| d);
+    Ok((total, common))
 }
 
 /// Reads `buf.len()` bytes at `body` if the box (ending at `end`) holds that many; `Ok(false)` if
@@ -375,6 +451,7 @@ fn edit_list<R: Read + Seek>(
 struct SampleEntry {
     format: [u8; 4],
     little_endian: Option<bool>,
+    timecode: Option<TimecodeEntry>,
 }
 
 fn sample_entry<R: Read + Seek>(
@@ -404,9 +481,21 @@ fn sample_entry<R: Read + Seek>(
         _ => None,
     };
     let little_endian = children.and_then(|at| entry.get(at..)).and_then(enda);
+    // A timecode entry after the 16-byte header: reserved (4), flags, timescale, frame duration
+    // (4 each), frames per second (1), reserved (1).
+    let timecode = (&format == b"tmcd")
+        .then(|| entry.get(16..34))
+        .flatten()
+        .map(|t| TimecodeEntry {
+            flags: be32(&t[4..]),
+            timescale: be32(&t[8..]),
+            frame_duration: be32(&t[12..]),
+            frames_per_second: t[16],
+        });
     Ok(Some(SampleEntry {
         format,
         little_endian,
+        timecode,
     }))
 }
 
@@ -507,7 +596,7 @@ mod tests {
                 sample_entry: *b"mp4a",
                 little_endian: None,
                 edits: Some(edits),
-                stts_duration: None,
+                ..TrackFacts::default()
             }],
         }
     }

@@ -26,7 +26,7 @@ pub use output::{
 pub use progress::{Counts, Observer};
 pub use shard::{Shard, ShardParseError};
 use stages::{check_output_names, StageWorker};
-pub use stages::{plan_stages, RemixVideo, StageOptions, StagePlan};
+pub use stages::{plan_stages, MarkerOptions, RemixVideo, StageOptions, StagePlan};
 
 /// What went wrong with a batch as a whole (a file that cannot be read is a record, not this).
 #[derive(Debug, thiserror::Error)]
@@ -172,6 +172,7 @@ pub fn discover(
             // Below the output folder (when it is itself a root): its stems and remixes.
             walker.exclude(&out_dir.join(stages::STEMS_DIR));
             walker.exclude(&out_dir.join(stages::REMIX_DIR));
+            walker.exclude(&out_dir.join(stages::MARKERS_DIR));
             for f in walker.walk(root) {
                 let relative = f
                     .strip_prefix(root)
@@ -276,14 +277,24 @@ struct Worker<'t> {
 }
 
 /// Tags one file and runs the stages on it; a panic becomes the file's error record.
-fn process(worker: &mut Worker<'_>, out_dir: &Path, input: &Input, stamp: (u64, i64)) -> Entry {
+fn process(
+    worker: &mut Worker<'_>,
+    out_dir: &Path,
+    input: &Input,
+    stamp: (u64, i64),
+    markers: Option<MarkerOptions>,
+) -> Entry {
     let mut columns: Vec<Vec<f32>> = Vec::new();
     let result = crate::guard::per_file(&input.path, || {
         let tagged = worker
             .tag
             .tag_with(&input.path, |p| columns.push(p.mel_band_mean.clone()))?;
-        // A file whose separation or remix fails is an error record, so --resume runs it again.
+        // A file whose separation, remix or markers fail is an error record, so --resume runs
+        // it again.
         worker.stages.run(input, out_dir)?;
+        if let Some(options) = markers {
+            stages::write_markers(out_dir, input, &tagged, options)?;
+        }
         Ok::<_, crate::jobs::JobError>(tagged)
     });
     let (record, spectrogram) = match result {
@@ -306,6 +317,32 @@ fn process(worker: &mut Worker<'_>, out_dir: &Path, input: &Input, stamp: (u64, 
             mtime_ns: stamp.1,
         },
         spectrogram,
+    }
+}
+
+/// `--markers` on a resumed batch: the files kept from before get their marker file if they have
+/// none (a batch run earlier without `--markers`, or in another format). A failure is reported
+/// and the batch goes on (the labels are right; the next run tries again).
+fn write_missing_markers(
+    out: &Path,
+    inputs: &[Input],
+    kept: &[Entry],
+    options: MarkerOptions,
+    observer: &mut dyn Observer,
+) {
+    let by_key: HashMap<&str, &Input> = inputs.iter().map(|i| (i.key.as_str(), i)).collect();
+    for entry in kept {
+        let (TagRecord::Tagged(tags), Some(input)) =
+            (&entry.record.record, by_key.get(entry.record.path()))
+        else {
+            continue;
+        };
+        if stages::batch_markers_path(out, input, options.format).exists() {
+            continue;
+        }
+        if let Err(e) = stages::write_markers(out, input, tags, options) {
+            observer.problem(&format!("roomtone: {e}"));
+        }
     }
 }
 
@@ -436,7 +473,7 @@ pub fn run(
         workers,
         &todo,
         cancel,
-        |worker, i| process(worker, out, &inputs[i], stamps[i]),
+        |worker, i| process(worker, out, &inputs[i], stamps[i], stages.markers()),
         |i, entry| {
             counts.done += 1;
             match &entry.record.record {
@@ -464,6 +501,9 @@ pub fn run(
 
     let interrupted = cancel.load(Ordering::Relaxed) && counts.done < todo.len();
     let skipped = kept.len();
+    if let Some(options) = stages.markers() {
+        write_missing_markers(out, inputs, &kept, options, observer);
+    }
     let mut all = kept;
     all.append(&mut fresh);
     // Files not reached this time keep their earlier record, if any.

@@ -24,7 +24,7 @@ pub const JOURNAL: &str = "labels.partial.jsonl";
 pub const LOCK: &str = ".roomtone.lock";
 /// Header of `labels.csv`: the `roomtone tag` columns plus size and modification time.
 pub const LABELS_CSV_HEADER: &str =
-    "path,duration_s,ambience,labels,speech,segments,audioset_top,error,size_bytes,mtime_ns";
+    "path,duration_s,ambience,labels,speech,segments,speech_segments,audioset_top,error,size_bytes,mtime_ns";
 
 /// A record and its spectrogram thumbnail (base64 PNG), as kept in the journal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -18,9 +18,11 @@ use std::path::{Path, PathBuf};
 
 use super::{BatchError, Input};
 use crate::audio::OutputFormat;
+use crate::classify::TagResult;
 use crate::jobs::{self, JobError, RemixJob, Stems};
 use crate::mix::RemixConfig;
 use crate::models::ModelContext;
+use crate::report::markers::{self, FrameRate, MarkerFormat};
 use crate::separate::{self, Backends, SeparateConfig, Separator};
 use crate::video::{Ffmpeg, VideoContainer, VideoOut};
 
@@ -28,6 +30,17 @@ use crate::video::{Ffmpeg, VideoContainer, VideoOut};
 pub(crate) const STEMS_DIR: &str = "stems";
 /// Folder of OUTDIR that holds the remixes.
 pub(crate) const REMIX_DIR: &str = "remix";
+/// Folder of OUTDIR that holds the timeline markers.
+pub(crate) const MARKERS_DIR: &str = "markers";
+
+/// `--markers`: each tagged clip's timeline markers, as `OUTDIR/markers/<relative path>.<ext>`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MarkerOptions {
+    /// The format.
+    pub format: MarkerFormat,
+    /// The timecode's frame rate, if given (else each file's own; see [`markers::clip_of`]).
+    pub fps: Option<FrameRate>,
+}
 
 /// Which stages after tagging a batch runs.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -43,6 +56,8 @@ pub struct StageOptions {
     /// `--remix-container`: deliver each remix as a video under the input's picture (in this
     /// container, or the input's own), instead of a WAV.
     pub remix_video: Option<RemixVideo>,
+    /// `--markers`: timeline markers per clip under `OUTDIR/markers/`.
+    pub markers: Option<MarkerOptions>,
 }
 
 /// Remixes delivered as video: the remix under each input's picture (see [`crate::video`]).
@@ -76,6 +91,7 @@ pub struct StagePlan {
     separation: SeparateConfig,
     remix: Option<RemixConfig>,
     remix_video: Option<RemixVideo>,
+    markers: Option<MarkerOptions>,
 }
 
 impl std::fmt::Debug for StagePlan {
@@ -109,13 +125,19 @@ pub fn plan_stages(
         },
         remix: options.remix.clone(),
         remix_video: options.remix_video.clone(),
+        markers: options.markers,
     })
 }
 
 impl StagePlan {
     /// Whether any stage runs after tagging.
     pub fn is_empty(&self) -> bool {
-        self.backends.is_none()
+        self.backends.is_none() && self.markers.is_none()
+    }
+
+    /// The `--markers` settings.
+    pub(crate) fn markers(&self) -> Option<MarkerOptions> {
+        self.markers
     }
 
     /// One worker's sessions for the stages.
@@ -173,6 +195,29 @@ pub(crate) fn batch_remix_path(out_dir: &Path, input: &Input, extension: &str) -
     let mut name = output_name(input).to_os_string();
     name.push(format!(".remix.{extension}"));
     mirror_dir(out_dir, REMIX_DIR, input).join(name)
+}
+
+/// The marker file of `input` in `out_dir`: `OUTDIR/markers/<relative path>.<ext>`.
+pub(crate) fn batch_markers_path(out_dir: &Path, input: &Input, format: MarkerFormat) -> PathBuf {
+    let mut name = output_name(input).to_os_string();
+    name.push(format!(".{}", format.extension()));
+    mirror_dir(out_dir, MARKERS_DIR, input).join(name)
+}
+
+/// Writes `tags`' markers for `input` (replacing an earlier file).
+pub(crate) fn write_markers(
+    out_dir: &Path,
+    input: &Input,
+    tags: &TagResult,
+    options: MarkerOptions,
+) -> Result<(), JobError> {
+    let path = batch_markers_path(out_dir, input, options.format);
+    if let Some(dir) = path.parent() {
+        jobs::create_folder(dir)?;
+    }
+    let text = markers::render(options.format, &markers::clip_of(tags, options.fps));
+    crate::report::write_text_atomic(&path, &text, true)
+        .map_err(|source| JobError::Markers { path, source })
 }
 
 /// Refuses a batch with stages in which two inputs would write the same stems (the same path below

@@ -74,7 +74,18 @@ impl<'m> Analyser<'m> {
     pub fn analyse(
         &mut self,
         path: &Path,
+        on_patch: impl FnMut(&PatchAnalysis),
+    ) -> Result<FileSummary, TagError> {
+        self.analyse_with(path, on_patch, |_| Ok(()))
+    }
+
+    /// [`Analyser::analyse`], also handing the model-rate mono samples to `on_samples` as they are
+    /// decoded (every sample once, in order), e.g. for a voice-activity model at the same rate.
+    pub fn analyse_with(
+        &mut self,
+        path: &Path,
         mut on_patch: impl FnMut(&PatchAnalysis),
+        mut on_samples: impl FnMut(&[f32]) -> Result<(), TagError>,
     ) -> Result<FileSummary, TagError> {
         let params = self.model.mel_params().clone();
         let (frame_hop, n_mels) = (params.stft.hop_length, params.n_mels);
@@ -100,6 +111,7 @@ impl<'m> Analyser<'m> {
                 break;
             }
             total_samples += samples.len() - before;
+            on_samples(&samples[before..])?;
             // Every patch whose frames are all here.
             while (next_start + patch_frames - base_frame) * n_mels <= frames.len() {
                 let f0 = (next_start - base_frame) * n_mels;

@@ -19,6 +19,7 @@ mod head;
 mod signal;
 mod tagger;
 mod taxonomy;
+mod vad;
 mod yamnet;
 
 pub use analysis::{Analyser, FileSummary, PatchAnalysis};
@@ -28,6 +29,7 @@ pub use tagger::{
     AmbienceModel, ClassScore, LabelScore, Segment, TagConfig, TagResult, TagWorker, Tagger,
 };
 pub use taxonomy::{Aggregate, Label, LabelKind, Taxonomy};
+pub use vad::{regions, GatedVad, RegionParams, SpeechSegment, Vad, VadSession, VAD_RATE};
 pub use yamnet::{PatchOutput, Yamnet, YamnetSession, N_CLASSES};
 
 use crate::audio::AudioError;

@@ -1,5 +1,6 @@
 //! From patches to what a user reads: clip labels, the ambience, speech, a timeline, top classes.
 
+use std::cell::RefCell;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -7,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::analysis::{Analyser, PatchAnalysis};
 use super::head::Head;
 use super::taxonomy::{LabelKind, Taxonomy};
+use super::vad::{self, GatedVad, RegionParams, SpeechSegment, Vad, VadSession};
 use super::yamnet::Yamnet;
 use super::TagError;
 use crate::models::{ModelContext, SessionOptions};
@@ -30,6 +32,9 @@ pub struct TagConfig {
     pub min_segment_s: f64,
     /// What chooses the ambience.
     pub ambience_model: AmbienceModel,
+    /// Dialogue regions (`speech_segments`): how the voice-activity model's frames are joined, or
+    /// `None` to skip the model (the records then have no regions).
+    pub speech_regions: Option<RegionParams>,
 }
 
 impl TagConfig {
@@ -57,6 +62,7 @@ impl Default for TagConfig {
             hop_s: 0.48,
             min_segment_s: 2.0,
             ambience_model: AmbienceModel::Head,
+            speech_regions: Some(RegionParams::default()),
         }
     }
 }
@@ -107,6 +113,10 @@ pub struct TagResult {
     pub speech: bool,
     /// Ambience timeline.
     pub segments: Vec<Segment>,
+    /// Where someone speaks (a voice-activity model's regions; pauses within a line do not split
+    /// it). Empty when none, or when tagged with `speech_regions: None`.
+    #[serde(default)]
+    pub speech_segments: Vec<SpeechSegment>,
     /// The five AudioSet classes with the highest mean probability.
     pub audioset_top: Vec<ClassScore>,
     /// What was repaired while reading the file (e.g. damaged samples replaced by silence).
@@ -117,6 +127,7 @@ pub struct TagResult {
 /// The shared, read-only part of tagging: model, taxonomy and head.
 pub struct Tagger {
     model: Yamnet,
+    vad: Vad,
     taxonomy: Taxonomy,
     head: Option<Head>,
     session: SessionOptions,
@@ -128,6 +139,7 @@ impl Tagger {
     pub fn load(context: &ModelContext) -> Result<Self, TagError> {
         let models_dir = context.dir.as_path();
         let model = Yamnet::load(models_dir)?;
+        let vad = Vad::load(models_dir)?;
         let taxonomy = Taxonomy::load(&Taxonomy::path_in(models_dir), model.class_names())?;
         let head_path = models_dir.join("tagging").join("ambience_head.json");
         let head = if head_path.exists() {
@@ -149,6 +161,7 @@ impl Tagger {
         };
         Ok(Self {
             model,
+            vad,
             taxonomy,
             head,
             session: context.yamnet,
@@ -171,6 +184,10 @@ impl Tagger {
         Ok(TagWorker {
             tagger: self,
             analyser: Analyser::new(&self.model, config.hop_s, self.session)?,
+            vad: match config.speech_regions {
+                Some(_) => Some(self.vad.session(self.session)?),
+                None => None,
+            },
             config: config.clone(),
         })
     }
@@ -180,6 +197,7 @@ impl Tagger {
 pub struct TagWorker<'t> {
     tagger: &'t Tagger,
     analyser: Analyser<'t>,
+    vad: Option<VadSession>,
     config: TagConfig,
 }
 
@@ -214,22 +232,53 @@ impl TagWorker<'_> {
         let mut class_sum = vec![0.0f64; tagger.model.class_names().len()];
         let mut mapping = Vec::new();
         let mut head_out = Vec::new();
-        let summary = self.analyser.analyse(path, |p: &PatchAnalysis| {
-            observe(p);
-            tax.patch_scores(&p.scores, &mut mapping);
-            if let Some(h) = head {
-                h.predict(&p.embedding, &p.signal, &mut head_out);
+        let speech_label = tax.labels.iter().position(|l| l.kind == LabelKind::Speech);
+        let gate = self.config.speech_regions.and_then(|r| r.gate);
+        let dialogue = self
+            .vad
+            .as_mut()
+            .map(|session| RefCell::new(GatedVad::new(session, gate)));
+        let on_samples = |samples: &[f32]| {
+            if let Some(d) = &dialogue {
+                d.borrow_mut().samples(samples);
             }
-            for (s, &v) in class_sum.iter_mut().zip(&p.scores) {
-                *s += f64::from(v);
-            }
-            rows.push(PatchRow {
-                start_s: p.start_s,
-                level_db: p.signal[0],
-                mapping: mapping.clone(),
-                head: head_out.clone(),
-            });
-        })?;
+            Ok(())
+        };
+        let analysed = self.analyser.analyse_with(
+            path,
+            |p: &PatchAnalysis| {
+                observe(p);
+                tax.patch_scores(&p.scores, &mut mapping);
+                if let Some(d) = &dialogue {
+                    let speech = speech_label.map_or(1.0, |i| mapping[i]);
+                    d.borrow_mut().patch(p.start_s, p.end_s, speech);
+                }
+                if let Some(h) = head {
+                    h.predict(&p.embedding, &p.signal, &mut head_out);
+                }
+                for (s, &v) in class_sum.iter_mut().zip(&p.scores) {
+                    *s += f64::from(v);
+                }
+                rows.push(PatchRow {
+                    start_s: p.start_s,
+                    level_db: p.signal[0],
+                    mapping: mapping.clone(),
+                    head: head_out.clone(),
+                });
+            },
+            on_samples,
+        );
+        let probs = dialogue.map(|d| d.into_inner().finish());
+        let summary = analysed?;
+        let speech_segments = match (probs, &self.config.speech_regions) {
+            (Some(probs), Some(params)) => vad::regions(
+                &probs?,
+                vad::FRAME as f64 / f64::from(vad::VAD_RATE),
+                summary.duration_s,
+                params,
+            ),
+            _ => Vec::new(),
+        };
         let n = rows.len().max(1);
 
         let candidates = candidates(head, tax, &rows);
@@ -282,6 +331,7 @@ impl TagWorker<'_> {
             labels,
             speech: speech_present,
             segments,
+            speech_segments,
             audioset_top,
             warnings: summary.warnings,
         })

@@ -84,6 +84,14 @@ pub enum JobError {
     /// The worker threads could not be started.
     #[error(transparent)]
     Pool(#[from] PoolError),
+    /// A clip's timeline markers could not be written.
+    #[error("{}: cannot write the markers: {source}", path.display())]
+    Markers {
+        /// The marker file.
+        path: PathBuf,
+        /// What went wrong.
+        source: std::io::Error,
+    },
     /// A stage of a batch failed for this input (the source says where and why).
     #[error("{}: {stage} failed: {source}", input.display())]
     Stage {

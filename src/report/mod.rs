@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 pub mod html;
+pub mod markers;
 
 use crate::audio::FileInfo;
 
@@ -91,7 +92,7 @@ mod tests {
             path: "@SUM(A1).wav".into(),
             error: "-cannot read".into(),
         });
-        assert_eq!(row, "\"'@SUM(A1).wav\",,,,,,,\"'-cannot read\"");
+        assert_eq!(row, "\"'@SUM(A1).wav\",,,,,,,,\"'-cannot read\"");
     }
 }
 
@@ -114,9 +115,10 @@ pub enum TagRecord {
 
 /// Header of `roomtone tag --format csv`.
 pub const TAG_CSV_HEADER: &str =
-    "path,duration_s,ambience,labels,speech,segments,audioset_top,error";
+    "path,duration_s,ambience,labels,speech,segments,speech_segments,audioset_top,error";
 
-/// One CSV row: lists are joined with `;`, each item `name:score` (segments `start-end:label`).
+/// One CSV row: lists are joined with `;`, each item `name:score` (segments `start-end:label`,
+/// speech segments `start-end:score`).
 pub fn tag_csv_row(record: &TagRecord) -> String {
     match record {
         TagRecord::Tagged(t) => {
@@ -130,6 +132,11 @@ pub fn tag_csv_row(record: &TagRecord) -> String {
                 .iter()
                 .map(|s| format!("{:.2}-{:.2}:{}", s.start_s, s.end_s, s.label))
                 .collect();
+            let speech_segments: Vec<String> = t
+                .speech_segments
+                .iter()
+                .map(|s| format!("{:.2}-{:.2}:{:.3}", s.start_s, s.end_s, s.score))
+                .collect();
             let top: Vec<String> = t
                 .audioset_top
                 .iter()
@@ -142,13 +149,14 @@ pub fn tag_csv_row(record: &TagRecord) -> String {
                 csv_field(&labels.join(";")),
                 t.speech.to_string(),
                 csv_field(&segments.join(";")),
+                csv_field(&speech_segments.join(";")),
                 csv_field(&top.join(";")),
                 String::new(),
             ]
             .join(",")
         }
         TagRecord::Failed { path, error } => {
-            format!("{},,,,,,,{}", csv_field(path), csv_field(error))
+            format!("{},,,,,,,,{}", csv_field(path), csv_field(error))
         }
     }
 }

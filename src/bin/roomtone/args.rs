@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use roomtone::report::markers::{FrameRate, MarkerFormat};
 use roomtone::{audio, batch, mix, models, separate};
 
 /// Tag, separate, clean and remix the background audio of video and film.
@@ -111,13 +112,22 @@ pub struct InfoArgs {
 
 #[derive(Args, Debug)]
 pub struct TagArgs {
-    /// Output format: json (one array), jsonl (one object per line) or csv (one row per file)
-    /// [default: the one --output's extension names (.json, .jsonl, .csv), else json].
+    /// Output format: json (one array), jsonl (one object per line) or csv (one row per file);
+    /// or timeline markers for an editor, one file per clip: edl (CMX 3600 with DaVinci Resolve
+    /// marker events), fcpxml (Final Cut Pro / Resolve), xmeml (Final Cut 7 XML, for Premiere
+    /// Pro), otio (OpenTimelineIO) or csv-markers (one row per marker)
+    /// [default: the one --output's extension names (.json, .jsonl, .csv, .edl, .fcpxml, .xml,
+    /// .otio), else json].
     #[arg(long, value_enum)]
     pub format: Option<Format>,
-    /// Write to FILE (atomically) instead of standard output.
-    #[arg(long, short, value_name = "FILE")]
+    /// Write to FILE (atomically) instead of standard output. Markers of several clips need a
+    /// folder: one file per clip, named after it (take1.mov -> take1.mov.edl).
+    #[arg(long, short, value_name = "FILE|FOLDER")]
     pub output: Option<PathBuf>,
+    /// Frame rate of the markers' timecode, e.g. 25, 24, 23.976, 29.97 (drop frame), 29.97ndf,
+    /// 30000/1001 [default: the video's rate, a Broadcast WAV's iXML rate, else 25].
+    #[arg(long, value_name = "RATE", value_parser = frame_rate)]
+    pub fps: Option<FrameRate>,
     /// Replace FILE given to --output if it exists.
     #[arg(long)]
     pub force: bool,
@@ -137,6 +147,9 @@ pub struct TagArgs {
     /// mapping of models/tagging/taxonomy.toml (for comparison).
     #[arg(long, value_enum, default_value_t = AmbienceArg::Head)]
     pub ambience_model: AmbienceArg,
+    /// Skip the dialogue regions (speech_segments; the voice-activity model is not run).
+    #[arg(long)]
+    pub no_speech_segments: bool,
     /// Audio or video files, or folders.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
@@ -216,6 +229,14 @@ pub struct BatchArgs {
     /// webm, or same (each input's own container; audio-only inputs get a WAV).
     #[arg(long, value_name = "CONTAINER", requires = "remix")]
     pub remix_container: Option<String>,
+    /// Also write each clip's timeline markers (ambience segments and dialogue regions) in this
+    /// format beside the labels, as OUTDIR/markers/day1/take.mov.edl: edl, fcpxml, xmeml, otio or
+    /// csv-markers (see `roomtone tag --help`).
+    #[arg(long, value_name = "FORMAT", value_parser = marker_format)]
+    pub markers: Option<MarkerFormat>,
+    /// Frame rate of the markers' timecode [default: each file's video rate, iXML rate, else 25].
+    #[arg(long, value_name = "RATE", value_parser = frame_rate, requires = "markers")]
+    pub fps: Option<FrameRate>,
     #[command(flatten)]
     pub model: ModelArgs,
     /// Folders (walked recursively) or files.
@@ -360,15 +381,41 @@ pub enum Format {
     Json,
     Jsonl,
     Csv,
+    Edl,
+    Fcpxml,
+    Xmeml,
+    Otio,
+    CsvMarkers,
 }
 
 impl Format {
-    /// The value's name, which is also its file extension.
+    /// The value's name.
     pub fn name(self) -> &'static str {
+        match self.markers() {
+            Some(m) => m.name(),
+            None => self.extension(),
+        }
+    }
+
+    /// The extension of a file in this format.
+    pub fn extension(self) -> &'static str {
         match self {
             Self::Json => "json",
             Self::Jsonl => "jsonl",
             Self::Csv => "csv",
+            _ => self.markers().map_or("", MarkerFormat::extension),
+        }
+    }
+
+    /// The marker format, for the timeline formats.
+    pub fn markers(self) -> Option<MarkerFormat> {
+        match self {
+            Self::Json | Self::Jsonl | Self::Csv => None,
+            Self::Edl => Some(MarkerFormat::Edl),
+            Self::Fcpxml => Some(MarkerFormat::Fcpxml),
+            Self::Xmeml => Some(MarkerFormat::Xmeml),
+            Self::Otio => Some(MarkerFormat::Otio),
+            Self::CsvMarkers => Some(MarkerFormat::CsvMarkers),
         }
     }
 }
@@ -394,6 +441,14 @@ fn number<T: std::str::FromStr + Copy + Into<f64>>(
     } else {
         Err(format!("out of range (expected {what})"))
     }
+}
+
+fn marker_format(s: &str) -> Result<MarkerFormat, String> {
+    MarkerFormat::parse(s).map_err(|e| e.to_string())
+}
+
+fn frame_rate(s: &str) -> Result<FrameRate, String> {
+    FrameRate::parse(s).map_err(|e| e.to_string())
 }
 
 fn hop_seconds(s: &str) -> Result<f64, String> {

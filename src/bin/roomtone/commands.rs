@@ -10,6 +10,7 @@ use anyhow::anyhow;
 use roomtone::classify::{AmbienceModel, Tagger};
 use roomtone::jobs::{self, RemixJob, Stems};
 use roomtone::report::json_line;
+use roomtone::report::markers::{self, FrameRate, MarkerFormat};
 use roomtone::{audio, batch, guard, models, report, separate};
 
 use crate::args::{BatchArgs, Format, InfoArgs, MergeArgs, RemixArgs, SeparateArgs, TagArgs};
@@ -53,13 +54,38 @@ pub fn tag(args: &TagArgs) -> Outcome {
             "no audio or video files found in the given folders"
         ));
     }
-    if let Some(out) = &args.output {
+    if let (Some(out), None) = (&args.output, format.markers()) {
         audio::check_output_path(out, &inputs, args.force)?;
     }
+    let marker_outputs = match format.markers() {
+        Some(m) => Some(marker_outputs(args, m, &inputs)?),
+        None => None,
+    };
     let context = settings::model_context(None, args.threads, Parallelism::FilePerWorker);
     let tagger = Tagger::load(&context)?;
     if !tagger.has_head() && matches!(config.ambience_model, AmbienceModel::Head) {
         eprintln!("roomtone: note: models/tagging/ambience_head.json not found; using the plain class mapping");
+    }
+    if let (Some(format), Some(outputs)) = (format.markers(), marker_outputs) {
+        let mut not_written = 0usize;
+        let failed = jobs::tag_files(&tagger, &config, &inputs, jobs, |i, result| match result {
+            Ok(t) => {
+                for w in &t.warnings {
+                    eprintln!("roomtone: warning: {}: {w}", t.path);
+                }
+                if let Err(e) =
+                    write_markers(&t, format, args.fps, outputs[i].as_deref(), args.force)
+                {
+                    eprintln!("roomtone: {e}");
+                    not_written += 1;
+                }
+            }
+            Err(e) => eprintln!("roomtone: {e}"),
+        })?;
+        return Ok(exit_status(
+            failed + not_written + unreadable.len(),
+            inputs.len() + unreadable.len(),
+        ));
     }
     let mut text = String::new();
     let mut emit = |line: String| match args.output {
@@ -98,6 +124,84 @@ pub fn tag(args: &TagArgs) -> Outcome {
         failed + unreadable.len(),
         inputs.len() + unreadable.len(),
     ))
+}
+
+/// Where each clip's markers go: `None` for standard output (one clip, no `--output`), else a
+/// file (one clip, `--output FILE`) or `FOLDER/<file name>.<ext>` (`--output FOLDER`, or several
+/// clips). Refuses several clips without a folder, two clips that would share a file, and files
+/// that exist (without `--force`), before any work.
+fn marker_outputs(
+    args: &TagArgs,
+    format: MarkerFormat,
+    inputs: &[std::path::PathBuf],
+) -> anyhow::Result<Vec<Option<std::path::PathBuf>>> {
+    let Some(out) = &args.output else {
+        if inputs.len() > 1 {
+            return Err(anyhow!(
+                "markers for {} clips need a folder: add --output FOLDER (one file per clip), or use `roomtone batch --markers {}`",
+                inputs.len(),
+                format.name()
+            ));
+        }
+        return Ok(vec![None]);
+    };
+    if inputs.len() == 1 && !out.is_dir() {
+        audio::check_output_path(out, inputs, args.force)?;
+        return Ok(vec![Some(out.clone())]);
+    }
+    std::fs::create_dir_all(out)
+        .map_err(|e| anyhow!("{}: cannot create the folder: {e}", out.display()))?;
+    let mut seen: std::collections::HashMap<std::path::PathBuf, &std::path::Path> =
+        std::collections::HashMap::new();
+    let mut outputs = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        let mut name = input.file_name().unwrap_or_default().to_os_string();
+        name.push(format!(".{}", format.extension()));
+        let path = out.join(name);
+        if let Some(first) = seen.insert(path.clone(), input) {
+            return Err(anyhow!(
+                "{} and {} would both write {}: tag them into different folders",
+                first.display(),
+                input.display(),
+                path.display()
+            ));
+        }
+        if !args.force && path.exists() {
+            return Err(anyhow!(
+                "{}: exists; add --force to replace it",
+                path.display()
+            ));
+        }
+        outputs.push(Some(path));
+    }
+    Ok(outputs)
+}
+
+/// Writes one clip's markers (standard output for `None`), with a note when the frame rate is a
+/// guess.
+fn write_markers(
+    tags: &roomtone::classify::TagResult,
+    format: MarkerFormat,
+    fps: Option<FrameRate>,
+    output: Option<&std::path::Path>,
+    force: bool,
+) -> Result<(), String> {
+    let clip = markers::clip_of(tags, fps);
+    if clip.rate_is_default() {
+        eprintln!(
+            "roomtone: note: {}: markers at {} fps ({}); --fps sets another",
+            tags.path, clip.rate, clip.rate_source
+        );
+    }
+    let text = markers::render(format, &clip);
+    match output {
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+        Some(path) => report::write_text_atomic(path, &text, force)
+            .map_err(|e| format!("{}: cannot write: {e}", path.display())),
+    }
 }
 
 pub fn separate(args: &SeparateArgs) -> Outcome {
@@ -297,6 +401,8 @@ impl From<Format> for report::TagFormat {
             Format::Json => Self::Json,
             Format::Jsonl => Self::Jsonl,
             Format::Csv => Self::Csv,
+            // Marker formats are written per clip (`write_markers`), never as records.
+            _ => unreachable!("marker formats are not record formats"),
         }
     }
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use clap::Parser;
 
-use roomtone::classify::{AmbienceModel, TagConfig};
+use roomtone::classify::{AmbienceModel, RegionParams, TagConfig};
 use roomtone::dsp::CleanupConfig;
 use roomtone::jobs::Delivery;
 use roomtone::models::{ModelContext, SessionOptions};
@@ -82,6 +82,7 @@ pub fn tag(args: &TagArgs) -> Result<(TagConfig, usize), UsageError> {
             AmbienceArg::Head => AmbienceModel::Head,
             AmbienceArg::Mapping => AmbienceModel::Mapping,
         },
+        speech_regions: (!args.no_speech_segments).then(RegionParams::default),
     };
     config.validate().map_err(usage)?;
     Ok((config, args.jobs.unwrap_or_else(cpus)))
@@ -98,13 +99,21 @@ pub fn tag_format(args: &TagArgs) -> Result<Format, UsageError> {
         .extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
+    // A folder (markers, one file per clip) names no format.
+    if out.is_dir() {
+        return Ok(args.format.unwrap_or(Format::Json));
+    }
     let named = match ext.as_str() {
         "json" => Some(Format::Json),
         "jsonl" | "ndjson" => Some(Format::Jsonl),
         "csv" => Some(Format::Csv),
+        "edl" => Some(Format::Edl),
+        "fcpxml" => Some(Format::Fcpxml),
+        "xml" => Some(Format::Xmeml),
+        "otio" => Some(Format::Otio),
         _ if audio::is_media(out) => {
             return Err(UsageError(format!(
-                "{}: labels are text, which would be mislabelled as .{ext}; name it .json, .jsonl or .csv",
+                "{}: labels are text, which would be mislabelled as .{ext}; name it .json, .jsonl, .csv, .edl, .fcpxml, .xml or .otio",
                 out.display()
             )))
         }
@@ -112,11 +121,11 @@ pub fn tag_format(args: &TagArgs) -> Result<Format, UsageError> {
     };
     let format = args.format.or(named).unwrap_or(Format::Json);
     match named {
-        Some(n) if n != format => Err(UsageError(format!(
+        Some(n) if n.extension() != format.extension() => Err(UsageError(format!(
             "{}: --format {} would be mislabelled as .{ext}; name it .{}",
             out.display(),
             format.name(),
-            format.name()
+            format.extension()
         ))),
         _ => Ok(format),
     }
@@ -275,6 +284,10 @@ pub fn batch(args: &BatchArgs) -> anyhow::Result<batch::BatchConfig> {
             separate: args.separate,
             remix: args.remix.as_deref().map(batch_remix).transpose()?,
             separation: separation(&args.model),
+            markers: args.markers.map(|format| batch::MarkerOptions {
+                format,
+                fps: args.fps,
+            }),
             remix_video: args
                 .remix_container
                 .as_deref()
