@@ -1,9 +1,12 @@
 //! What a batch does after tagging a file: `--separate` writes its dialogue/background stems under
 //! `OUTDIR/stems/`, `--remix` also remixes them into `OUTDIR/remix/`, both mirroring the input tree.
 //!
+//! `--markers FORMAT` writes each tagged file's timeline markers into `OUTDIR/markers/`.
+//!
 //! Names: a file found as `day1/take.wav` below a PATH given to the batch (a file given directly is
 //! found as its bare file name) gets `OUTDIR/stems/day1/take.wav.speech.wav`,
-//! `OUTDIR/stems/day1/take.wav.background.wav` and `OUTDIR/remix/day1/take.wav.remix.wav`. The
+//! `OUTDIR/stems/day1/take.wav.background.wav`, `OUTDIR/remix/day1/take.wav.remix.wav` and
+//! `OUTDIR/markers/day1/take.wav.edl` (or the format's extension). The
 //! extension is kept, so `take.wav` and `take.mp3` side by side get their own files, and the name
 //! does not depend on what else is in the batch (or in the shard). Two inputs that would still share
 //! names (the same relative path below two PATHs) are refused before anything runs
