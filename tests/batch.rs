@@ -921,6 +921,64 @@ fn the_report_renders_rows_and_images_in_headless_chromium() {
         total
     );
     assert_eq!(body.matches("<svg class=\"tl\"").count(), GOOD_FILES);
+    // The rain clip's dialogue regions are drawn under its timeline.
+    assert!(
+        body.contains("<rect class=\"dl\""),
+        "no dialogue regions drawn"
+    );
+
+    // Listening: report.html#selftest presses the first file's play button, waits for its
+    // metadata, clicks the middle of its timeline and records what the player did.
+    let first = records(&out)
+        .into_iter()
+        .find(|r| r.get("error").is_none())
+        .expect("a tagged file");
+    let o = std::process::Command::new(&browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            // The page's click is the gesture a user's would be; headless has no user.
+            "--autoplay-policy=no-user-gesture-required",
+            "--virtual-time-budget=10000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("--dump-dom")
+        .arg(format!("{url}#selftest"))
+        .output()
+        .expect("run chromium");
+    let dom = String::from_utf8_lossy(&o.stdout);
+    let selftest = dom
+        .split("data-selftest=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap_or_else(|| panic!("no self-test result: {}", &dom[..dom.len().min(400)]));
+    let field = |k: &str| {
+        selftest
+            .split(' ')
+            .find_map(|f| f.strip_prefix(&format!("{k}=")))
+            .unwrap_or_else(|| panic!("{k} missing in {selftest:?}"))
+            .to_string()
+    };
+    assert_eq!(field("player"), "audio", "{selftest}");
+    // The player's source resolves to the file itself (a relative link from the report).
+    let path = first["path"].as_str().unwrap();
+    assert_eq!(field("src"), format!("file://{path}"), "{selftest}");
+    let duration: f64 = field("duration").parse().unwrap();
+    let tagged = first["duration_s"].as_f64().unwrap();
+    assert!((duration - tagged).abs() < 0.05, "{duration} vs {tagged}");
+    // A click at the middle of the timeline seeks to the middle of the file.
+    let seeked: f64 = field("seeked").parse().unwrap();
+    assert!(
+        (seeked - tagged / 2.0).abs() < 0.1,
+        "seeked to {seeked} of {tagged}"
+    );
+    // A click on the thumbnail opens it enlarged (960 pixels wide).
+    assert_eq!(field("enlarged"), "960", "{selftest}");
 }
 
 /// Ctrl-C (SIGINT) mid-run: exit 130, finished records written in order, no journal or temporary

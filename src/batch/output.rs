@@ -277,7 +277,7 @@ pub(crate) fn write_outputs(dir: &Path, entries: &mut [Entry]) -> Result<(), Bat
         })
         .collect();
     let title = format!("roomtone batch report: {}", dir.display());
-    let html = batch_report_html(&title, &rows);
+    let html = batch_report_html(&title, dir, &rows);
     for (name, text) in [
         (LABELS_JSONL, &jsonl),
         (LABELS_CSV, &csv),

@@ -1,9 +1,21 @@
 //! The batch report: one self-contained HTML page (no external assets) with totals per label, a
 //! table of files that can be filtered by label and sorted, and per file a spectrogram thumbnail
-//! (PNG as a data URI) with the ambience timeline drawn beneath it (inline SVG).
+//! (PNG as a data URI) with the ambience timeline and the dialogue regions drawn beneath it (inline
+//! SVG).
+//!
+//! Each file can be listened to from the page: its ▶ button (or a click on its timeline, which
+//! also seeks there) puts an `<audio>` (`<video>` for video containers) element in the row whose
+//! source is a relative link from the report to the media, so the page itself stays small and
+//! works from a shared folder as long as the report and the library keep their places. A click on
+//! a thumbnail opens it enlarged (4×) with its timeline, a time axis and the player.
+//!
+//! Opened as `report.html#selftest`, the page plays its first file's row, seeks by a click at the
+//! middle of its timeline and writes what happened into `<body data-selftest="…">`: what the
+//! headless-browser test reads.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::path::{Component, Path, PathBuf};
 
 use super::TagRecord;
 
@@ -55,14 +67,16 @@ fn esc(s: &str) -> String {
     o
 }
 
-/// The ambience timeline of one file as an inline SVG, [`THUMB_WIDTH`] wide.
+/// The ambience timeline of one file as an inline SVG, [`THUMB_WIDTH`] wide: the segments in a
+/// 10-pixel strip, the dialogue regions in a 4-pixel strip under it.
 fn timeline_svg(record: &TagRecord) -> String {
     let TagRecord::Tagged(t) = record else {
         return String::new();
     };
     let w = f64::from(THUMB_WIDTH);
     let mut svg = format!(
-        "<svg class=\"tl\" width=\"{THUMB_WIDTH}\" height=\"10\" viewBox=\"0 0 {THUMB_WIDTH} 10\">"
+        "<svg class=\"tl\" width=\"{THUMB_WIDTH}\" height=\"15\" viewBox=\"0 0 {THUMB_WIDTH} 15\" preserveAspectRatio=\"none\" data-d=\"{:.3}\">",
+        t.duration_s
     );
     let d = t.duration_s.max(1e-9);
     for s in &t.segments {
@@ -78,12 +92,77 @@ fn timeline_svg(record: &TagRecord) -> String {
             esc(&s.label)
         );
     }
+    for s in &t.speech_segments {
+        let x0 = (s.start_s / d * w).clamp(0.0, w);
+        let x1 = (s.end_s / d * w).clamp(0.0, w);
+        let _ = write!(
+            svg,
+            "<rect class=\"dl\" x=\"{x0:.1}\" y=\"11\" width=\"{:.1}\" height=\"4\" fill=\"{}\"><title>{:.1}–{:.1} s dialogue</title></rect>",
+            (x1 - x0).max(0.5),
+            label_colour("speech"),
+            s.start_s,
+            s.end_s,
+        );
+    }
     svg.push_str("</svg>");
     svg
 }
 
-/// Renders the whole report.
-pub fn batch_report_html(title: &str, rows: &[ReportRow<'_>]) -> String {
+/// `path` made absolute against `cwd` and normalised by its components alone (`.` dropped, `..`
+/// taking off the previous one): no file system access, links kept as the user named them.
+fn lexical_absolute(path: &Path, cwd: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in cwd.join(path).components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// The link from a report in `report_dir` to the media at `media` (both taken against `cwd`):
+/// a relative URL (`../footage/day1/take%201.wav`), each segment percent-encoded.
+pub(crate) fn media_href(media: &str, report_dir: &Path, cwd: &Path) -> String {
+    let to = lexical_absolute(Path::new(media), cwd);
+    let from = lexical_absolute(report_dir, cwd);
+    let (to, from): (Vec<Component>, Vec<Component>) =
+        (to.components().collect(), from.components().collect());
+    let common = to.iter().zip(&from).take_while(|(a, b)| a == b).count();
+    let mut segments: Vec<String> = vec!["..".to_string(); from.len() - common];
+    segments.extend(
+        to[common..]
+            .iter()
+            .map(|c| percent_encode(&c.as_os_str().to_string_lossy())),
+    );
+    segments.join("/")
+}
+
+/// RFC 3986 percent-encoding of one path segment (everything but unreserved characters).
+fn percent_encode(segment: &str) -> String {
+    let mut o = String::with_capacity(segment.len());
+    for b in segment.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            o.push(b as char);
+        } else {
+            let _ = write!(o, "%{b:02X}");
+        }
+    }
+    o
+}
+
+/// Whether the media is a video container (the player is then a `<video>`).
+fn is_video(path: &str) -> bool {
+    crate::video::VideoContainer::for_path(Path::new(path)).is_some()
+}
+
+/// Renders the whole report, to be written into `report_dir` (its media links are relative to it;
+/// relative record paths are taken against the current folder).
+pub fn batch_report_html(title: &str, report_dir: &Path, rows: &[ReportRow<'_>]) -> String {
+    let cwd = std::env::current_dir().unwrap_or_default();
     // Totals per label: files where the label is present, and audio hours where it is the ambience.
     let mut files_with: BTreeMap<&str, usize> = BTreeMap::new();
     let mut ambience_files: BTreeMap<&str, usize> = BTreeMap::new();
@@ -148,8 +227,10 @@ pub fn batch_report_html(title: &str, rows: &[ReportRow<'_>]) -> String {
                 tags.dedup();
                 let _ = write!(
                     h,
-                    "<tr data-labels=\" {} \"><td class=\"p\">{}</td><td data-v=\"{:.3}\">{}</td><td>{}</td><td>",
+                    "<tr data-labels=\" {} \" data-src=\"{}\" data-kind=\"{}\"><td class=\"p\"><button class=\"pl\" title=\"play\">▶</button> {}</td><td data-v=\"{:.3}\">{}</td><td>{}</td><td>",
                     esc(&tags.join(" ")),
+                    esc(&media_href(&t.path, report_dir, &cwd)),
+                    if is_video(&t.path) { "video" } else { "audio" },
                     esc(&t.path),
                     t.duration_s,
                     super::format_duration(t.duration_s),
@@ -199,7 +280,12 @@ const STYLE: &str = "body{font:14px system-ui,sans-serif;margin:1.5em;color:#222
 table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}\
 th[data-k]{cursor:pointer;text-decoration:underline dotted}.p{font-family:monospace;max-width:32em;word-break:break-all}\
 .b{display:inline-block;border-radius:3px;padding:0 4px;margin:1px;color:#fff;font-size:12px}\
-.err td{color:#a00}.sg{display:block;image-rendering:pixelated}.tl{display:block}";
+.err td{color:#a00}.sg{display:block;image-rendering:pixelated;cursor:zoom-in}.tl{display:block;cursor:pointer}\
+.pl{border:0;background:none;cursor:pointer;padding:0 2px}.player{display:block;margin-top:4px;max-width:360px}\
+#big{position:fixed;inset:0;background:rgba(0,0,0,.75);display:none;align-items:center;justify-content:center}\
+#big.on{display:flex}#big>div{background:#fff;padding:12px;border-radius:4px}\
+#big img{width:960px;height:128px;image-rendering:pixelated;display:block}#big svg.tl{width:960px;height:30px}\
+#big .ax{display:flex;justify-content:space-between;width:960px;font-size:11px;color:#555}";
 
 const SCRIPT: &str = r#"(function(){
 var tb=document.querySelector('#files tbody'),f=document.getElementById('filter'),shown=document.getElementById('shown');
@@ -213,6 +299,37 @@ if(num){return dir*((parseFloat(x.dataset.v)||0)-(parseFloat(y.dataset.v)||0));}
 return dir*x.textContent.localeCompare(y.textContent);});
 rows.forEach(function(r){tb.appendChild(r);});});});
 apply();
+function player(r){var p=r.querySelector('.player');if(p)return p;
+p=document.createElement(r.dataset.kind==='video'?'video':'audio');p.className='player';p.controls=true;p.preload='metadata';
+p.src=r.dataset.src;p.addEventListener('error',function(){var a=document.createElement('a');a.href=r.dataset.src;
+a.textContent='the browser cannot play this file: open it';p.replaceWith(a);});r.cells[0].appendChild(p);return p;}
+function seek(r,frac){var p=player(r);if(!p.play)return p;function go(){p.currentTime=frac*(p.duration||0);}
+if(p.readyState>=1)go();else p.addEventListener('loadedmetadata',go,{once:true});return p;}
+function timelineClick(r,svg,e){var b=svg.getBoundingClientRect();var frac=Math.min(1,Math.max(0,(e.clientX-b.left)/b.width));
+var p=seek(r,frac);if(p.play)p.play().catch(function(){});}
+var big=document.createElement('div');big.id='big';document.body.appendChild(big);
+big.addEventListener('click',function(e){if(e.target===big){big.className='';big.innerHTML='';}});
+tb.addEventListener('click',function(e){var r=e.target.closest('tr');if(!r||!r.dataset.src)return;
+if(e.target.closest('.pl')){var p=player(r);if(p.play)p.play().catch(function(){});return;}
+var svg=e.target.closest('svg.tl');if(svg){timelineClick(r,svg,e);return;}
+if(e.target.matches('img.sg')){var d=parseFloat(r.querySelector('svg.tl').dataset.d)||0;
+big.innerHTML='<div><p class="p"></p><img alt="spectrogram"><div></div><div class="ax"></div></div>';
+big.querySelector('p').textContent=r.cells[0].textContent.replace('▶','').trim();big.querySelector('img').src=e.target.src;
+var tl=r.querySelector('svg.tl').cloneNode(true);big.querySelector('div>div').appendChild(tl);
+var ax=big.querySelector('.ax');for(var k=0;k<=8;k++){var s=document.createElement('span');s.textContent=(d*k/8).toFixed(1)+' s';ax.appendChild(s);}
+tl.addEventListener('click',function(ev){timelineClick(r,tl,ev);});big.className='on';}});
+if(location.hash==='#selftest'){var r=tb.querySelector('tr[data-src]'),out=[];
+function done(){document.body.dataset.selftest=out.join(' ');}
+var push=out.push.bind(out);out.push=function(x){push(x);done();};
+if(!r){out.push('no-rows');done();}else{r.querySelector('.pl').click();var p=r.querySelector('.player');
+out.push('player='+(p?p.tagName.toLowerCase():'none'));if(p){out.push('src='+p.src);
+p.addEventListener('error',function(){out.push('error='+(p.error&&p.error.code));done();});
+p.addEventListener('loadedmetadata',function(){out.push('duration='+p.duration.toFixed(3));
+var svg=r.querySelector('svg.tl'),b=svg.getBoundingClientRect();
+p.addEventListener('seeked',function(){out.push('seeked='+p.currentTime.toFixed(3));
+var im=r.querySelector('img.sg');if(im){im.click();var bi=big.querySelector('img');
+out.push('enlarged='+(big.className==='on'&&bi?bi.getBoundingClientRect().width.toFixed(0):'no'));}},{once:true});
+svg.dispatchEvent(new MouseEvent('click',{bubbles:true,clientX:b.left+b.width/2,clientY:b.top+2}));},{once:true});}else done();}}
 window.addEventListener('load',function(){var im=document.querySelectorAll('img.sg'),ok=0;
 for(var i of im){if(i.complete&&i.naturalWidth>0)ok++;}document.body.dataset.images=ok+'/'+im.length;});
 })();"#;
@@ -349,6 +466,29 @@ mod tests {
     }
 
     #[test]
+    fn media_links_are_relative_to_the_report_and_encoded() {
+        let cwd = Path::new("/work/lib");
+        assert_eq!(
+            media_href(
+                "/data/footage/day 1/take#1.wav",
+                Path::new("/data/labels"),
+                cwd
+            ),
+            "../footage/day%201/take%231.wav"
+        );
+        assert_eq!(
+            media_href("footage/a.wav", Path::new("out"), cwd),
+            "../footage/a.wav"
+        );
+        assert_eq!(
+            media_href("./x/../a.wav", Path::new("out/./sub/.."), cwd),
+            "../a.wav"
+        );
+        assert_eq!(media_href("/a/b.wav", Path::new("/a"), cwd), "b.wav");
+        assert_eq!(media_href("é.wav", Path::new("."), cwd), "%C3%A9.wav");
+    }
+
+    #[test]
     fn paths_are_escaped() {
         let rec = TagRecord::Failed {
             path: "<script>alert(1)</script>.wav".into(),
@@ -356,6 +496,7 @@ mod tests {
         };
         let html = batch_report_html(
             "t",
+            Path::new("out"),
             &[ReportRow {
                 record: &rec,
                 size_bytes: 0,
