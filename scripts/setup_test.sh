@@ -5,8 +5,10 @@
 #   uses another one);
 # - ffmpeg, which makes the video and camera-audio fixtures and their reference decodes
 #   (scripts/make_video_fixtures.sh, run here; tests/video.rs reads them);
-# - OpenTimelineIO and its EDL/FCP XML/FCPXML adapters in target/otio-py/ (scripts/setup_otio.sh,
-#   pinned wheels), which tests/markers_otio.rs uses to read the marker exports back.
+# - OpenTimelineIO and its EDL/FCP XML/FCPXML adapters in target/otio-py/, which
+#   tests/markers_otio.rs uses to read the marker exports back, and kubernetes-validate in
+#   target/k8s-py/, which tests/cluster_files.rs checks the Indexed Job's YAML with
+#   (scripts/setup_pytools.sh, pinned wheels).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -32,4 +34,4 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 command -v ffmpeg >/dev/null
 bash scripts/make_video_fixtures.sh
-bash scripts/setup_otio.sh >/dev/null
+bash scripts/setup_pytools.sh otio k8s >/dev/null

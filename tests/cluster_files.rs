@@ -150,6 +150,15 @@ fn job_command() -> String {
 fn the_indexed_job_command_for_every_index_and_merge_give_one_batch_s_records() {
     let dir = tempfile::tempdir().unwrap();
     let lib = library(dir.path());
+    // More work, so that a pod can be killed while it is at it.
+    std::fs::create_dir_all(lib.join("day3")).unwrap();
+    for i in 0..24 {
+        std::fs::copy(
+            common::data("dfn3_input.wav"),
+            lib.join(format!("day3/take{i:02}.wav")),
+        )
+        .unwrap();
+    }
     let expected = whole_library(&lib, &dir.path().join("single"));
     let outdir = dir.path().join("labels");
     let bin_dir = Path::new(BIN).parent().unwrap();
@@ -159,29 +168,82 @@ fn the_indexed_job_command_for_every_index_and_merge_give_one_batch_s_records() 
         std::env::var("PATH").unwrap_or_default()
     );
     let command = job_command();
-    for k in 0..3 {
-        let pod = Command::new("sh")
-            .args(["-c", &command])
+    let pod = |k: usize| {
+        let mut c = Command::new("sh");
+        c.args(["-c", &command])
             .env("PATH", &path)
             .env("SHARDS", "3")
             .env("LIBRARY", &lib)
             .env("OUTDIR", &outdir)
             .env("JOB_COMPLETION_INDEX", k.to_string())
-            .output()
-            .unwrap();
-        assert!(pod.status.code().is_some_and(|c| c <= 1), "index {k}");
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        c
+    };
+    // Index 0 is killed (SIGKILL, as a node loss or an OOM kill) once it has finished a file, and
+    // started again, as backoffLimitPerIndex does; --resume continues its share.
+    let mut first = pod(0).spawn().unwrap();
+    let journal = outdir.join("shard-0/labels.partial.jsonl");
+    let started = std::time::Instant::now();
+    while std::fs::read_to_string(&journal).map_or(true, |j| j.lines().count() < 2) {
+        assert!(
+            first.try_wait().unwrap().is_none(),
+            "index 0 ended before it could be killed"
+        );
+        assert!(started.elapsed().as_secs() < 120, "no record from index 0");
+        std::thread::sleep(std::time::Duration::from_millis(2));
     }
-    // As backoffLimitPerIndex would: one index run again; --resume makes it a no-op.
-    let again = Command::new("sh")
-        .args(["-c", &command])
-        .env("PATH", &path)
-        .env("SHARDS", "3")
-        .env("LIBRARY", &lib)
-        .env("OUTDIR", &outdir)
-        .env("JOB_COMPLETION_INDEX", "1")
-        .output()
-        .unwrap();
-    assert!(again.status.code().is_some_and(|c| c <= 1));
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert!(
+        !outdir.join("shard-0/labels.jsonl").exists(),
+        "killed before it finished"
+    );
+    for k in [0, 1, 2] {
+        let status = pod(k).status().unwrap();
+        assert!(status.code().is_some_and(|c| c <= 1), "index {k}");
+    }
+    // One index run again after it succeeded: --resume makes it a no-op.
+    assert!(pod(1).status().unwrap().code().is_some_and(|c| c <= 1));
     merge_sbatch(&outdir);
     assert_eq!(records(&outdir.join("all")), expected);
+}
+
+/// The Indexed Job's YAML against Kubernetes' own schema for a Job (kubernetes-validate, strict:
+/// an unknown field is an error), at 1.33, the first release with backoffLimitPerIndex in GA.
+#[test]
+fn the_indexed_job_yaml_is_a_valid_kubernetes_job() {
+    let tools = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/k8s-py");
+    assert!(
+        tools.join("kubernetes_validate").is_dir(),
+        "{} is missing: run scripts/setup_pytools.sh k8s (make test does)",
+        tools.display()
+    );
+    let validate = |file: &Path| {
+        Command::new("python3")
+            .args(["-m", "kubernetes_validate", "--strict", "-k", "1.33"])
+            .arg(file)
+            .env("PYTHONPATH", &tools)
+            .output()
+            .unwrap()
+    };
+    let ok = validate(&cluster("label-job.yaml"));
+    assert!(
+        ok.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&ok.stdout),
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    // The check is real: a misspelt field fails it.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    let yaml = std::fs::read_to_string(cluster("label-job.yaml")).unwrap();
+    std::fs::write(
+        &bad,
+        yaml.replace("backoffLimitPerIndex", "backoffLimitPerIndx"),
+    )
+    .unwrap();
+    let out = validate(&bad);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("backoffLimitPerIndx"));
 }

@@ -1,12 +1,12 @@
 //! Every marker export read back by a real reader: OpenTimelineIO and its CMX 3600, FCP 7 XML and
-//! FCPXML adapters (`tests/markers/read_markers.py`, installed by `scripts/setup_otio.sh` into
+//! FCPXML adapters (`tests/markers/read_markers.py`, installed by `scripts/setup_pytools.sh otio` into
 //! `target/otio-py/`). The same markers, names and times (within one frame) must come back from
 //! each format, at 25 fps, 29.97 and 59.94 drop frame with start timecodes that cross the drop,
 //! and 23.976.
 //!
 //! `ROOMTONE_MARKERS_OUT=DIR` keeps the exports in DIR.
 //!
-//! Without `target/otio-py/` the test fails and says to run `scripts/setup_otio.sh`, unless
+//! Without `target/otio-py/` the test fails and says to run `scripts/setup_pytools.sh otio`, unless
 //! `ROOMTONE_SKIP_OTIO=1`.
 
 use std::path::{Path, PathBuf};
@@ -32,7 +32,7 @@ fn otio_path() -> Option<PathBuf> {
         return None;
     }
     panic!(
-        "{} is missing: run scripts/setup_otio.sh (or set ROOMTONE_SKIP_OTIO=1 to skip)",
+        "{} is missing: run scripts/setup_pytools.sh otio (or set ROOMTONE_SKIP_OTIO=1 to skip)",
         dir.display()
     );
 }
