@@ -1,5 +1,5 @@
 # roomtone: the two commands of the README's quick start are `make demo` and `make test`.
-.PHONY: demo test setup build lint bench bench-process clean-downloads fuzz fuzz-short
+.PHONY: demo test test-cluster setup build lint bench bench-process clean-downloads fuzz fuzz-short
 
 CARGO ?= cargo
 DEMO_OUT ?= demo-out
@@ -16,8 +16,8 @@ build: setup
 demo: build
 	bash scripts/demo.sh target/release/roomtone examples/speech_over_rain.ogg $(DEMO_OUT)
 
-## Formatting, lints, the whole test suite (property tests and the torture script included) and a
-## short fuzz run (what CI runs).
+## Formatting, lints, the whole test suite (property tests and the torture script included), the
+## Slurm end-to-end test and a short fuzz run (what CI runs).
 test: setup
 	bash scripts/setup_test.sh
 	$(CARGO) fmt --all --check
@@ -25,7 +25,13 @@ test: setup
 	$(CARGO) clippy --locked --benches --features bench-internals -- -D warnings
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --locked --no-deps --lib
 	$(CARGO) test --locked
+	bash scripts/cluster/slurm_e2e.sh
 	$(MAKE) fuzz-short
+
+## examples/cluster/ on a real single-node Slurm (installs slurm-wlm and munge; needs root or sudo):
+## kill, requeue and a duplicate task, merged and compared with one batch (~3 minutes).
+test-cluster: setup
+	bash scripts/cluster/slurm_e2e.sh
 
 lint:
 	$(CARGO) fmt --all --check
