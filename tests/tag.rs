@@ -319,6 +319,14 @@ fn the_example_has_its_four_lines_of_dialogue_where_they_were_placed() {
             assert!(end < next, "line {i} runs into the next: {end} >= {next}");
         }
     }
+    // A hop longer than a patch leaves time no patch heard: the VAD runs there, the same lines.
+    let out = roomtone()
+        .args(["tag", "--format", "jsonl", "--hop", "10"])
+        .arg(example())
+        .output()
+        .expect("run");
+    let sparse: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(sparse["speech_segments"], t["speech_segments"]);
     // Without the voice-activity model: no regions.
     let out = roomtone()
         .args(["tag", "--format", "jsonl", "--no-speech-segments"])

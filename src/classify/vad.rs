@@ -188,8 +188,9 @@ const GATE_MARGIN_S: f64 = 0.5;
 
 /// The VAD of one tag pass, run only where YAMNet hears speech: the stream is cut into blocks of
 /// 64 frames (2.05 s); a block runs when a patch overlapping it (widened by 0.5 s each side) has
-/// a speech score of at least the gate, otherwise its frames are 0 and the next block that runs
-/// starts a fresh stream. With no gate every block runs.
+/// a speech score of at least the gate, or when no patch overlaps it at all (a long `--hop`);
+/// otherwise its frames are 0 and the next block that runs starts a fresh stream. With no gate
+/// every block runs.
 pub struct GatedVad<'s> {
     session: &'s mut VadSession,
     gate: Option<f32>,
@@ -261,11 +262,9 @@ impl<'s> GatedVad<'s> {
             if !last && self.gate.is_some() && self.latest_patch_s < b1 + GATE_MARGIN_S {
                 break;
             }
-            let open = self.gate.is_none_or(|g| {
-                self.evidence
-                    .iter()
-                    .any(|&(s, e, p)| p >= g && e > b0 - GATE_MARGIN_S && s < b1 + GATE_MARGIN_S)
-            });
+            let open = self
+                .gate
+                .is_none_or(|g| heard_or_unheard(&self.evidence, b0, b1, g));
             if open {
                 if self.fresh {
                     self.session.reset();
@@ -286,6 +285,23 @@ impl<'s> GatedVad<'s> {
                 .retain(|&(_, e, _)| e > next_b0 - GATE_MARGIN_S);
         }
     }
+}
+
+/// Whether a patch near `[b0, b1)` (`evidence`: (start, end, speech score), sorted by start)
+/// reaches the gate `g`, or part of the block is near no patch at all (a `--hop` longer than a
+/// patch leaves gaps: nothing says there is no speech there).
+fn heard_or_unheard(evidence: &[(f64, f64, f32)], b0: f64, b1: f64, g: f32) -> bool {
+    let mut covered_to = b0;
+    for &(s, e, p) in evidence {
+        if e + GATE_MARGIN_S <= b0 || s - GATE_MARGIN_S >= b1 {
+            continue;
+        }
+        if p >= g || s - GATE_MARGIN_S > covered_to {
+            return true;
+        }
+        covered_to = covered_to.max(e + GATE_MARGIN_S);
+    }
+    covered_to < b1
 }
 
 /// Turns frame probabilities (one per `frame_s` seconds from 0) into dialogue regions within
@@ -373,6 +389,27 @@ mod tests {
         assert!((r[0].end_s - (110.0 * F + 0.05)).abs() < 6e-4);
         // Below `on` throughout: nothing opens.
         assert!(regions(&frames(&[(0.45, 200)]), F, 10.0, &p).is_empty());
+    }
+
+    #[test]
+    fn the_gate_opens_for_speech_nearby_or_where_no_patch_listened() {
+        // Patches of 0.96 s every 0.48 s with no speech: closed.
+        let quiet: Vec<(f64, f64, f32)> = (0..20)
+            .map(|i| (i as f64 * 0.48, i as f64 * 0.48 + 0.96, 0.0))
+            .collect();
+        assert!(!heard_or_unheard(&quiet, 2.048, 4.096, 0.02));
+        // One patch with speech near the block (within the 0.5 s margin): open.
+        let mut speech = quiet.clone();
+        speech[10].2 = 0.3; // 4.8-5.76 s: 0.5 s margin reaches back to 4.3, not to 4.096
+        assert!(!heard_or_unheard(&speech, 2.048, 4.096, 0.02));
+        speech[9].2 = 0.3; // 4.32-5.28 s: reaches back to 3.82
+        assert!(heard_or_unheard(&speech, 2.048, 4.096, 0.02));
+        // Patches every 10 s (--hop 10): the gaps between them are unheard, so open.
+        let sparse = [(0.0, 0.96, 0.0), (10.0, 10.96, 0.0)];
+        assert!(heard_or_unheard(&sparse, 2.048, 4.096, 0.02));
+        assert!(!heard_or_unheard(&sparse, 0.0, 1.0, 0.02));
+        // No patch at all: open.
+        assert!(heard_or_unheard(&[], 0.0, 2.048, 0.02));
     }
 
     #[test]
