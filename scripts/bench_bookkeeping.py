@@ -16,6 +16,10 @@ For each size N (standard library only):
   4. the same records split into 64 shard folders (by the batch's own hash of the relative path, as
      `--shard K/64` would) and `roomtone merge` of them, under /usr/bin/time -v.
 Prints one Markdown row per size and step: wall seconds, peak RSS, and the size of report.html.
+With --chromium, also opens the resumed batch's report.html in headless Chromium (chromium on PATH, or
+CHROMIUM): the time from navigation to the end of the index page's script (performance.now(), written by
+the page into <body data-ready>), and report.html#label=rain (the label index loaded on demand), which
+must find every file.
 Targets (issue 15): a resume over 1M files with nothing to do plans in under 30 s and 1 GB; a merge of
 64 shards of 1M files in total in under 60 s.
 """
@@ -110,11 +114,35 @@ def timed(cmd: list[str]) -> tuple[float, int, int]:
     return wall, rss, p.returncode
 
 
+def chromium_check(n: int, out: Path) -> None:
+    browser = os.environ.get("CHROMIUM") or shutil.which("chromium")
+    profile = out.parent / "chromium-profile"
+
+    def dump(url: str) -> tuple[str, float]:
+        t = time.monotonic()
+        p = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                            "--virtual-time-budget=30000", f"--user-data-dir={profile}", "--dump-dom", url],
+                           capture_output=True, text=True)
+        return p.stdout, time.monotonic() - t
+
+    dom, wall = dump(f"file://{out}/report.html")
+    ready = re.search(r'data-ready="(\d+)"', dom)
+    print(f"| {n:,} | report.html in Chromium: script done at | {int(ready.group(1)) / 1000 if ready else float('nan'):.3f} "
+          f"(whole headless run {wall:.1f} s) | | |", flush=True)
+    dom, wall = dump(f"file://{out}/report.html#label=rain")
+    found = re.search(r'data-matches="rain:(\d+)"', dom)
+    got = int(found.group(1)) if found else -1
+    print(f"| {n:,} | report.html#label=rain: files found | {got:,} of {n:,} (headless run {wall:.1f} s) | | |", flush=True)
+    if got != n:
+        sys.exit(f"the label filter found {got} of {n} files")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="10000,100000")
     ap.add_argument("--work", default="/tmp/rt-scale")
     ap.add_argument("--roomtone", default="target/release/roomtone")
+    ap.add_argument("--chromium", action="store_true")
     a = ap.parse_args()
     rt = str(Path(a.roomtone).resolve())
     print("| files | step | wall s | peak RSS MB | report.html MB |")
@@ -128,6 +156,8 @@ def main() -> None:
         wall, rss, _ = timed([rt, "batch", str(lib), "--out", str(out), "--resume", "--quiet"])
         report = (out / "report.html").stat().st_size / 1e6
         print(f"| {n:,} | resume, nothing to do | {wall:.2f} | {rss / 1024:.0f} | {report:.1f} |", flush=True)
+        if a.chromium:
+            chromium_check(n, out)
         merged = base / "merged"
         shutil.rmtree(merged, ignore_errors=True)
         shards = sorted(str(p) for p in (base / "shards").iterdir())

@@ -184,12 +184,16 @@ fn bad_files_become_error_records_and_the_rest_complete_in_path_order() {
         !out.join("labels.partial.jsonl").exists(),
         "journal removed at the end"
     );
-    let html = read(&out.join("report.html"));
-    assert_eq!(html.matches("<img class=\"sg\"").count(), GOOD_FILES);
-    assert!(
-        !html.contains("http://") && !html.contains("https://"),
-        "self-contained"
-    );
+    let page = read(&out.join("report/page-0001.html"));
+    assert_eq!(page.matches("<img class=\"sg\"").count(), GOOD_FILES);
+    let index = read(&out.join("report.html"));
+    assert!(index.contains("href=\"report/page-0001.html\""));
+    for html in [&index, &page] {
+        assert!(
+            !html.contains("http://") && !html.contains("https://"),
+            "self-contained"
+        );
+    }
 }
 
 #[test]
@@ -211,6 +215,8 @@ fn one_job_and_three_jobs_write_the_same_files() {
         "labels.csv",
         "spectrograms.jsonl",
         "report.html",
+        "report/index.js",
+        "report/page-0001.html",
     ] {
         assert_eq!(
             read(&a.join(f)),
@@ -291,10 +297,13 @@ fn shards_cover_every_file_once_and_their_merge_equals_a_single_run() {
         assert_eq!(read(&merged.join(f)), read(&all.join(f)), "{f}");
     }
     let strip_title = |s: String| s.lines().skip(2).collect::<Vec<_>>().join("\n");
-    assert_eq!(
-        strip_title(read(&merged.join("report.html"))).replace(merged.to_str().expect("utf8"), ""),
-        strip_title(read(&all.join("report.html"))).replace(all.to_str().expect("utf8"), ""),
-    );
+    for f in ["report.html", "report/page-0001.html"] {
+        assert_eq!(
+            strip_title(read(&merged.join(f))).replace(merged.to_str().expect("utf8"), ""),
+            strip_title(read(&all.join(f))).replace(all.to_str().expect("utf8"), ""),
+            "{f}"
+        );
+    }
 
     // Merging a shard twice is refused.
     let mut cmd = roomtone();
@@ -877,30 +886,35 @@ fn the_report_renders_rows_and_images_in_headless_chromium() {
     let out = tmp.path().join("out");
     batch(&["--quiet", "--out", out.to_str().expect("utf8")], &[&lib]);
     let profile = tmp.path().join("profile");
-    let url = format!("file://{}", out.join("report.html").display());
-    let o = std::process::Command::new(&browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--virtual-time-budget=5000",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg("--dump-dom")
-        .arg(&url)
-        .output()
-        .expect("run chromium");
-    let dom = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        o.status.success() && dom.contains("</html>"),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let dump = |url: String, extra: &[&str]| -> String {
+        let o = std::process::Command::new(&browser)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--virtual-time-budget=10000",
+            ])
+            .args(extra)
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg("--dump-dom")
+            .arg(&url)
+            .output()
+            .expect("run chromium");
+        let dom = String::from_utf8_lossy(&o.stdout).into_owned();
+        assert!(
+            o.status.success() && dom.contains("</html>"),
+            "{url}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        dom
+    };
+    let page = format!("file://{}", out.join("report/page-0001.html").display());
+    let dom = dump(page.clone(), &[]);
     // The script ran: it counted rows and decoded thumbnails.
     let total = GOOD_FILES + 2;
     assert!(
@@ -916,10 +930,7 @@ fn the_report_renders_rows_and_images_in_headless_chromium() {
         .split("<table id=\"files\">")
         .nth(1)
         .expect("files table");
-    assert_eq!(
-        body.matches("<tr data-labels=").count() + body.matches("<tr class=\"err\"").count(),
-        total
-    );
+    assert_eq!(body.matches("<tr id=\"r").count(), total);
     assert_eq!(body.matches("<svg class=\"tl\"").count(), GOOD_FILES);
     // The rain clip's dialogue regions are drawn under its timeline.
     assert!(
@@ -927,31 +938,51 @@ fn the_report_renders_rows_and_images_in_headless_chromium() {
         "no dialogue regions drawn"
     );
 
-    // Listening: report.html#selftest presses the first file's play button, waits for its
+    // The index page finds files by label through report/index.js, loaded on demand.
+    let recs = records(&out);
+    let label = recs
+        .iter()
+        .find_map(|r| r["ambience"].as_str())
+        .expect("a tagged file")
+        .to_string();
+    let with_label = recs
+        .iter()
+        .filter(|r| {
+            r["ambience"] == label.as_str()
+                || r["labels"]
+                    .as_array()
+                    .is_some_and(|ls| ls.iter().any(|l| l["label"] == label.as_str()))
+        })
+        .count();
+    let index = format!("file://{}", out.join("report.html").display());
+    for (l, n) in [(label.as_str(), with_label), ("error", 2)] {
+        let dom = dump(format!("{index}#label={l}"), &[]);
+        assert!(
+            dom.contains(&format!("data-matches=\"{l}:{n}\"")),
+            "label {l}: {}",
+            dom.lines().find(|x| x.contains("<body")).unwrap_or("")
+        );
+        assert_eq!(
+            dom.split("<ol id=\"found\">")
+                .nth(1)
+                .unwrap()
+                .matches("<li>")
+                .count(),
+            n
+        );
+    }
+
+    // Listening: page-0001.html#selftest presses the first file's play button, waits for its
     // metadata, clicks the middle of its timeline and records what the player did.
     let first = records(&out)
         .into_iter()
         .find(|r| r.get("error").is_none())
         .expect("a tagged file");
-    let o = std::process::Command::new(&browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            // The page's click is the gesture a user's would be; headless has no user.
-            "--autoplay-policy=no-user-gesture-required",
-            "--virtual-time-budget=10000",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg("--dump-dom")
-        .arg(format!("{url}#selftest"))
-        .output()
-        .expect("run chromium");
-    let dom = String::from_utf8_lossy(&o.stdout);
+    // The page's click is the gesture a user's would be; headless has no user.
+    let dom = dump(
+        format!("{page}#selftest"),
+        &["--autoplay-policy=no-user-gesture-required"],
+    );
     let selftest = dom
         .split("data-selftest=\"")
         .nth(1)

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::{BatchError, BatchRecord};
-use crate::report::html::{batch_report_html, ReportRow};
+use crate::report::html::{write_batch_report, ReportRow, PAGES_DIR};
 use crate::report::{tag_csv_row, write_text_atomic};
 
 /// One record per line, sorted by path.
@@ -276,16 +276,37 @@ pub(crate) fn write_outputs(dir: &Path, entries: &mut [Entry]) -> Result<(), Bat
             spectrogram_png_base64: e.spectrogram.as_deref(),
         })
         .collect();
-    let title = format!("roomtone batch report: {}", dir.display());
-    let html = batch_report_html(&title, dir, &rows);
     for (name, text) in [
         (LABELS_JSONL, &jsonl),
         (LABELS_CSV, &csv),
         (SPECTROGRAMS_JSONL, &thumbs),
-        (REPORT_HTML, &html),
     ] {
         let path = dir.join(name);
         write_text_atomic(&path, text, true).map_err(io_err(&path))?;
+    }
+    let title = format!("roomtone batch report: {}", dir.display());
+    let pages = dir.join(PAGES_DIR);
+    std::fs::create_dir_all(&pages).map_err(io_err(&pages))?;
+    let mut failed_at = None;
+    let written = write_batch_report(&title, dir, &rows, |name, text| {
+        let path = dir.join(name);
+        write_text_atomic(&path, text, true).inspect_err(|_| failed_at = Some(path))
+    });
+    let written = written.map_err(|source| BatchError::Io {
+        path: failed_at.unwrap_or_else(|| dir.join(REPORT_HTML)),
+        source,
+    })?;
+    // Pages of an earlier, longer run are not left behind.
+    let keep: std::collections::HashSet<PathBuf> = written.iter().map(|n| dir.join(n)).collect();
+    for entry in std::fs::read_dir(&pages).map_err(io_err(&pages))?.flatten() {
+        let path = entry.path();
+        let ours = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("page-") && n.ends_with(".html"));
+        if ours && !keep.contains(&path) {
+            std::fs::remove_file(&path).map_err(io_err(&path))?;
+        }
     }
     Ok(())
 }

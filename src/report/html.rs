@@ -159,77 +159,268 @@ fn is_video(path: &str) -> bool {
     crate::video::VideoContainer::for_path(Path::new(path)).is_some()
 }
 
-/// Renders the whole report, to be written into `report_dir` (its media links are relative to it;
-/// relative record paths are taken against the current folder).
-pub fn batch_report_html(title: &str, report_dir: &Path, rows: &[ReportRow<'_>]) -> String {
-    let cwd = std::env::current_dir().unwrap_or_default();
-    // Totals per label: files where the label is present, and audio hours where it is the ambience.
-    let mut files_with: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut ambience_files: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut ambience_s: BTreeMap<&str, f64> = BTreeMap::new();
-    let (mut ok, mut failed, mut total_s) = (0usize, 0usize, 0.0f64);
-    for r in rows {
-        match r.record {
-            TagRecord::Tagged(t) => {
-                ok += 1;
-                total_s += t.duration_s;
-                for l in &t.labels {
-                    *files_with.entry(l.label.as_str()).or_default() += 1;
+/// Rows per page file.
+pub const PAGE_ROWS: usize = 1000;
+/// The folder beside `report.html` that holds the page files and the label index.
+pub const PAGES_DIR: &str = "report";
+/// Failed files listed on the index page (the rest are in the pages and `labels.csv`).
+const FAILED_LISTED: usize = 200;
+
+/// The name of page `n` (1-based) relative to the report's folder.
+pub fn page_name(n: usize) -> String {
+    format!("{PAGES_DIR}/page-{n:04}.html")
+}
+
+/// Totals over all rows, for the index page.
+#[derive(Default)]
+struct Totals<'a> {
+    ok: usize,
+    failed: usize,
+    total_s: f64,
+    files_with: BTreeMap<&'a str, usize>,
+    ambience_files: BTreeMap<&'a str, usize>,
+    ambience_s: BTreeMap<&'a str, f64>,
+}
+
+impl<'a> Totals<'a> {
+    fn of(rows: &[ReportRow<'a>]) -> Self {
+        let mut t = Totals::default();
+        for r in rows {
+            match r.record {
+                TagRecord::Tagged(x) => {
+                    t.ok += 1;
+                    t.total_s += x.duration_s;
+                    for l in &x.labels {
+                        *t.files_with.entry(l.label.as_str()).or_default() += 1;
+                    }
+                    *t.ambience_files.entry(x.ambience.as_str()).or_default() += 1;
+                    for s in &x.segments {
+                        *t.ambience_s.entry(s.label.as_str()).or_default() += s.end_s - s.start_s;
+                    }
                 }
-                *ambience_files.entry(t.ambience.as_str()).or_default() += 1;
-                for s in &t.segments {
-                    *ambience_s.entry(s.label.as_str()).or_default() += s.end_s - s.start_s;
-                }
+                TagRecord::Failed { .. } => t.failed += 1,
             }
-            TagRecord::Failed { .. } => failed += 1,
+        }
+        t
+    }
+
+    fn labels(&self) -> Vec<&'a str> {
+        let mut labels: Vec<&str> = self
+            .files_with
+            .keys()
+            .chain(self.ambience_files.keys())
+            .copied()
+            .collect();
+        labels.sort_unstable();
+        labels.dedup();
+        labels
+    }
+}
+
+/// The labels a row is found by (its labels and ambience, or `error`).
+fn row_tags(record: &TagRecord) -> Vec<&str> {
+    match record {
+        TagRecord::Tagged(t) => {
+            let mut tags: Vec<&str> = t.labels.iter().map(|l| l.label.as_str()).collect();
+            tags.push(t.ambience.as_str());
+            tags.sort_unstable();
+            tags.dedup();
+            tags
+        }
+        TagRecord::Failed { .. } => vec!["error"],
+    }
+}
+
+/// Writes the report of `rows` (sorted as they should be listed) for a report in `report_dir`,
+/// handing each file to `write` as (name relative to `report_dir`, text) as soon as it is made:
+///
+/// - `report.html`: totals per label (files, hours as ambience, a bar per label), the failed files,
+///   and the files by label (the label index `report/index.js` is loaded when a label is chosen)
+///   with links to the pages; small at any library size;
+/// - `report/page-0001.html` …: [`PAGE_ROWS`] rows each with their thumbnails, players and
+///   timelines (module docs);
+/// - `report/index.js`: every file's path, labels and page.
+///
+/// Media links are relative to the page that holds them; relative record paths are taken against
+/// the current folder. Returns the names written.
+pub fn write_batch_report(
+    title: &str,
+    report_dir: &Path,
+    rows: &[ReportRow<'_>],
+    mut write: impl FnMut(&str, &str) -> std::io::Result<()>,
+) -> std::io::Result<Vec<String>> {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let pages_dir = report_dir.join(PAGES_DIR);
+    let n_pages = rows.len().div_ceil(PAGE_ROWS).max(1);
+    let totals = Totals::of(rows);
+    let labels = totals.labels();
+    let mut names = Vec::with_capacity(n_pages + 2);
+
+    write(
+        "report.html",
+        &index_html(title, rows, &totals, &labels, n_pages),
+    )?;
+    names.push("report.html".to_string());
+
+    let mut index = String::with_capacity(64 + rows.len() * 80);
+    index.push_str("window.ROOMTONE_INDEX=[\n");
+    for (i, r) in rows.iter().enumerate() {
+        let path = match r.record {
+            TagRecord::Tagged(t) => t.path.as_str(),
+            TagRecord::Failed { path, .. } => path.as_str(),
+        };
+        let entry = serde_json::json!([path, row_tags(r.record).join(" "), i / PAGE_ROWS + 1, i]);
+        let _ = writeln!(index, "{entry},");
+    }
+    index.push_str("];\n");
+    let name = format!("{PAGES_DIR}/index.js");
+    write(&name, &index)?;
+    names.push(name);
+
+    for p in 0..n_pages {
+        let chunk = &rows[(p * PAGE_ROWS).min(rows.len())..((p + 1) * PAGE_ROWS).min(rows.len())];
+        let html = page_html(
+            title,
+            p + 1,
+            n_pages,
+            p * PAGE_ROWS,
+            chunk,
+            &labels,
+            &pages_dir,
+            &cwd,
+        );
+        let name = page_name(p + 1);
+        write(&name, &html)?;
+        names.push(name);
+    }
+    Ok(names)
+}
+
+/// `report.html`: totals, the failed files, the label browser and the pages.
+fn index_html(
+    title: &str,
+    rows: &[ReportRow<'_>],
+    t: &Totals<'_>,
+    labels: &[&str],
+    n_pages: usize,
+) -> String {
+    let mut h = String::with_capacity(8192);
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\n<style>{STYLE}</style></head><body>\n<h1>{}</h1>\n<p class=\"sum\">{} files tagged, {} failed, {:.2} h of audio.</p>\n",
+        esc(title),
+        esc(title),
+        t.ok,
+        t.failed,
+        t.total_s / 3600.0
+    );
+    h.push_str("<h2>Totals per label</h2>\n<table id=\"totals\"><thead><tr><th>label</th><th>files with label</th><th></th><th>files with it as ambience</th><th>hours as ambience (timeline)</th></tr></thead><tbody>\n");
+    let most = t.files_with.values().copied().max().unwrap_or(1).max(1);
+    for l in labels {
+        let n = t.files_with.get(l).copied().unwrap_or(0);
+        let _ = writeln!(
+            h,
+            "<tr><td><span class=\"b\" style=\"background:{c}\">{}</span></td><td>{n}</td><td><div class=\"bar\" style=\"width:{:.0}px;background:{c}\"></div></td><td>{}</td><td>{:.3}</td></tr>",
+            esc(l),
+            200.0 * n as f64 / most as f64,
+            t.ambience_files.get(l).copied().unwrap_or(0),
+            t.ambience_s.get(l).copied().unwrap_or(0.0) / 3600.0,
+            c = label_colour(l),
+        );
+    }
+    h.push_str("</tbody></table>\n");
+    if t.failed > 0 {
+        let _ = writeln!(
+            h,
+            "<h2>Failed files ({})</h2>\n<table id=\"failed\"><tbody>",
+            t.failed
+        );
+        let failed = rows.iter().enumerate().filter_map(|(i, r)| match r.record {
+            TagRecord::Failed { path, error } => Some((i, path, error)),
+            TagRecord::Tagged(_) => None,
+        });
+        for (i, path, error) in failed.take(FAILED_LISTED) {
+            let _ = writeln!(
+                h,
+                "<tr class=\"err\"><td class=\"p\"><a href=\"{}#r{i}\">{}</a></td><td>{}</td></tr>",
+                page_name(i / PAGE_ROWS + 1),
+                esc(path),
+                esc(error)
+            );
+        }
+        h.push_str("</tbody></table>\n");
+        if t.failed > FAILED_LISTED {
+            let _ = writeln!(
+                h,
+                "<p>… and {} more: choose \"errors\" below, or see labels.csv.</p>",
+                t.failed - FAILED_LISTED
+            );
         }
     }
-    let mut labels: Vec<&str> = files_with
-        .keys()
-        .chain(ambience_files.keys())
-        .copied()
-        .collect();
-    labels.sort_unstable();
-    labels.dedup();
+    let _ = write!(
+        h,
+        "<h2>Files</h2>\n<p>Files with label: <select id=\"filter\"><option value=\"\">choose</option>"
+    );
+    for l in labels {
+        let _ = write!(h, "<option value=\"{0}\">{0}</option>", esc(l));
+    }
+    h.push_str("<option value=\"error\">errors</option></select> <span id=\"matches\"></span></p>\n<ol id=\"found\"></ol>\n");
+    let _ = write!(
+        h,
+        "<p>All {} files, {PAGE_ROWS} to a page, in path order (each row plays its file and shows its spectrogram and timelines):</p>\n<p id=\"pages\">",
+        rows.len()
+    );
+    for p in 1..=n_pages {
+        let first = (p - 1) * PAGE_ROWS;
+        let _ = write!(h, "<a href=\"{}\">{p}</a> ", page_name(p));
+        if first >= rows.len() {
+            break;
+        }
+    }
+    let _ = write!(h, "</p>\n<script>{INDEX_SCRIPT}</script>\n</body></html>\n");
+    h
+}
 
+/// One page of rows: `rows` are rows `first..` of the whole report.
+#[allow(clippy::too_many_arguments)]
+fn page_html(
+    title: &str,
+    page: usize,
+    n_pages: usize,
+    first: usize,
+    rows: &[ReportRow<'_>],
+    labels: &[&str],
+    page_dir: &Path,
+    cwd: &Path,
+) -> String {
     let mut h = String::with_capacity(2048 + rows.len() * 6000);
     let _ = write!(
         h,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\n<style>{STYLE}</style></head><body>\n<h1>{}</h1>\n<p class=\"sum\">{ok} files tagged, {failed} failed, {:.2} h of audio.</p>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} (page {page} of {n_pages})</title>\n<style>{STYLE}</style></head><body>\n<p class=\"nav\"><a href=\"../report.html\">totals and search</a> · page {page} of {n_pages}",
         esc(title),
-        esc(title),
-        total_s / 3600.0
     );
-    h.push_str("<h2>Totals per label</h2>\n<table id=\"totals\"><thead><tr><th>label</th><th>files with label</th><th>files with it as ambience</th><th>hours as ambience (timeline)</th></tr></thead><tbody>\n");
-    for l in &labels {
-        let _ = writeln!(
-            h,
-            "<tr><td><span class=\"b\" style=\"background:{}\">{}</span></td><td>{}</td><td>{}</td><td>{:.3}</td></tr>",
-            label_colour(l),
-            esc(l),
-            files_with.get(l).copied().unwrap_or(0),
-            ambience_files.get(l).copied().unwrap_or(0),
-            ambience_s.get(l).copied().unwrap_or(0.0) / 3600.0
-        );
+    if page > 1 {
+        let _ = write!(h, " · <a href=\"page-{:04}.html\">previous</a>", page - 1);
     }
-    h.push_str("</tbody></table>\n<h2>Files</h2>\n<p>Label: <select id=\"filter\"><option value=\"\">all</option>");
-    for l in &labels {
+    if page < n_pages {
+        let _ = write!(h, " · <a href=\"page-{:04}.html\">next</a>", page + 1);
+    }
+    h.push_str("</p>\n<p>Label: <select id=\"filter\"><option value=\"\">all</option>");
+    for l in labels {
         let _ = write!(h, "<option value=\"{0}\">{0}</option>", esc(l));
     }
     h.push_str("<option value=\"error\">errors</option></select> <span id=\"shown\"></span> · click a column header to sort.</p>\n");
-    h.push_str("<table id=\"files\"><thead><tr><th data-k=\"s\">path</th><th data-k=\"n\">duration (s)</th><th data-k=\"s\">ambience</th><th>labels (score)</th><th data-k=\"s\">speech</th><th>spectrogram and ambience timeline</th></tr></thead><tbody>\n");
-    for r in rows {
+    h.push_str("<table id=\"files\"><thead><tr><th data-k=\"s\">path</th><th data-k=\"n\">duration (s)</th><th data-k=\"s\">ambience</th><th>labels (score)</th><th data-k=\"s\">speech</th><th>spectrogram, ambience and dialogue</th></tr></thead><tbody>\n");
+    for (k, r) in rows.iter().enumerate() {
+        let id = first + k;
+        let tags = row_tags(r.record).join(" ");
         match r.record {
             TagRecord::Tagged(t) => {
-                let mut tags: Vec<&str> = t.labels.iter().map(|l| l.label.as_str()).collect();
-                tags.push(t.ambience.as_str());
-                tags.sort_unstable();
-                tags.dedup();
                 let _ = write!(
                     h,
-                    "<tr data-labels=\" {} \" data-src=\"{}\" data-kind=\"{}\"><td class=\"p\"><button class=\"pl\" title=\"play\">▶</button> {}</td><td data-v=\"{:.3}\">{}</td><td>{}</td><td>",
-                    esc(&tags.join(" ")),
-                    esc(&media_href(&t.path, report_dir, &cwd)),
+                    "<tr id=\"r{id}\" data-labels=\" {} \" data-src=\"{}\" data-kind=\"{}\"><td class=\"p\"><button class=\"pl\" title=\"play\">▶</button> {}</td><td data-v=\"{:.3}\">{}</td><td>{}</td><td>",
+                    esc(&tags),
+                    esc(&media_href(&t.path, page_dir, cwd)),
                     if is_video(&t.path) { "video" } else { "audio" },
                     esc(&t.path),
                     t.duration_s,
@@ -262,7 +453,7 @@ pub fn batch_report_html(title: &str, report_dir: &Path, rows: &[ReportRow<'_>])
             TagRecord::Failed { path, error } => {
                 let _ = writeln!(
                     h,
-                    "<tr class=\"err\" data-labels=\" error \"><td class=\"p\">{}</td><td data-v=\"-1\"></td><td>error</td><td colspan=\"3\">{}</td></tr>",
+                    "<tr id=\"r{id}\" class=\"err\" data-labels=\" error \"><td class=\"p\">{}</td><td data-v=\"-1\"></td><td>error</td><td colspan=\"3\">{}</td></tr>",
                     esc(path),
                     esc(error)
                 );
@@ -276,11 +467,30 @@ pub fn batch_report_html(title: &str, report_dir: &Path, rows: &[ReportRow<'_>])
     h
 }
 
+/// The index page's label browser: loads `report/index.js` when a label is chosen (a script
+/// element, which works from `file://` where `fetch` does not) and lists the first 500 files with
+/// it, linked to their rows. `report.html#label=rain` opens with a label chosen.
+const INDEX_SCRIPT: &str = r#"(function(){
+var f=document.getElementById('filter'),m=document.getElementById('matches'),ol=document.getElementById('found');
+function show(){var v=f.value;ol.innerHTML='';if(!v){m.textContent='';return;}
+var all=window.ROOMTONE_INDEX,n=0,frag=document.createDocumentFragment();
+for(var i=0;i<all.length;i++){var e=all[i];if((' '+e[1]+' ').indexOf(' '+v+' ')<0)continue;n++;
+if(n<=500){var li=document.createElement('li'),a=document.createElement('a');a.href='report/page-'+String(e[2]).padStart(4,'0')+'.html#r'+e[3];
+a.textContent=e[0];li.appendChild(a);frag.appendChild(li);}}
+ol.appendChild(frag);m.textContent=n+' files'+(n>500?' (the first 500 listed)':'');document.body.dataset.matches=v+':'+n;}
+function load(then){if(window.ROOMTONE_INDEX){then();return;}m.textContent='loading the index…';
+var s=document.createElement('script');s.src='report/index.js';s.onload=then;
+s.onerror=function(){m.textContent='report/index.js could not be loaded';};document.head.appendChild(s);}
+f.addEventListener('change',function(){load(show);});
+var h=/^#label=(.+)$/.exec(location.hash);if(h){f.value=decodeURIComponent(h[1]);load(show);}
+document.body.dataset.ready=String(performance.now()|0);
+})();"#;
+
 const STYLE: &str = "body{font:14px system-ui,sans-serif;margin:1.5em;color:#222}\
 table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}\
 th[data-k]{cursor:pointer;text-decoration:underline dotted}.p{font-family:monospace;max-width:32em;word-break:break-all}\
 .b{display:inline-block;border-radius:3px;padding:0 4px;margin:1px;color:#fff;font-size:12px}\
-.err td{color:#a00}.sg{display:block;image-rendering:pixelated;cursor:zoom-in}.tl{display:block;cursor:pointer}\
+.bar{height:10px}.nav{font-size:13px}.err td{color:#a00}.sg{display:block;image-rendering:pixelated;cursor:zoom-in}.tl{display:block;cursor:pointer}\
 .pl{border:0;background:none;cursor:pointer;padding:0 2px}.player{display:block;margin-top:4px;max-width:360px}\
 #big{position:fixed;inset:0;background:rgba(0,0,0,.75);display:none;align-items:center;justify-content:center}\
 #big.on{display:flex}#big>div{background:#fff;padding:12px;border-radius:4px}\
@@ -488,22 +698,79 @@ mod tests {
         assert_eq!(media_href("é.wav", Path::new("."), cwd), "%C3%A9.wav");
     }
 
+    fn report(rows: &[ReportRow<'_>]) -> Vec<(String, String)> {
+        let mut files = Vec::new();
+        write_batch_report("t", Path::new("out"), rows, |name, text| {
+            files.push((name.to_string(), text.to_string()));
+            Ok(())
+        })
+        .unwrap();
+        files
+    }
+
     #[test]
     fn paths_are_escaped() {
         let rec = TagRecord::Failed {
             path: "<script>alert(1)</script>.wav".into(),
             error: "bad & worse".into(),
         };
-        let html = batch_report_html(
-            "t",
-            Path::new("out"),
-            &[ReportRow {
-                record: &rec,
+        let row = ReportRow {
+            record: &rec,
+            size_bytes: 0,
+            spectrogram_png_base64: None,
+        };
+        for (name, html) in report(&[row]) {
+            if name.ends_with(".html") {
+                assert!(
+                    html.contains("&lt;script&gt;alert(1)&lt;/script&gt;.wav"),
+                    "{name}"
+                );
+                assert!(html.contains("bad &amp; worse"), "{name}");
+            } else {
+                // The index is a script file of JSON values, one row per line.
+                let line = html.lines().nth(1).unwrap().trim_end_matches(',');
+                let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                assert_eq!(v[0], "<script>alert(1)</script>.wav");
+                assert_eq!(v[1], "error");
+            }
+        }
+    }
+
+    #[test]
+    fn rows_go_into_pages_of_a_thousand_and_the_index_page_stays_small() {
+        let recs: Vec<TagRecord> = (0..2_345)
+            .map(|i| TagRecord::Failed {
+                path: format!("f{i:05}.wav"),
+                error: "x".into(),
+            })
+            .collect();
+        let rows: Vec<ReportRow<'_>> = recs
+            .iter()
+            .map(|record| ReportRow {
+                record,
                 size_bytes: 0,
                 spectrogram_png_base64: None,
-            }],
+            })
+            .collect();
+        let files = report(&rows);
+        let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "report.html",
+                "report/index.js",
+                "report/page-0001.html",
+                "report/page-0002.html",
+                "report/page-0003.html"
+            ]
         );
-        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;.wav"));
-        assert!(html.contains("bad &amp; worse"));
+        let rows_in = |html: &str| html.matches("<tr id=\"r").count();
+        assert_eq!(rows_in(&files[2].1), 1000);
+        assert_eq!(rows_in(&files[4].1), 345);
+        assert!(files[4].1.contains("id=\"r2344\""));
+        // The index lists 200 failed files, not 2,345, and no rows.
+        assert_eq!(files[0].1.matches("<tr class=\"err\">").count(), 200);
+        assert!(files[0].1.contains("2145 more"));
+        assert_eq!(files[1].1.lines().count(), 2_345 + 2);
     }
 }
