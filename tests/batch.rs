@@ -1155,3 +1155,35 @@ fn walk_files(dir: &Path) -> Vec<String> {
     found.sort();
     found
 }
+
+#[test]
+fn resume_tags_again_the_files_an_older_version_recorded_without_dialogue_regions() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let lib = tmp.path().join("lib");
+    library(&lib, false);
+    let out = tmp.path().join("out");
+    let outs = out.to_str().expect("utf8");
+    assert!(batch(&["--quiet", "--out", outs], &[&lib]).status.success());
+    let now = records(&out);
+    // labels.jsonl as a batch before speech_segments existed wrote it (one file left as today's).
+    let old: String = std::fs::read_to_string(out.join("labels.jsonl"))
+        .unwrap()
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let mut v: Value = serde_json::from_str(l).unwrap();
+            if i > 0 {
+                v.as_object_mut().unwrap().remove("speech_segments");
+            }
+            format!("{v}\n")
+        })
+        .collect();
+    std::fs::write(out.join("labels.jsonl"), old).unwrap();
+    let o = batch(&["--quiet", "--resume", "--out", outs], &[&lib]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains(&format!("{} ok, 0 failed, 1 skipped", GOOD_FILES - 1)),
+        "{stderr}"
+    );
+    assert_eq!(records(&out), now, "the same records as a fresh run");
+}

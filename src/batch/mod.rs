@@ -317,6 +317,7 @@ fn process(
             mtime_ns: stamp.1,
         },
         spectrogram,
+        outdated: false,
     }
 }
 
@@ -401,7 +402,9 @@ fn plan(inputs: &[Input], config: &BatchConfig) -> Result<Plan, BatchError> {
     for (i, input) in inputs.iter().enumerate() {
         match previous.remove(&input.key) {
             Some(e)
-                if e.record.is_ok() && (e.record.size_bytes, e.record.mtime_ns) == stamps[i] =>
+                if e.record.is_ok()
+                    && !e.outdated
+                    && (e.record.size_bytes, e.record.mtime_ns) == stamps[i] =>
             {
                 kept.push(e);
             }

@@ -33,6 +33,10 @@ pub struct Entry {
     pub record: BatchRecord,
     /// The thumbnail, if the file was tagged.
     pub spectrogram: Option<String>,
+    /// Read from a labels.jsonl written before its record had every field of today's (tagged
+    /// before `speech_segments` existed): `--resume` tags the file again instead of keeping it.
+    #[serde(skip)]
+    pub(crate) outdated: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -226,10 +230,12 @@ pub(crate) fn load_outdir(dir: &Path) -> Result<Vec<Entry>, BatchError> {
             message: e.to_string(),
         })?;
         let spectrogram = thumbs.remove(record.path());
+        let outdated = record.is_ok() && !line.contains("\"speech_segments\":");
         put(
             Entry {
                 record,
                 spectrogram,
+                outdated,
             },
             &mut entries,
         );
@@ -360,6 +366,7 @@ mod tests {
                 mtime_ns: 2,
             },
             spectrogram: None,
+            outdated: false,
         };
         serde_json::to_string(&e).unwrap_or_default() + "\n"
     }
