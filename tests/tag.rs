@@ -395,16 +395,28 @@ fn markers_go_to_stdout_a_file_or_one_file_per_clip_in_a_folder() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--force"));
     // The output's name sets the format, and a name for another format is refused.
-    let edl = dir.path().join("a.edl");
-    roomtone()
-        .args(["tag", "-o"])
-        .arg(&edl)
-        .arg(&a)
-        .assert()
-        .success();
-    assert!(std::fs::read_to_string(&edl)
-        .unwrap()
-        .starts_with("TITLE: a.wav"));
+    for (name, start) in [
+        ("a.edl", "TITLE: a.wav"),
+        (
+            "a.fcpxml",
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE fcpxml>",
+        ),
+        (
+            "a.xml",
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE xmeml>",
+        ),
+        ("a.otio", "{\n  \"OTIO_SCHEMA\": \"Timeline.1\""),
+    ] {
+        let file = dir.path().join(name);
+        roomtone()
+            .args(["tag", "-o"])
+            .arg(&file)
+            .arg(&a)
+            .assert()
+            .success();
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(text.starts_with(start), "{name}: {text}");
+    }
     let out = roomtone()
         .args(["tag", "--format", "fcpxml", "-o"])
         .arg(dir.path().join("a2.edl"))

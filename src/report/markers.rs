@@ -122,15 +122,6 @@ impl FrameRate {
         ((u64::from(self.num) + u64::from(self.den) / 2) / u64::from(self.den).max(1)) as u32
     }
 
-    /// Frame numbers drop frame would skip at this rate (0 where it does not exist).
-    fn dropped_per_minute_if_drop(&self) -> u64 {
-        if self.den == 1001 && matches!(self.nominal(), 30 | 60) {
-            u64::from(self.nominal() / 15)
-        } else {
-            0
-        }
-    }
-
     /// Frame numbers drop frame skips at each minute (not every tenth): 2 at 29.97, 4 at 59.94.
     fn dropped_per_minute(&self) -> u64 {
         if self.drop_frame {
@@ -441,7 +432,9 @@ pub fn clip_for(
     let ratio = |(num, den): (u32, u32), drop_frame: Option<bool>| {
         let default = FrameRate::from_fps(f64::from(num) / f64::from(den.max(1)));
         default.map(|r| FrameRate {
-            drop_frame: drop_frame.unwrap_or(r.drop_frame) && r.dropped_per_minute_if_drop() > 0,
+            // `from_fps` sets drop frame exactly where it exists (29.97, 59.94): the file's flag
+            // may turn it off, never on.
+            drop_frame: r.drop_frame && drop_frame.unwrap_or(true),
             ..r
         })
     };
