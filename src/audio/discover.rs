@@ -97,17 +97,23 @@ impl Walker {
                 return;
             }
         };
-        let mut children: Vec<PathBuf> = entries
+        // The entry's own type where the folder listing gives it (no system call per file);
+        // links, and file systems that do not say, are followed with `stat`.
+        let mut children: Vec<(PathBuf, Option<std::fs::FileType>)> = entries
             .filter_map(Result::ok)
             .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
-            .map(|e| e.path())
+            .map(|e| (e.path(), e.file_type().ok().filter(|t| !t.is_symlink())))
             .collect();
-        children.sort();
-        for c in children {
+        children.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for (c, kind) in children {
             // `is_dir` / `is_file` follow links; a dangling link is neither and is skipped.
-            if c.is_dir() {
+            let (is_dir, is_file) = match kind {
+                Some(t) if t.is_dir() || t.is_file() => (t.is_dir(), t.is_file()),
+                _ => (c.is_dir(), c.is_file()),
+            };
+            if is_dir {
                 self.enter(&c, false, files);
-            } else if c.is_file() && is_media(&c) {
+            } else if is_file && is_media(&c) {
                 files.push(c);
             }
         }

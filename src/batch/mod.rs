@@ -18,9 +18,9 @@ use crate::classify::{TagConfig, TagError, TagWorker, Tagger};
 use crate::report::html::{base64, spectrogram_png};
 use crate::report::TagRecord;
 
-use output::{load_outdir, write_outputs, OutdirLock};
+use output::{folder_entries, read_stamps, write_outputs, Entries, OutdirLock, Overlay};
 pub use output::{
-    merge, Entry, JOURNAL, LABELS_CSV, LABELS_CSV_HEADER, LABELS_JSONL, LOCK, REPORT_HTML,
+    merge, Entry, Written, JOURNAL, LABELS_CSV, LABELS_CSV_HEADER, LABELS_JSONL, LOCK, REPORT_HTML,
     SPECTROGRAMS_JSONL,
 };
 pub use progress::{Counts, Observer};
@@ -317,33 +317,6 @@ fn process(
             mtime_ns: stamp.1,
         },
         spectrogram,
-        outdated: false,
-    }
-}
-
-/// `--markers` on a resumed batch: the files kept from before get their marker file if they have
-/// none (a batch run earlier without `--markers`, or in another format). A failure is reported
-/// and the batch goes on (the labels are right; the next run tries again).
-fn write_missing_markers(
-    out: &Path,
-    inputs: &[Input],
-    kept: &[Entry],
-    options: MarkerOptions,
-    observer: &mut dyn Observer,
-) {
-    let by_key: HashMap<&str, &Input> = inputs.iter().map(|i| (i.key.as_str(), i)).collect();
-    for entry in kept {
-        let (TagRecord::Tagged(tags), Some(input)) =
-            (&entry.record.record, by_key.get(entry.record.path()))
-        else {
-            continue;
-        };
-        if stages::batch_markers_path(out, input, options.format).exists() {
-            continue;
-        }
-        if let Err(e) = stages::write_markers(out, input, tags, options) {
-            observer.problem(&format!("roomtone: {e}"));
-        }
     }
 }
 
@@ -378,51 +351,76 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> BatchError {
 struct Plan {
     /// Size and modification time of every input.
     stamps: Vec<(u64, i64)>,
-    /// Records kept as they are (same size and time, tagged before).
-    kept: Vec<Entry>,
+    /// Inputs whose earlier records are kept as they are (same size and time, tagged before).
+    kept: usize,
     /// Indices of the inputs to process, largest first.
     todo: Vec<usize>,
-    /// Earlier records of inputs processed again (changed or failed): kept if this run stops
-    /// before reaching them.
-    previous: HashMap<String, Entry>,
+    /// Kept inputs whose marker file (`--markers`) is missing: written from their records.
+    markers_missing: HashMap<String, usize>,
+    /// Whether the outputs must be written again although nothing is to be done: earlier records
+    /// of files no longer among the inputs, a journal of an interrupted run, or an output missing.
+    rewrite: bool,
 }
 
-fn plan(inputs: &[Input], config: &BatchConfig) -> Result<Plan, BatchError> {
-    let mut previous: HashMap<String, Entry> = if config.resume {
-        load_outdir(&config.out_dir)?
-            .into_iter()
-            .map(|e| (e.record.path().to_string(), e))
-            .collect()
+/// Plans a run by reading the earlier records' stamps (not the records) and walking them beside
+/// the inputs, both sorted by path.
+fn plan(
+    inputs: &[Input],
+    config: &BatchConfig,
+    markers: Option<MarkerOptions>,
+) -> Result<Plan, BatchError> {
+    let out = &config.out_dir;
+    let (previous, journal) = if config.resume {
+        read_stamps(out)?
     } else {
-        HashMap::new()
+        (Vec::new(), false)
     };
     let stamps: Vec<(u64, i64)> = inputs.iter().map(|i| file_stamp(&i.path)).collect();
-    let mut kept = Vec::new();
+    let mut kept = 0;
     let mut todo = Vec::new();
+    let mut markers_missing = HashMap::new();
+    let mut matched = 0;
+    let mut earlier = previous.iter().peekable();
     for (i, input) in inputs.iter().enumerate() {
-        match previous.remove(&input.key) {
-            Some(e)
-                if e.record.is_ok()
-                    && !e.outdated
-                    && (e.record.size_bytes, e.record.mtime_ns) == stamps[i] =>
-            {
-                kept.push(e);
+        while earlier.next_if(|p| p.path < input.key).is_some() {}
+        let Some(p) = earlier.next_if(|p| p.path == input.key) else {
+            todo.push(i);
+            continue;
+        };
+        matched += 1;
+        if p.keepable && (p.size_bytes, p.mtime_ns) == stamps[i] {
+            kept += 1;
+            if let Some(m) = markers {
+                if !stages::batch_markers_path(out, input, m.format).exists() {
+                    markers_missing.insert(input.key.clone(), i);
+                }
             }
-            Some(e) => {
-                previous.insert(input.key.clone(), e);
-                todo.push(i);
-            }
-            None => todo.push(i),
+        } else {
+            todo.push(i);
         }
     }
+    let outputs_missing = [LABELS_JSONL, LABELS_CSV, SPECTROGRAMS_JSONL, REPORT_HTML]
+        .iter()
+        .any(|name| !out.join(name).exists());
     // Longest first (by size), so the last files do not leave one worker busy alone.
     todo.sort_by(|&a, &b| stamps[b].0.cmp(&stamps[a].0).then(a.cmp(&b)));
     Ok(Plan {
         stamps,
         kept,
         todo,
-        previous,
+        markers_missing,
+        rewrite: matched < previous.len() || journal || outputs_missing,
     })
+}
+
+/// The entries of `all` (in path order) whose paths are among `inputs` (sorted by key).
+fn among<'a>(all: Entries<'a>, inputs: &'a [Input]) -> Entries<'a> {
+    let mut keys = inputs.iter().map(|i| i.key.as_str()).peekable();
+    Box::new(all.filter(move |e| {
+        let Ok(e) = e else { return true };
+        while keys.next_if(|k| *k < e.record.path()).is_some() {}
+        keys.peek() == Some(&e.record.path())
+    }))
 }
 
 /// Runs a batch over `inputs` (from [`discover`]) into `config.out_dir`, with the stages of
@@ -452,8 +450,19 @@ pub fn run(
         stamps,
         kept,
         todo,
-        mut previous,
-    } = plan(inputs, config)?;
+        markers_missing,
+        rewrite,
+    } = plan(inputs, config, stages.markers())?;
+    if todo.is_empty() && markers_missing.is_empty() && !rewrite {
+        // Nothing to do: the outputs are as they should be and stay untouched.
+        observer.started(0);
+        observer.finished(&Counts::default());
+        return Ok(Summary {
+            skipped: kept,
+            wall_s: start.elapsed().as_secs_f64(),
+            ..Summary::default()
+        });
+    }
     let journal_path = out.join(JOURNAL);
     let mut journal = output::Journal::open(&journal_path, config.resume)?;
     let workers = (0..config.jobs.clamp(1, todo.len().max(1)))
@@ -470,14 +479,15 @@ pub fn run(
         ..Counts::default()
     };
     observer.started(todo.len());
-    let mut fresh: Vec<Entry> = Vec::with_capacity(todo.len());
+    // Records the journal could not take (after a write to it failed): written from memory.
+    let mut unjournalled: Vec<Entry> = Vec::new();
     let mut journal_error = None;
     crate::jobs::pool::run(
         workers,
         &todo,
         cancel,
         |worker, i| process(worker, out, &inputs[i], stamps[i], stages.markers()),
-        |i, entry| {
+        |_, entry| {
             counts.done += 1;
             match &entry.record.record {
                 TagRecord::Tagged(t) => counts.audio_s += t.duration_s,
@@ -489,34 +499,40 @@ pub fn run(
             }
             if journal_error.is_none() {
                 if let Err(e) = journal.append(&entry) {
-                    // Keep going: the final files are written from memory; only Ctrl-C safety is lost.
+                    // Keep going: the rest is kept in memory for the final files; only Ctrl-C
+                    // safety is lost.
                     observer.problem(&format!("roomtone: {e}"));
                     journal_error = Some(e);
                 }
             }
-            previous.remove(&inputs[i].key);
             observer.file_done(&entry, &counts);
-            fresh.push(entry);
+            if journal_error.is_some() {
+                unjournalled.push(entry);
+            }
         },
     )?;
     observer.finished(&counts);
     drop(journal);
 
     let interrupted = cancel.load(Ordering::Relaxed) && counts.done < todo.len();
-    let skipped = kept.len();
-    if let Some(options) = stages.markers() {
-        write_missing_markers(out, inputs, &kept, options, observer);
-    }
-    let mut all = kept;
-    all.append(&mut fresh);
-    // Files not reached this time keep their earlier record, if any.
-    let keys: std::collections::HashSet<&str> = inputs.iter().map(|i| i.key.as_str()).collect();
-    all.extend(
-        previous
-            .into_values()
-            .filter(|e| keys.contains(e.record.path())),
-    );
-    write_outputs(out, &mut all)?;
+    // The final files: the earlier records with this run's (in the journal, or in memory) over
+    // them, of the inputs only, streamed in path order.
+    unjournalled.sort_by(|a, b| a.record.path().cmp(b.record.path()));
+    let folder: Entries<'_> = Box::new(folder_entries(out)?);
+    let all = Overlay::new(folder, Box::new(unjournalled.into_iter().map(Ok)));
+    let markers = stages.markers();
+    write_outputs(out, among(Box::new(all), inputs), |entry| {
+        let (Some(options), TagRecord::Tagged(tags)) = (markers, &entry.record.record) else {
+            return;
+        };
+        let Some(&i) = markers_missing.get(entry.record.path()) else {
+            return;
+        };
+        if let Err(e) = stages::write_markers(out, &inputs[i], tags, options) {
+            // Reported; the labels are right and the next run tries again.
+            observer.problem(&format!("roomtone: {e}"));
+        }
+    })?;
     match std::fs::remove_file(&journal_path) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -525,7 +541,7 @@ pub fn run(
     Ok(Summary {
         ok: counts.done - counts.failed,
         failed: counts.failed,
-        skipped,
+        skipped: kept,
         not_started: todo.len() - counts.done,
         interrupted,
         audio_s: counts.audio_s,

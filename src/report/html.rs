@@ -173,43 +173,51 @@ pub fn page_name(n: usize) -> String {
 
 /// Totals over all rows, for the index page.
 #[derive(Default)]
-struct Totals<'a> {
+struct Totals {
     ok: usize,
     failed: usize,
     total_s: f64,
-    files_with: BTreeMap<&'a str, usize>,
-    ambience_files: BTreeMap<&'a str, usize>,
-    ambience_s: BTreeMap<&'a str, f64>,
+    files_with: BTreeMap<String, usize>,
+    ambience_files: BTreeMap<String, usize>,
+    ambience_s: BTreeMap<String, f64>,
 }
 
-impl<'a> Totals<'a> {
-    fn of(rows: &[ReportRow<'a>]) -> Self {
-        let mut t = Totals::default();
-        for r in rows {
-            match r.record {
-                TagRecord::Tagged(x) => {
-                    t.ok += 1;
-                    t.total_s += x.duration_s;
-                    for l in &x.labels {
-                        *t.files_with.entry(l.label.as_str()).or_default() += 1;
-                    }
-                    *t.ambience_files.entry(x.ambience.as_str()).or_default() += 1;
-                    for s in &x.segments {
-                        *t.ambience_s.entry(s.label.as_str()).or_default() += s.end_s - s.start_s;
-                    }
-                }
-                TagRecord::Failed { .. } => t.failed += 1,
-            }
+/// Adds `by` to `map[key]`, allocating the key only the first time it is seen.
+fn bump<V: std::ops::AddAssign + Default>(map: &mut BTreeMap<String, V>, key: &str, by: V) {
+    match map.get_mut(key) {
+        Some(v) => *v += by,
+        None => {
+            let mut v = V::default();
+            v += by;
+            map.insert(key.to_string(), v);
         }
-        t
+    }
+}
+
+impl Totals {
+    fn add(&mut self, record: &TagRecord) {
+        match record {
+            TagRecord::Tagged(x) => {
+                self.ok += 1;
+                self.total_s += x.duration_s;
+                for l in &x.labels {
+                    bump(&mut self.files_with, &l.label, 1);
+                }
+                bump(&mut self.ambience_files, &x.ambience, 1);
+                for s in &x.segments {
+                    bump(&mut self.ambience_s, &s.label, s.end_s - s.start_s);
+                }
+            }
+            TagRecord::Failed { .. } => self.failed += 1,
+        }
     }
 
-    fn labels(&self) -> Vec<&'a str> {
+    fn labels(&self) -> Vec<&str> {
         let mut labels: Vec<&str> = self
             .files_with
             .keys()
             .chain(self.ambience_files.keys())
-            .copied()
+            .map(String::as_str)
             .collect();
         labels.sort_unstable();
         labels.dedup();
@@ -231,178 +239,206 @@ fn row_tags(record: &TagRecord) -> Vec<&str> {
     }
 }
 
-/// Writes the report of `rows` (sorted as they should be listed) for a report in `report_dir`,
-/// handing each file to `write` as (name relative to `report_dir`, text) as soon as it is made:
+/// Builds the report of a batch one row at a time, so that a library of any size is never held
+/// whole: rows are given in the order they should be listed, and each file is handed to a
+/// `write(name relative to the report's folder, text)` callback as soon as it is complete:
 ///
-/// - `report.html`: totals per label (files, hours as ambience, a bar per label), the failed files,
-///   and the files by label (the label index `report/index.js` is loaded when a label is chosen)
-///   with links to the pages; small at any library size;
 /// - `report/page-0001.html` …: [`PAGE_ROWS`] rows each with their thumbnails, players and
-///   timelines (module docs);
-/// - `report/index.js`: every file's path, labels and page.
+///   timelines (module docs), each page written when its last row is in;
+/// - at [`BatchReport::finish`], `report/index.js` (every file's path, labels and page; the one
+///   part that grows with the library, about 80 bytes a file) and `report.html`: totals per label
+///   (files, hours as ambience, a bar per label), the first failed files, and the files by label
+///   (the index is loaded when a label is chosen) with links to the pages; small at any size.
 ///
 /// Media links are relative to the page that holds them; relative record paths are taken against
-/// the current folder. Returns the names written.
-pub fn write_batch_report(
-    title: &str,
-    report_dir: &Path,
-    rows: &[ReportRow<'_>],
-    mut write: impl FnMut(&str, &str) -> std::io::Result<()>,
-) -> std::io::Result<Vec<String>> {
-    let cwd = std::env::current_dir().unwrap_or_default();
-    let pages_dir = report_dir.join(PAGES_DIR);
-    let n_pages = rows.len().div_ceil(PAGE_ROWS).max(1);
-    let totals = Totals::of(rows);
-    let labels = totals.labels();
-    let mut names = Vec::with_capacity(n_pages + 2);
-
-    write(
-        "report.html",
-        &index_html(title, rows, &totals, &labels, n_pages),
-    )?;
-    names.push("report.html".to_string());
-
-    let mut index = String::with_capacity(64 + rows.len() * 80);
-    index.push_str("window.ROOMTONE_INDEX=[\n");
-    for (i, r) in rows.iter().enumerate() {
-        let path = match r.record {
-            TagRecord::Tagged(t) => t.path.as_str(),
-            TagRecord::Failed { path, .. } => path.as_str(),
-        };
-        let entry = serde_json::json!([path, row_tags(r.record).join(" "), i / PAGE_ROWS + 1, i]);
-        let _ = writeln!(index, "{entry},");
-    }
-    index.push_str("];\n");
-    let name = format!("{PAGES_DIR}/index.js");
-    write(&name, &index)?;
-    names.push(name);
-
-    for p in 0..n_pages {
-        let chunk = &rows[(p * PAGE_ROWS).min(rows.len())..((p + 1) * PAGE_ROWS).min(rows.len())];
-        let html = page_html(
-            title,
-            p + 1,
-            n_pages,
-            p * PAGE_ROWS,
-            chunk,
-            &labels,
-            &pages_dir,
-            &cwd,
-        );
-        let name = page_name(p + 1);
-        write(&name, &html)?;
-        names.push(name);
-    }
-    Ok(names)
+/// the current folder.
+pub struct BatchReport {
+    title: String,
+    pages_dir: PathBuf,
+    cwd: PathBuf,
+    totals: Totals,
+    /// The first [`FAILED_LISTED`] failed files: (row, path, error).
+    failed: Vec<(usize, String, String)>,
+    index: String,
+    rows: usize,
+    /// The rows of the page being filled, rendered, and the labels found on it.
+    page: String,
+    page_labels: std::collections::BTreeSet<String>,
+    names: Vec<String>,
 }
 
-/// `report.html`: totals, the failed files, the label browser and the pages.
-fn index_html(
-    title: &str,
-    rows: &[ReportRow<'_>],
-    t: &Totals<'_>,
-    labels: &[&str],
-    n_pages: usize,
-) -> String {
-    let mut h = String::with_capacity(8192);
-    let _ = write!(
-        h,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\n<style>{STYLE}</style></head><body>\n<h1>{}</h1>\n<p class=\"sum\">{} files tagged, {} failed, {:.2} h of audio.</p>\n",
-        esc(title),
-        esc(title),
-        t.ok,
-        t.failed,
-        t.total_s / 3600.0
-    );
-    h.push_str("<h2>Totals per label</h2>\n<table id=\"totals\"><thead><tr><th>label</th><th>files with label</th><th></th><th>files with it as ambience</th><th>hours as ambience (timeline)</th></tr></thead><tbody>\n");
-    let most = t.files_with.values().copied().max().unwrap_or(1).max(1);
-    for l in labels {
-        let n = t.files_with.get(l).copied().unwrap_or(0);
-        let _ = writeln!(
-            h,
-            "<tr><td><span class=\"b\" style=\"background:{c}\">{}</span></td><td>{n}</td><td><div class=\"bar\" style=\"width:{:.0}px;background:{c}\"></div></td><td>{}</td><td>{:.3}</td></tr>",
-            esc(l),
-            200.0 * n as f64 / most as f64,
-            t.ambience_files.get(l).copied().unwrap_or(0),
-            t.ambience_s.get(l).copied().unwrap_or(0.0) / 3600.0,
-            c = label_colour(l),
-        );
+impl BatchReport {
+    /// A report titled `title` whose `report.html` will be in `report_dir`.
+    pub fn new(title: &str, report_dir: &Path) -> Self {
+        let mut index = String::with_capacity(1 << 16);
+        index.push_str("window.ROOMTONE_INDEX=[\n");
+        Self {
+            title: title.to_string(),
+            pages_dir: report_dir.join(PAGES_DIR),
+            cwd: std::env::current_dir().unwrap_or_default(),
+            totals: Totals::default(),
+            failed: Vec::new(),
+            index,
+            rows: 0,
+            page: String::new(),
+            page_labels: Default::default(),
+            names: Vec::new(),
+        }
     }
-    h.push_str("</tbody></table>\n");
-    if t.failed > 0 {
-        let _ = writeln!(
+
+    /// Adds the next row; writes the page before it first if that page is full (so a page knows
+    /// whether another follows).
+    pub fn push(
+        &mut self,
+        row: ReportRow<'_>,
+        write: &mut impl FnMut(&str, &str) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        let id = self.rows;
+        if id > 0 && id.is_multiple_of(PAGE_ROWS) {
+            self.write_page(true, write)?;
+        }
+        self.rows += 1;
+        self.totals.add(row.record);
+        let (path, error) = match row.record {
+            TagRecord::Tagged(t) => (t.path.as_str(), None),
+            TagRecord::Failed { path, error } => (path.as_str(), Some(error)),
+        };
+        if let Some(error) = error.filter(|_| self.failed.len() < FAILED_LISTED) {
+            self.failed.push((id, path.to_string(), error.clone()));
+        }
+        let tags = row_tags(row.record);
+        let entry = serde_json::json!([path, tags.join(" "), id / PAGE_ROWS + 1, id]);
+        let _ = writeln!(self.index, "{entry},");
+        for t in &tags {
+            if !self.page_labels.contains(*t) && *t != "error" {
+                self.page_labels.insert((*t).to_string());
+            }
+        }
+        row_html(&mut self.page, id, row, &self.pages_dir, &self.cwd);
+        Ok(())
+    }
+
+    /// Writes the page being filled (page `rows / PAGE_ROWS`, rounded up; page 1 even when empty).
+    fn write_page(
+        &mut self,
+        has_next: bool,
+        write: &mut impl FnMut(&str, &str) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        let page = self.rows.div_ceil(PAGE_ROWS).max(1);
+        let labels: Vec<&str> = self.page_labels.iter().map(String::as_str).collect();
+        let html = page_html(&self.title, page, has_next, &labels, &self.page);
+        let name = page_name(page);
+        write(&name, &html)?;
+        self.names.push(name);
+        self.page.clear();
+        self.page_labels.clear();
+        Ok(())
+    }
+
+    /// Writes the last page, `report/index.js` and `report.html`; returns the names written, in
+    /// the order they were.
+    pub fn finish(
+        mut self,
+        mut write: impl FnMut(&str, &str) -> std::io::Result<()>,
+    ) -> std::io::Result<Vec<String>> {
+        self.write_page(false, &mut write)?;
+        self.index.push_str("];\n");
+        let name = format!("{PAGES_DIR}/index.js");
+        write(&name, &self.index)?;
+        self.names.push(name);
+        write("report.html", &self.index_html())?;
+        self.names.push("report.html".to_string());
+        Ok(self.names)
+    }
+
+    /// `report.html`: totals, the failed files, the label browser and the pages.
+    fn index_html(&self) -> String {
+        let t = &self.totals;
+        let labels = t.labels();
+        let n_pages = self.rows.div_ceil(PAGE_ROWS).max(1);
+        let mut h = String::with_capacity(8192 + n_pages * 40);
+        let _ = write!(
             h,
-            "<h2>Failed files ({})</h2>\n<table id=\"failed\"><tbody>",
-            t.failed
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\n<style>{STYLE}</style></head><body>\n<h1>{}</h1>\n<p class=\"sum\">{} files tagged, {} failed, {:.2} h of audio.</p>\n",
+            esc(&self.title),
+            esc(&self.title),
+            t.ok,
+            t.failed,
+            t.total_s / 3600.0
         );
-        let failed = rows.iter().enumerate().filter_map(|(i, r)| match r.record {
-            TagRecord::Failed { path, error } => Some((i, path, error)),
-            TagRecord::Tagged(_) => None,
-        });
-        for (i, path, error) in failed.take(FAILED_LISTED) {
+        h.push_str("<h2>Totals per label</h2>\n<table id=\"totals\"><thead><tr><th>label</th><th>files with label</th><th></th><th>files with it as ambience</th><th>hours as ambience (timeline)</th></tr></thead><tbody>\n");
+        let most = t.files_with.values().copied().max().unwrap_or(1).max(1);
+        for l in &labels {
+            let n = t.files_with.get(*l).copied().unwrap_or(0);
             let _ = writeln!(
                 h,
-                "<tr class=\"err\"><td class=\"p\"><a href=\"{}#r{i}\">{}</a></td><td>{}</td></tr>",
-                page_name(i / PAGE_ROWS + 1),
-                esc(path),
-                esc(error)
+                "<tr><td><span class=\"b\" style=\"background:{c}\">{}</span></td><td>{n}</td><td><div class=\"bar\" style=\"width:{:.0}px;background:{c}\"></div></td><td>{}</td><td>{:.3}</td></tr>",
+                esc(l),
+                200.0 * n as f64 / most as f64,
+                t.ambience_files.get(*l).copied().unwrap_or(0),
+                t.ambience_s.get(*l).copied().unwrap_or(0.0) / 3600.0,
+                c = label_colour(l),
             );
         }
         h.push_str("</tbody></table>\n");
-        if t.failed > FAILED_LISTED {
+        if t.failed > 0 {
             let _ = writeln!(
                 h,
-                "<p>… and {} more: choose \"errors\" below, or see labels.csv.</p>",
-                t.failed - FAILED_LISTED
+                "<h2>Failed files ({})</h2>\n<table id=\"failed\"><tbody>",
+                t.failed
             );
+            for (i, path, error) in &self.failed {
+                let _ = writeln!(
+                    h,
+                    "<tr class=\"err\"><td class=\"p\"><a href=\"{}#r{i}\">{}</a></td><td>{}</td></tr>",
+                    page_name(i / PAGE_ROWS + 1),
+                    esc(path),
+                    esc(error)
+                );
+            }
+            h.push_str("</tbody></table>\n");
+            if t.failed > FAILED_LISTED {
+                let _ = writeln!(
+                    h,
+                    "<p>… and {} more: choose \"errors\" below, or see labels.csv.</p>",
+                    t.failed - FAILED_LISTED
+                );
+            }
         }
-    }
-    let _ = write!(
-        h,
-        "<h2>Files</h2>\n<p>Files with label: <select id=\"filter\"><option value=\"\">choose</option>"
-    );
-    for l in labels {
-        let _ = write!(h, "<option value=\"{0}\">{0}</option>", esc(l));
-    }
-    h.push_str("<option value=\"error\">errors</option></select> <span id=\"matches\"></span></p>\n<ol id=\"found\"></ol>\n");
-    let _ = write!(
-        h,
-        "<p>All {} files, {PAGE_ROWS} to a page, in path order (each row plays its file and shows its spectrogram and timelines):</p>\n<p id=\"pages\">",
-        rows.len()
-    );
-    for p in 1..=n_pages {
-        let first = (p - 1) * PAGE_ROWS;
-        let _ = write!(h, "<a href=\"{}\">{p}</a> ", page_name(p));
-        if first >= rows.len() {
-            break;
+        let _ = write!(
+            h,
+            "<h2>Files</h2>\n<p>Files with label: <select id=\"filter\"><option value=\"\">choose</option>"
+        );
+        for l in &labels {
+            let _ = write!(h, "<option value=\"{0}\">{0}</option>", esc(l));
         }
+        h.push_str("<option value=\"error\">errors</option></select> <span id=\"matches\"></span></p>\n<ol id=\"found\"></ol>\n");
+        let _ = write!(
+            h,
+            "<p>All {} files, {PAGE_ROWS} to a page, in path order (each row plays its file and shows its spectrogram and timelines):</p>\n<p id=\"pages\">",
+            self.rows
+        );
+        for p in 1..=n_pages {
+            let _ = write!(h, "<a href=\"{}\">{p}</a> ", page_name(p));
+        }
+        let _ = write!(h, "</p>\n<script>{INDEX_SCRIPT}</script>\n</body></html>\n");
+        h
     }
-    let _ = write!(h, "</p>\n<script>{INDEX_SCRIPT}</script>\n</body></html>\n");
-    h
 }
 
-/// One page of rows: `rows` are rows `first..` of the whole report.
-#[allow(clippy::too_many_arguments)]
-fn page_html(
-    title: &str,
-    page: usize,
-    n_pages: usize,
-    first: usize,
-    rows: &[ReportRow<'_>],
-    labels: &[&str],
-    page_dir: &Path,
-    cwd: &Path,
-) -> String {
-    let mut h = String::with_capacity(2048 + rows.len() * 6000);
+/// One page of rows: `body` is its rows, rendered; `labels` those found on it (its filter's
+/// choices).
+fn page_html(title: &str, page: usize, has_next: bool, labels: &[&str], body: &str) -> String {
+    let mut h = String::with_capacity(4096 + body.len());
     let _ = write!(
         h,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} (page {page} of {n_pages})</title>\n<style>{STYLE}</style></head><body>\n<p class=\"nav\"><a href=\"../report.html\">totals and search</a> · page {page} of {n_pages}",
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} (page {page})</title>\n<style>{STYLE}</style></head><body>\n<p class=\"nav\"><a href=\"../report.html\">totals, search and all pages</a> · page {page}",
         esc(title),
     );
     if page > 1 {
         let _ = write!(h, " · <a href=\"page-{:04}.html\">previous</a>", page - 1);
     }
-    if page < n_pages {
+    if has_next {
         let _ = write!(h, " · <a href=\"page-{:04}.html\">next</a>", page + 1);
     }
     h.push_str("</p>\n<p>Label: <select id=\"filter\"><option value=\"\">all</option>");
@@ -411,60 +447,62 @@ fn page_html(
     }
     h.push_str("<option value=\"error\">errors</option></select> <span id=\"shown\"></span> · click a column header to sort.</p>\n");
     h.push_str("<table id=\"files\"><thead><tr><th data-k=\"s\">path</th><th data-k=\"n\">duration (s)</th><th data-k=\"s\">ambience</th><th>labels (score)</th><th data-k=\"s\">speech</th><th>spectrogram, ambience and dialogue</th></tr></thead><tbody>\n");
-    for (k, r) in rows.iter().enumerate() {
-        let id = first + k;
-        let tags = row_tags(r.record).join(" ");
-        match r.record {
-            TagRecord::Tagged(t) => {
-                let _ = write!(
-                    h,
-                    "<tr id=\"r{id}\" data-labels=\" {} \" data-src=\"{}\" data-kind=\"{}\"><td class=\"p\"><button class=\"pl\" title=\"play\">▶</button> {}</td><td data-v=\"{:.3}\">{}</td><td>{}</td><td>",
-                    esc(&tags),
-                    esc(&media_href(&t.path, page_dir, cwd)),
-                    if is_video(&t.path) { "video" } else { "audio" },
-                    esc(&t.path),
-                    t.duration_s,
-                    super::format_duration(t.duration_s),
-                    esc(&t.ambience)
-                );
-                for l in &t.labels {
-                    let _ = write!(
-                        h,
-                        "<span class=\"b\" style=\"background:{}\">{} {:.2}</span> ",
-                        label_colour(&l.label),
-                        esc(&l.label),
-                        l.score
-                    );
-                }
-                let _ = write!(
-                    h,
-                    "</td><td>{}</td><td>",
-                    if t.speech { "yes" } else { "no" }
-                );
-                if let Some(png) = r.spectrogram_png_base64 {
-                    let _ = write!(
-                        h,
-                        "<img class=\"sg\" width=\"{THUMB_WIDTH}\" height=\"{THUMB_HEIGHT}\" alt=\"spectrogram\" src=\"data:image/png;base64,{png}\">"
-                    );
-                }
-                h.push_str(&timeline_svg(r.record));
-                h.push_str("</td></tr>\n");
-            }
-            TagRecord::Failed { path, error } => {
-                let _ = writeln!(
-                    h,
-                    "<tr id=\"r{id}\" class=\"err\" data-labels=\" error \"><td class=\"p\">{}</td><td data-v=\"-1\"></td><td>error</td><td colspan=\"3\">{}</td></tr>",
-                    esc(path),
-                    esc(error)
-                );
-            }
-        }
-    }
+    h.push_str(body);
     let _ = write!(
         h,
         "</tbody></table>\n<script>{SCRIPT}</script>\n</body></html>\n"
     );
     h
+}
+
+/// Renders row `id` of the report into `h`; media links relative to `page_dir`.
+fn row_html(h: &mut String, id: usize, r: ReportRow<'_>, page_dir: &Path, cwd: &Path) {
+    let tags = row_tags(r.record).join(" ");
+    match r.record {
+        TagRecord::Tagged(t) => {
+            let _ = write!(
+                h,
+                "<tr id=\"r{id}\" data-labels=\" {} \" data-src=\"{}\" data-kind=\"{}\"><td class=\"p\"><button class=\"pl\" title=\"play\">▶</button> {}</td><td data-v=\"{:.3}\">{}</td><td>{}</td><td>",
+                esc(&tags),
+                esc(&media_href(&t.path, page_dir, cwd)),
+                if is_video(&t.path) { "video" } else { "audio" },
+                esc(&t.path),
+                t.duration_s,
+                super::format_duration(t.duration_s),
+                esc(&t.ambience)
+            );
+            for l in &t.labels {
+                let _ = write!(
+                    h,
+                    "<span class=\"b\" style=\"background:{}\">{} {:.2}</span> ",
+                    label_colour(&l.label),
+                    esc(&l.label),
+                    l.score
+                );
+            }
+            let _ = write!(
+                h,
+                "</td><td>{}</td><td>",
+                if t.speech { "yes" } else { "no" }
+            );
+            if let Some(png) = r.spectrogram_png_base64 {
+                let _ = write!(
+                    h,
+                    "<img class=\"sg\" width=\"{THUMB_WIDTH}\" height=\"{THUMB_HEIGHT}\" alt=\"spectrogram\" src=\"data:image/png;base64,{png}\">"
+                );
+            }
+            h.push_str(&timeline_svg(r.record));
+            h.push_str("</td></tr>\n");
+        }
+        TagRecord::Failed { path, error } => {
+            let _ = writeln!(
+                h,
+                "<tr id=\"r{id}\" class=\"err\" data-labels=\" error \"><td class=\"p\">{}</td><td data-v=\"-1\"></td><td>error</td><td colspan=\"3\">{}</td></tr>",
+                esc(path),
+                esc(error)
+            );
+        }
+    }
 }
 
 /// The index page's label browser: loads `report/index.js` when a label is chosen (a script
@@ -700,11 +738,15 @@ mod tests {
 
     fn report(rows: &[ReportRow<'_>]) -> Vec<(String, String)> {
         let mut files = Vec::new();
-        write_batch_report("t", Path::new("out"), rows, |name, text| {
+        let mut write = |name: &str, text: &str| {
             files.push((name.to_string(), text.to_string()));
             Ok(())
-        })
-        .unwrap();
+        };
+        let mut report = BatchReport::new("t", Path::new("out"));
+        for row in rows {
+            report.push(*row, &mut write).unwrap();
+        }
+        report.finish(write).unwrap();
         files
     }
 
@@ -737,6 +779,50 @@ mod tests {
     }
 
     #[test]
+    fn every_row_lands_on_one_page_at_each_page_boundary() {
+        for n in [0_usize, 1, 999, 1000, 1001, 1999, 2000, 2001] {
+            let recs: Vec<TagRecord> = (0..n)
+                .map(|i| TagRecord::Failed {
+                    path: format!("f{i:05}.wav"),
+                    error: "x".into(),
+                })
+                .collect();
+            let rows: Vec<ReportRow<'_>> = recs
+                .iter()
+                .map(|record| ReportRow {
+                    record,
+                    size_bytes: 0,
+                    spectrogram_png_base64: None,
+                })
+                .collect();
+            let files = report(&rows);
+            let pages: Vec<&(String, String)> =
+                files.iter().filter(|(n, _)| n.contains("page-")).collect();
+            assert_eq!(pages.len(), n.div_ceil(PAGE_ROWS).max(1), "{n} rows");
+            let mut next_id = 0;
+            for (k, (name, html)) in pages.iter().enumerate() {
+                assert_eq!(*name, page_name(k + 1));
+                let ids: Vec<usize> = html
+                    .split("<tr id=\"r")
+                    .skip(1)
+                    .map(|r| r[..r.find('"').unwrap()].parse().unwrap())
+                    .collect();
+                assert_eq!(ids, (next_id..next_id + ids.len()).collect::<Vec<_>>());
+                assert!(ids.len() <= PAGE_ROWS);
+                next_id += ids.len();
+                assert_eq!(
+                    html.contains(">next</a>"),
+                    k + 1 < pages.len(),
+                    "{n} rows, page {k}"
+                );
+            }
+            assert_eq!(next_id, n);
+            let index = &files.last().unwrap().1;
+            assert!(index.contains(&format!("All {n} files")));
+        }
+    }
+
+    #[test]
     fn rows_go_into_pages_of_a_thousand_and_the_index_page_stays_small() {
         let recs: Vec<TagRecord> = (0..2_345)
             .map(|i| TagRecord::Failed {
@@ -757,20 +843,27 @@ mod tests {
         assert_eq!(
             names,
             [
-                "report.html",
-                "report/index.js",
                 "report/page-0001.html",
                 "report/page-0002.html",
-                "report/page-0003.html"
+                "report/page-0003.html",
+                "report/index.js",
+                "report.html",
             ]
         );
         let rows_in = |html: &str| html.matches("<tr id=\"r").count();
-        assert_eq!(rows_in(&files[2].1), 1000);
-        assert_eq!(rows_in(&files[4].1), 345);
-        assert!(files[4].1.contains("id=\"r2344\""));
-        // The index lists 200 failed files, not 2,345, and no rows.
-        assert_eq!(files[0].1.matches("<tr class=\"err\">").count(), 200);
-        assert!(files[0].1.contains("2145 more"));
-        assert_eq!(files[1].1.lines().count(), 2_345 + 2);
+        assert_eq!(rows_in(&files[0].1), 1000);
+        assert_eq!(rows_in(&files[2].1), 345);
+        assert!(files[2].1.contains("id=\"r2344\""));
+        // Each page links to the one before and after it, where there is one.
+        let links = |html: &str| (html.contains(">previous</a>"), html.contains(">next</a>"));
+        assert_eq!(links(&files[0].1), (false, true));
+        assert_eq!(links(&files[1].1), (true, true));
+        assert_eq!(links(&files[2].1), (true, false));
+        // The index lists 200 failed files, not 2,345, and no rows; it links every page.
+        assert_eq!(files[4].1.matches("<tr class=\"err\">").count(), 200);
+        assert!(files[4].1.contains("2145 more"));
+        assert!(files[4].1.contains("href=\"report/page-0003.html\""));
+        assert!(!files[4].1.contains("page-0004"));
+        assert_eq!(files[3].1.lines().count(), 2_345 + 2);
     }
 }

@@ -346,11 +346,11 @@ fn cancel_on_ctrl_c() -> Arc<AtomicBool> {
 }
 
 pub fn merge(args: &MergeArgs) -> Outcome {
-    let entries = batch::merge(&args.dirs, &args.out)?;
-    let failed = entries.iter().filter(|e| !e.record.is_ok()).count();
+    let written = batch::merge(&args.dirs, &args.out)?;
     println!(
-        "roomtone: merged {} records ({failed} errors) from {} folders into {}",
-        entries.len(),
+        "roomtone: merged {} records ({} errors) from {} folders into {}",
+        written.records,
+        written.failed,
         args.dirs.len(),
         args.out.display()
     );
