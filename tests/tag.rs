@@ -173,6 +173,93 @@ fn the_taxonomy_maps_real_classes_and_refuses_unknown_ones() {
     assert!(err.to_string().contains("Rainn"), "{err}");
 }
 
+/// Tags `files` with the real model; one record per file.
+fn tag_records(files: &[PathBuf]) -> Vec<Value> {
+    let out = roomtone()
+        .args(["tag", "--format", "jsonl"])
+        .args(files)
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect()
+}
+
+#[test]
+fn the_ambience_is_always_a_reported_label_and_silence_has_no_ambience() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let models_dir = models::models_dir();
+    let model = Yamnet::load(&models_dir).expect("yamnet");
+    let tax =
+        Taxonomy::load(&Taxonomy::path_in(&models_dir), model.class_names()).expect("taxonomy");
+    let ambience_labels: Vec<&str> = tax
+        .labels
+        .iter()
+        .filter(|l| l.kind == LabelKind::Ambience)
+        .map(|l| l.name.as_str())
+        .collect();
+    let file = |name: &str, sr: u32, samples: Vec<f32>| {
+        let p = dir.path().join(name);
+        write_wav(&p, sr, &samples);
+        p
+    };
+    // Nothing that can be heard: one sample (zero or loud), half a millisecond, digital silence.
+    let silent = [
+        file("one_zero.wav", 16_000, vec![0.0]),
+        file("one_loud.wav", 16_000, vec![0.4]),
+        file("half_ms.wav", 48_000, common::noise(24, 0.3, 1)),
+        file("digital_silence.wav", 44_100, vec![0.0; 44_100 * 10]),
+    ];
+    for (path, r) in silent.iter().zip(tag_records(&silent)) {
+        assert_eq!(r["ambience"], "silence", "{}: {r}", path.display());
+        let labels: Vec<&str> = r["labels"]
+            .as_array()
+            .expect("labels")
+            .iter()
+            .map(|l| l["label"].as_str().expect("label"))
+            .collect();
+        assert!(
+            labels.iter().all(|l| !ambience_labels.contains(l)),
+            "{}: no ambience in silence: {labels:?}",
+            path.display()
+        );
+    }
+    // Anything else: the ambience is one of the labels, or other / silence.
+    let mut noisy = common::noise(16_000 * 3, 0.2, 7);
+    noisy.extend(vec![0.0; 16_000 * 3]);
+    let heard = [
+        example(),
+        file("noise.wav", 16_000, common::noise(16_000 * 4, 0.3, 3)),
+        file(
+            "tone.wav",
+            48_000,
+            common::sine(100.0, 48_000, 48_000 * 4, 0.3),
+        ),
+        file("half_silent.wav", 16_000, noisy),
+        file("short_noise.wav", 16_000, common::noise(800, 0.3, 5)),
+    ];
+    for (path, r) in heard.iter().zip(tag_records(&heard)) {
+        let ambience = r["ambience"].as_str().expect("ambience");
+        let labels: Vec<&str> = r["labels"]
+            .as_array()
+            .expect("labels")
+            .iter()
+            .map(|l| l["label"].as_str().expect("label"))
+            .collect();
+        assert!(
+            ["other", "silence"].contains(&ambience) || labels.contains(&ambience),
+            "{}: ambience {ambience} not among {labels:?}",
+            path.display()
+        );
+    }
+}
+
 #[test]
 fn a_clip_shorter_than_one_patch_is_still_tagged() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -282,11 +282,20 @@ impl TagWorker<'_> {
         let n = rows.len().max(1);
 
         let candidates = candidates(head, tax, &rows);
-        let silent: Vec<bool> = rows.iter().map(|r| r.level_db < tax.silence_dbfs).collect();
-        let silence_score = silent.iter().filter(|&&s| s).count() as f32 / n as f32;
+        // Shorter than one analysis window (25 ms), a clip holds nothing that can be heard.
+        let too_short = summary.duration_s < MIN_AUDIBLE_S;
+        let silent: Vec<bool> = rows
+            .iter()
+            .map(|r| too_short || r.level_db < tax.silence_dbfs)
+            .collect();
+        let silence_score = if too_short {
+            1.0
+        } else {
+            silent.iter().filter(|&&s| s).count() as f32 / n as f32
+        };
 
-        let labels = clip_labels(tax, &rows, &candidates, silence_score);
-        let ambience_label = clip_ambience(tax, &candidates, silence_score);
+        let mut labels = clip_labels(tax, &rows, &candidates, &silent, silence_score);
+        let ambience_label = clip_ambience(tax, &candidates, &silent, silence_score, &mut labels);
         let speech_present = labels.iter().any(|l| {
             tax.index(&l.label)
                 .is_some_and(|i| tax.labels[i].kind == LabelKind::Speech)
@@ -409,12 +418,33 @@ fn candidates(head: Option<&Head>, tax: &Taxonomy, rows: &[PatchRow]) -> Vec<Can
     }
 }
 
+/// Clips shorter than this (one analysis window) are silence: nothing in them can be heard.
+const MIN_AUDIBLE_S: f64 = 0.025;
+
+/// A candidate's score over a clip: the mean over its patches that are not silent (what the head
+/// says of digital silence is not an ambience), 0 when every patch is.
+fn audible_mean(c: &Candidate, silent: &[bool]) -> f32 {
+    let (sum, n) = c
+        .scores
+        .iter()
+        .zip(silent)
+        .filter(|(_, &s)| !s)
+        .fold((0.0f32, 0usize), |(a, n), (&v, _)| (a + v, n + 1));
+    if n == 0 {
+        0.0
+    } else {
+        sum / n as f32
+    }
+}
+
 /// The clip's labels, best first: every label whose clip score reaches its threshold. Ambience
-/// scores are the mean over the clip; speech and music, which come and go, the upper quartile.
+/// scores are the mean over the clip's audible patches; speech and music, which come and go, the
+/// upper quartile.
 fn clip_labels(
     tax: &Taxonomy,
     rows: &[PatchRow],
     candidates: &[Candidate],
+    silent: &[bool],
     silence_score: f32,
 ) -> Vec<LabelScore> {
     let mut labels = Vec::new();
@@ -423,7 +453,7 @@ fn clip_labels(
         let (score, threshold) = match l.kind {
             LabelKind::Silence => (silence_score, l.threshold),
             LabelKind::Ambience => match candidate {
-                Some(c) => (mean(&c.scores), c.threshold),
+                Some(c) => (audible_mean(c, silent), c.threshold),
                 None => continue,
             },
             // A clip has speech or music when a quarter of it does.
@@ -444,18 +474,37 @@ fn clip_labels(
 }
 
 /// The clip's one ambience: `silence` when 90 % of it is silent, else the best candidate (the
-/// first of equals) when it reaches its threshold, or half of it (the head's thresholds are tuned on clips it was trained
-/// on, where it is more confident than on new recordings), else `other`.
-fn clip_ambience(tax: &Taxonomy, candidates: &[Candidate], silence_score: f32) -> String {
+/// first of equals) when it reaches its threshold, or half of it (the head's thresholds are tuned on
+/// clips it was trained on, where it is more confident than on new recordings), else `other`.
+///
+/// What a user reads stays consistent: an ambience named is always among `labels` (added with its
+/// score when it was taken at less than its threshold), and a silent clip's ambience is `silence`.
+fn clip_ambience(
+    tax: &Taxonomy,
+    candidates: &[Candidate],
+    silent: &[bool],
+    silence_score: f32,
+    labels: &mut Vec<LabelScore>,
+) -> String {
     if silence_score >= 0.9 {
         return "silence".to_string();
     }
     let best = candidates
         .iter()
-        .map(|c| (c.label, mean(&c.scores), c.threshold))
+        .map(|c| (c.label, audible_mean(c, silent), c.threshold))
         .max_by(|a, b| a.1.total_cmp(&b.1).then(std::cmp::Ordering::Greater));
     match best {
-        Some((i, score, t)) if score >= t.min(0.5 * t) => tax.labels[i].name.clone(),
+        Some((i, score, t)) if score > 0.0 && score >= t.min(0.5 * t) => {
+            let name = tax.labels[i].name.clone();
+            if !labels.iter().any(|l| l.label == name) {
+                labels.push(LabelScore {
+                    label: name.clone(),
+                    score,
+                });
+                labels.sort_by(|a, b| b.score.total_cmp(&a.score));
+            }
+            name
+        }
         _ => "other".to_string(),
     }
 }
