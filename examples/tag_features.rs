@@ -76,7 +76,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     .collect();
                 clips.push(serde_json::Value::Object(obj));
             }
-            Err(e) => eprintln!("{e}"),
+            Err(e) => {
+                // Kept in the list (with no rows), so a row's clip index is its CSV row.
+                eprintln!("{e}");
+                let mut obj: serde_json::Map<String, serde_json::Value> = header
+                    .iter()
+                    .zip(row)
+                    .map(|(h, v)| (h.to_string(), serde_json::Value::String(v.clone())))
+                    .collect();
+                obj.insert("error".into(), serde_json::Value::String(e));
+                clips.push(serde_json::Value::Object(obj));
+            }
         }
     }
     f.flush()?;

@@ -29,6 +29,35 @@ pub struct Head {
     pub thresholds: Vec<f32>,
     /// Patches on each side averaged into a patch's probabilities (temporal context).
     pub smoothing_patches: usize,
+    /// How the scores become probabilities: one sigmoid per label (one-vs-rest), or a softmax
+    /// over all labels (one of them may be no ambience at all; see [`Head::abstain_label`]).
+    #[serde(default)]
+    pub activation: Activation,
+    /// A head label that means "none of the ambiences" (not a taxonomy label): it takes its share
+    /// of a softmax, so where it wins the ambiences stay under their thresholds and the clip is
+    /// `other`.
+    #[serde(default)]
+    pub abstain_label: Option<String>,
+    /// The clip's best ambience is named when its score reaches this fraction of its threshold
+    /// (the older one-vs-rest heads were tuned on the clips they were trained on and are named at
+    /// half; heads whose thresholds were chosen on held-out sources use 1).
+    #[serde(default = "half")]
+    pub accept_fraction: f32,
+}
+
+fn half() -> f32 {
+    0.5
+}
+
+/// How a head's scores become probabilities.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Activation {
+    /// One independent sigmoid per label.
+    #[default]
+    Sigmoid,
+    /// A softmax over all the head's labels.
+    Softmax,
 }
 
 impl Head {
@@ -62,6 +91,17 @@ impl Head {
         {
             return Err(bad("inconsistent array sizes".into()));
         }
+        if let Some(a) = &head.abstain_label {
+            if !head.labels.contains(a) {
+                return Err(bad(format!("abstain_label {a:?} is not one of its labels")));
+            }
+        }
+        if !(head.accept_fraction > 0.0 && head.accept_fraction <= 1.0) {
+            return Err(bad(format!(
+                "accept_fraction {} is not in (0, 1]",
+                head.accept_fraction
+            )));
+        }
         Ok(head)
     }
 
@@ -75,6 +115,63 @@ impl Head {
                 *z += w[i] * s;
             }
         }
-        out.iter_mut().for_each(|z| *z = 1.0 / (1.0 + (-*z).exp()));
+        match self.activation {
+            Activation::Sigmoid => out.iter_mut().for_each(|z| *z = 1.0 / (1.0 + (-*z).exp())),
+            Activation::Softmax => {
+                let max = out.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                out.iter_mut().for_each(|z| *z = (*z - max).exp());
+                let sum: f32 = out.iter().sum();
+                out.iter_mut().for_each(|z| *z /= sum);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(activation: &str) -> Head {
+        let n = 1 + SIGNAL_FEATURES.len();
+        let row = |first: f32| {
+            let mut w = vec![0.0f32; n];
+            w[0] = first;
+            w
+        };
+        let weights = vec![row(1.0), row(-1.0), row(0.0)];
+        let json = serde_json::json!({
+            "labels": ["rain", "wind", "none"],
+            "signal_features": SIGNAL_FEATURES,
+            "embedding_len": 1,
+            "mean": vec![0.0; n],
+            "scale": vec![1.0; n],
+            "weights": weights,
+            "bias": [0.0, 0.0, 0.5],
+            "thresholds": [0.5, 0.5, 0.5],
+            "smoothing_patches": 0,
+            "activation": activation,
+            "abstain_label": "none",
+            "accept_fraction": 1.0,
+        });
+        serde_json::from_value(json).expect("head")
+    }
+
+    #[test]
+    fn softmax_shares_one_unit_among_the_labels_and_sigmoid_does_not() {
+        let signal = vec![0.0; SIGNAL_FEATURES.len()];
+        let mut out = Vec::new();
+        for x in [-3.0f32, 0.0, 2.5] {
+            head("softmax").predict(&[x], &signal, &mut out);
+            assert!((out.iter().sum::<f32>() - 1.0).abs() < 1e-6, "{out:?}");
+            let z = [x, -x, 0.5];
+            let e: Vec<f32> = z.iter().map(|v| v.exp()).collect();
+            let sum: f32 = e.iter().sum();
+            for (p, e) in out.iter().zip(&e) {
+                assert!((p - e / sum).abs() < 1e-6);
+            }
+            head("sigmoid").predict(&[x], &signal, &mut out);
+            assert!((out[0] - 1.0 / (1.0 + (-x).exp())).abs() < 1e-6);
+            assert!((out[2] - 1.0 / (1.0 + (-0.5f32).exp())).abs() < 1e-6);
+        }
     }
 }

@@ -295,7 +295,15 @@ impl TagWorker<'_> {
         };
 
         let mut labels = clip_labels(tax, &rows, &candidates, &silent, silence_score);
-        let ambience_label = clip_ambience(tax, &candidates, &silent, silence_score, &mut labels);
+        let accept = head.map_or(0.5, |h| h.accept_fraction);
+        let ambience_label = clip_ambience(
+            tax,
+            &candidates,
+            &silent,
+            silence_score,
+            accept,
+            &mut labels,
+        );
         let speech_present = labels.iter().any(|l| {
             tax.index(&l.label)
                 .is_some_and(|i| tax.labels[i].kind == LabelKind::Speech)
@@ -474,8 +482,9 @@ fn clip_labels(
 }
 
 /// The clip's one ambience: `silence` when 90 % of it is silent, else the best candidate (the
-/// first of equals) when it reaches its threshold, or half of it (the head's thresholds are tuned on
-/// clips it was trained on, where it is more confident than on new recordings), else `other`.
+/// first of equals) when it reaches `accept` × its threshold (a head says which fraction: half for
+/// the older heads, whose thresholds were tuned on the clips they were trained on, where they are
+/// more confident than on new recordings), else `other`.
 ///
 /// What a user reads stays consistent: an ambience named is always among `labels` (added with its
 /// score when it was taken at less than its threshold), and a silent clip's ambience is `silence`.
@@ -484,6 +493,7 @@ fn clip_ambience(
     candidates: &[Candidate],
     silent: &[bool],
     silence_score: f32,
+    accept: f32,
     labels: &mut Vec<LabelScore>,
 ) -> String {
     if silence_score >= 0.9 {
@@ -494,7 +504,7 @@ fn clip_ambience(
         .map(|c| (c.label, audible_mean(c, silent), c.threshold))
         .max_by(|a, b| a.1.total_cmp(&b.1).then(std::cmp::Ordering::Greater));
     match best {
-        Some((i, score, t)) if score > 0.0 && score >= t.min(0.5 * t) => {
+        Some((i, score, t)) if score > 0.0 && score >= accept * t => {
             let name = tax.labels[i].name.clone();
             if !labels.iter().any(|l| l.label == name) {
                 labels.push(LabelScore {
