@@ -1,0 +1,412 @@
+#!/usr/bin/env python3
+"""Leave-one-source-out training and scoring of roomtone's ambience head (nested: nothing chosen on
+the clips scored).
+
+    scripts/setup_pytools.sh tagger                     # numpy, pinned, into target/tagger-py
+    python3 scripts/make_tagset.py                      # bench-data/tagset/{clips/*.wav,clips.csv}
+    cargo run --release --example tag_features -- bench-data/tagset/clips.csv bench-data/tagset/features 2
+    PYTHONPATH=target/tagger-py python3 scripts/loso_tagger.py bench-data/tagset/features [--write]
+
+The features are what `roomtone tag` itself computes per patch (examples/tag_features.rs: YAMNet's
+embedding, the signal features and the 521 AudioSet scores), so training and scoring see exactly what
+the product sees. A clip's `package` is its source: every clip made from a package's recordings (and
+every clip of one synthetic HVAC family) is held out together, and nothing chosen for a fold — the
+L2 strength, the thresholds — is chosen on that fold's clips: each outer fold chooses them by an inner
+grouped cross-validation over the other packages only.
+
+The decision scored is the one the Rust tagger makes with such a head (src/classify/tagger.rs):
+per-patch probabilities (softmax over the head's labels, one of which, `none`, is "no ambience"),
+smoothed over ±2 patches, averaged over the clip's audible patches (level above the taxonomy's silence
+level); the best ambience is the clip's `ambience` when its score reaches its threshold, else `other`
+(a clip with 90 % silent patches is `silence`).
+
+Models compared (--models): `mapping` (the taxonomy's AudioSet class mapping, thresholds chosen the same
+nested way), `softmax` (the head described above). Prints, pooled over the outer folds: macro-F1 over
+rain, traffic, crowd, hvac, wind (the issue's target), per-class F1 and the confusion matrix, for
+ambience alone and with speech over it; the false-ambience rate on negatives (clips of label `none` or
+`music`, whose right answer is other/silence); HVAC on real recordings apart from synthetic ones.
+With --write, fits the head on every clip (L2 strength and thresholds chosen by the same grouped
+cross-validation over all packages) and writes models/tagging/ambience_head.json.
+"""
+import argparse
+import json
+import sys
+import time
+import tomllib
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+TAXONOMY = ROOT / "models/tagging/taxonomy.toml"
+HEAD = ROOT / "models/tagging/ambience_head.json"
+TARGET = ["rain", "traffic", "crowd", "hvac", "wind"]
+AMBIENCE = ["rain", "traffic", "crowd", "hvac", "wind", "water", "nature"]
+NONE = "none"
+SMOOTHING = 2
+TRAIN_PATCHES = 6  # patches per clip used for fitting (spread over the clip)
+GRID = [1e-3, 1e-2, 1e-1]
+INNER_FOLDS = 4
+THRESHOLDS = np.round(np.arange(0.05, 0.96, 0.05), 2)
+MAX_FALSE_AMBIENCE = 0.10
+
+
+def load(prefix):
+    index = json.loads(Path(str(prefix) + ".json").read_text())
+    data = np.fromfile(str(prefix) + ".f32", dtype="<f4").reshape(-1, index["row_len"])
+    cols = index["columns"]
+    return index, {
+        "clip": data[:, 0].astype(np.int64),
+        "emb": data[:, cols["embedding"][0]:cols["embedding"][1]],
+        "sig": data[:, cols["signal"][0]:cols["signal"][1]],
+        "scores": data[:, cols["scores"][0]:cols["scores"][1]],
+    }
+
+
+def f1_table(truth, pred, labels):
+    out = {}
+    for l in labels:
+        tp = sum(t == l and p == l for t, p in zip(truth, pred))
+        fp = sum(t != l and p == l for t, p in zip(truth, pred))
+        fn = sum(t == l and p != l for t, p in zip(truth, pred))
+        out[l] = 0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn)
+    return out
+
+
+def macro(truth, pred, labels=TARGET):
+    t = f1_table(truth, pred, labels)
+    return sum(t.values()) / len(t)
+
+
+def confusion(truth, pred, labels):
+    names = labels + sorted(set(pred) - set(labels))
+    lines = ["| truth \\ called | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for t in labels:
+        if t not in truth:
+            continue
+        lines.append(f"| {t} | " + " | ".join(str(sum(a == t and b == n for a, b in zip(truth, pred))) for n in names) + " |")
+    return "\n".join(lines)
+
+
+class Clips:
+    """Per-clip bookkeeping over the patch rows."""
+
+    def __init__(self, index, f, silence_dbfs):
+        self.meta = index["clips"]
+        n = len(self.meta)
+        self.ok = np.array(["error" not in c for c in self.meta])
+        order = np.argsort(f["clip"], kind="stable")
+        self.rows_of = [[] for _ in range(n)]
+        for r in order:
+            self.rows_of[f["clip"][r]].append(r)
+        self.rows_of = [np.array(r, dtype=np.int64) for r in self.rows_of]
+        self.ok &= np.array([len(r) > 0 for r in self.rows_of])
+        self.label = np.array([c["label"] for c in self.meta])
+        self.speech = np.array([c.get("speech", "0") in ("1", "true", "True") for c in self.meta])
+        self.package = np.array([c["package"] for c in self.meta])
+        self.silent = f["sig"][:, 0] < silence_dbfs
+        self.ids = np.flatnonzero(self.ok)
+
+    def truth(self, i):
+        return "other" if self.label[i] in (NONE, "music") else self.label[i]
+
+
+def smooth(v, r=SMOOTHING):
+    if r == 0 or len(v) < 2:
+        return v
+    c = np.cumsum(np.vstack([np.zeros((1, v.shape[1])), v]), axis=0)
+    i = np.arange(len(v))
+    a, b = np.maximum(i - r, 0), np.minimum(i + r + 1, len(v))
+    return (c[b] - c[a]) / (b - a)[:, None]
+
+
+def clip_scores(clips, probs, ids):
+    """Each clip's score per label: smoothed patch probabilities averaged over its audible patches;
+    and whether the clip is silence (90 % of its patches silent)."""
+    out = np.zeros((len(ids), probs.shape[1]))
+    silence = np.zeros(len(ids), dtype=bool)
+    for k, i in enumerate(ids):
+        rows = clips.rows_of[i]
+        p = smooth(probs[rows])
+        loud = ~clips.silent[rows]
+        silence[k] = loud.mean() <= 0.1
+        if loud.any():
+            out[k] = p[loud].mean(axis=0)
+    return out, silence
+
+
+def decide(scores, silence, labels, thr):
+    """The Rust tagger's call for each clip: silence, the best ambience at or above its threshold,
+    or other (as names)."""
+    codes = decide_codes(scores, silence, labels, thr)
+    return [labels[c] if c >= 0 else ("silence" if c == SILENCE else "other") for c in codes]
+
+
+OTHER, SILENCE = -1, -2
+
+
+def decide_codes(scores, silence, labels, thr):
+    """`decide` as label indices (OTHER, SILENCE for those), vectorised."""
+    amb = np.array([j for j, l in enumerate(labels) if l in AMBIENCE])
+    s = scores[:, amb]
+    k = np.argmax(s, axis=1)
+    best = s[np.arange(len(s)), k]
+    j = amb[k]
+    ok = (best > 0) & (best >= np.asarray(thr)[j])
+    return np.where(silence, SILENCE, np.where(ok, j, OTHER))
+
+
+def macro_codes(truth, pred, classes):
+    """Macro-F1 over `classes` (label indices) of integer-coded truth and calls."""
+    f1s = []
+    for c in classes:
+        tp = np.sum((truth == c) & (pred == c))
+        fp = np.sum((truth != c) & (pred == c))
+        fn = np.sum((truth == c) & (pred != c))
+        f1s.append(0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn))
+    return float(np.mean(f1s))
+
+
+def tune_thresholds(scores, silence, truth, labels, negatives):
+    """Per-label thresholds by coordinate ascent: macro-F1 over the target classes, with the false
+    ambience on negatives held at or below MAX_FALSE_AMBIENCE where possible."""
+    thr = np.full(len(labels), 0.3)
+    code = {l: j for j, l in enumerate(labels)}
+    t_codes = np.array([code.get(t, OTHER) for t in truth])
+    targets = [code[l] for l in TARGET]
+    neg = np.asarray(negatives, dtype=bool)
+
+    def objective(t):
+        pred = decide_codes(scores, silence, labels, t)
+        m = macro_codes(t_codes, pred, targets)
+        false = np.mean(pred[neg] >= 0) if neg.any() else 0.0
+        return m - 2.0 * max(0.0, false - MAX_FALSE_AMBIENCE)
+
+    best = objective(thr)
+    for _ in range(3):
+        changed = False
+        for j, l in enumerate(labels):
+            if l not in AMBIENCE:
+                continue
+            for t in THRESHOLDS:
+                trial = thr.copy()
+                trial[j] = t
+                v = objective(trial)
+                if v > best + 1e-9:
+                    best, thr, changed = v, trial, True
+        if not changed:
+            break
+    return thr
+
+
+class Softmax:
+    """Multinomial logistic regression (L2) over standardised [embedding, signal features]."""
+
+    name = "softmax"
+
+    def __init__(self, f, clips):
+        self.x = np.concatenate([f["emb"], f["sig"]], axis=1).astype(np.float32)
+        self.clips = clips
+        self.labels = AMBIENCE + [NONE]
+        self.target = np.array([self.labels.index(l if l in AMBIENCE else NONE) for l in clips.label])
+        # Patches used for fitting: up to TRAIN_PATCHES per clip, spread evenly.
+        self.train_rows = {}
+        for i in clips.ids:
+            rows = clips.rows_of[i]
+            pick = np.unique(np.linspace(0, len(rows) - 1, min(TRAIN_PATCHES, len(rows))).round().astype(int))
+            self.train_rows[i] = rows[pick]
+
+    def fit(self, ids, lam, iters=300, lr=0.05):
+        rows = np.concatenate([self.train_rows[i] for i in ids])
+        clip_of = np.concatenate([np.full(len(self.train_rows[i]), i) for i in ids])
+        y = self.target[clip_of]
+        x = self.x[rows]
+        mean = x.mean(axis=0)
+        std = x.std(axis=0)
+        std[std < 1e-6] = 1.0
+        xs = (x - mean) / std
+        k = len(self.labels)
+        # Each class weighs the same in all; within it each clip the same, whatever its patches.
+        counts = np.bincount(self.target[ids], minlength=k).astype(np.float64)
+        per_clip = np.array([len(self.train_rows[i]) for i in ids])
+        w_clip = 1.0 / (counts[self.target[ids]] * per_clip)
+        sw = np.repeat(w_clip, per_clip)
+        sw = (sw / sw.sum()).astype(np.float32)
+        yo = np.zeros((len(y), k), dtype=np.float32)
+        yo[np.arange(len(y)), y] = 1
+        w = np.zeros((x.shape[1], k), dtype=np.float32)
+        b = np.zeros(k, dtype=np.float32)
+        mw, vw, mb, vb = np.zeros_like(w), np.zeros_like(w), np.zeros_like(b), np.zeros_like(b)
+        for t in range(1, iters + 1):
+            z = xs @ w + b
+            z -= z.max(axis=1, keepdims=True)
+            p = np.exp(z)
+            p /= p.sum(axis=1, keepdims=True)
+            g = (p - yo) * sw[:, None]
+            gw = xs.T @ g + lam * w
+            gb = g.sum(axis=0)
+            mw = 0.9 * mw + 0.1 * gw
+            vw = 0.999 * vw + 0.001 * gw * gw
+            mb = 0.9 * mb + 0.1 * gb
+            vb = 0.999 * vb + 0.001 * gb * gb
+            w -= lr * (mw / (1 - 0.9**t)) / (np.sqrt(vw / (1 - 0.999**t)) + 1e-8)
+            b -= lr * (mb / (1 - 0.9**t)) / (np.sqrt(vb / (1 - 0.999**t)) + 1e-8)
+        return {"mean": mean, "std": std, "w": w, "b": b, "lam": lam}
+
+    def probs(self, model, ids):
+        rows = np.concatenate([self.clips.rows_of[i] for i in ids])
+        z = ((self.x[rows] - model["mean"]) / model["std"]) @ model["w"] + model["b"]
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        p /= p.sum(axis=1, keepdims=True)
+        full = np.zeros((len(self.x), len(self.labels)), dtype=np.float32)
+        full[rows] = p
+        return full
+
+
+class Mapping:
+    """The taxonomy's AudioSet class mapping: nothing fitted, thresholds chosen the nested way."""
+
+    name = "mapping"
+
+    def __init__(self, f, clips, taxonomy, class_names):
+        self.clips = clips
+        self.labels = AMBIENCE
+        cols = []
+        for l in AMBIENCE:
+            spec = next(t for t in taxonomy["labels"] if t["name"] == l)
+            idx = [class_names.index(c) for c in spec["classes"]]
+            p = f["scores"][:, idx]
+            cols.append(p.max(axis=1) if spec["aggregate"] == "max" else 1 - np.prod(1 - p, axis=1))
+        self.p = np.stack(cols, axis=1)
+
+    def fit(self, ids, lam):
+        return {"lam": None}
+
+    def probs(self, model, ids):
+        return self.p
+
+
+def grouped_folds(packages, k):
+    """Packages into k groups (stable: by a hash of the name), as the inner folds."""
+    groups = [[] for _ in range(k)]
+    for p in sorted(set(packages)):
+        groups[zlib.crc32(p.encode()) % k].append(p)
+    return [g for g in groups if g]
+
+
+def choose(model, clips, ids, grid):
+    """L2 strength and thresholds for a training part, by grouped cross-validation over its
+    packages: out-of-fold clip scores for each strength; the best strength's thresholds."""
+    folds = grouped_folds(clips.package[ids], INNER_FOLDS)
+    truth = [clips.truth(i) for i in ids]
+    negatives = [clips.truth(i) == "other" for i in ids]
+    best = None
+    for lam in grid:
+        scores = np.zeros((len(ids), len(model.labels)))
+        silence = np.zeros(len(ids), dtype=bool)
+        for g in folds:
+            val = np.isin(clips.package[ids], g)
+            m = model.fit(ids[~val], lam)
+            s, sil = clip_scores(clips, model.probs(m, ids[val]), ids[val])
+            scores[val], silence[val] = s, sil
+        thr = tune_thresholds(scores, silence, truth, model.labels, negatives)
+        value = macro(truth, decide(scores, silence, model.labels, thr))
+        if best is None or value > best[0]:
+            best = (value, lam, thr)
+        if lam is None:
+            break
+    return best[1], best[2], best[0]
+
+
+def report(title, clips, ids, pred):
+    truth = [clips.truth(i) for i in ids]
+    print(f"\n### {title}\n")
+    print("| clips | n | accuracy | macro-F1 (5) | " + " | ".join(TARGET + ["water", "nature"]) + " |")
+    print("|---|---:|---:|---:|" + "---:|" * 7)
+    for name, keep in (("ambience alone", ~clips.speech[ids]), ("with speech over it", clips.speech[ids]),
+                       ("all", np.ones(len(ids), dtype=bool))):
+        sel = [j for j in range(len(ids)) if keep[j] and truth[j] != "other"]
+        if not sel:
+            continue
+        t, p = [truth[j] for j in sel], [pred[j] for j in sel]
+        per = f1_table(t, p, TARGET + ["water", "nature"])
+        acc = np.mean([a == b for a, b in zip(t, p)])
+        print(f"| {name} | {len(sel)} | {acc:.3f} | {macro(t, p):.3f} | " + " | ".join(f"{per[l]:.2f}" for l in per) + " |")
+    neg = [j for j in range(len(ids)) if truth[j] == "other"]
+    if neg:
+        false = [pred[j] for j in neg if pred[j] in AMBIENCE]
+        print(f"\nFalse ambience on {len(neg)} negatives (none/music): {len(false) / len(neg):.1%} "
+              f"({len(false)}; called {', '.join(f'{l} {false.count(l)}' for l in sorted(set(false)))})")
+    hv = [j for j in range(len(ids)) if truth[j] == "hvac"]
+    real = [j for j in hv if not clips.package[ids[j]].startswith("synth-")]
+    synth = [j for j in hv if clips.package[ids[j]].startswith("synth-")]
+    for name, sel in (("real", real), ("synthetic", synth)):
+        if sel:
+            print(f"HVAC, {name} recordings: {np.mean([pred[j] == 'hvac' for j in sel]):.2f} called hvac ({len(sel)} clips)")
+    print("\nConfusion (all clips):\n")
+    print(confusion(truth, pred, AMBIENCE + ["other"]))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("features", help="prefix of the .f32/.json written by examples/tag_features")
+    ap.add_argument("--models", default="mapping,softmax")
+    ap.add_argument("--write", action="store_true", help="fit on all clips and write models/tagging/ambience_head.json")
+    args = ap.parse_args()
+    t0 = time.time()
+    index, f = load(args.features)
+    taxonomy = tomllib.loads(TAXONOMY.read_text())
+    clips = Clips(index, f, taxonomy.get("silence_dbfs", -60.0))
+    ids = clips.ids
+    packages = sorted(set(clips.package[ids]))
+    print(f"{len(ids)} clips from {len(packages)} sources ({len(clips.meta) - len(ids)} unreadable), "
+          f"{len(f['clip'])} patches")
+    for name in args.models.split(","):
+        model = Softmax(f, clips) if name == "softmax" else Mapping(f, clips, taxonomy, index["class_names"])
+        grid = GRID if name == "softmax" else [None]
+        pred = [None] * len(ids)
+        chosen = []
+        for p in packages:
+            test = clips.package[ids] == p
+            lam, thr, inner = choose(model, clips, ids[~test], grid)
+            m = model.fit(ids[~test], lam)
+            s, sil = clip_scores(clips, model.probs(m, ids[test]), ids[test])
+            for j, c in zip(np.flatnonzero(test), decide(s, sil, model.labels, thr)):
+                pred[j] = c
+            chosen.append(lam)
+            print(f"  {name}: held out {p} ({test.sum()} clips): lambda {lam}, inner macro-F1 {inner:.3f} "
+                  f"[{time.time() - t0:.0f} s]", file=sys.stderr, flush=True)
+        report(f"{name}: leave-one-source-out ({len(packages)} sources, nested)", clips, ids, pred)
+        if name == "softmax":
+            print(f"\nL2 strength chosen per fold: {', '.join(f'{l:g}' for l in chosen)}")
+        if args.write and name == "softmax":
+            lam, thr, inner = choose(model, clips, ids, grid)
+            m = model.fit(ids, lam)
+            head = {
+                "description": "roomtone ambience head: softmax regression over YAMNet's embedding and signal features, "
+                               "with 'none' for no ambience; L2 strength and thresholds chosen by grouped cross-validation "
+                               "over source packages; made by scripts/loso_tagger.py",
+                "labels": model.labels,
+                "signal_features": index["signal_features"],
+                "embedding_len": int(f["emb"].shape[1]),
+                "mean": [round(float(v), 6) for v in m["mean"]],
+                "scale": [round(float(1 / v), 6) for v in m["std"]],
+                "weights": [[round(float(v), 6) for v in col] for col in m["w"].T],
+                "bias": [round(float(v), 6) for v in m["b"]],
+                "thresholds": [float(t) if l in AMBIENCE else 1.0 for l, t in zip(model.labels, thr)],
+                "smoothing_patches": SMOOTHING,
+                "activation": "softmax",
+                "abstain_label": NONE,
+                "accept_fraction": 1.0,
+                "lambda": lam,
+                "trained_on": f"{len(ids)} clips from {len(packages)} sources (scripts/make_tagset.py)",
+            }
+            HEAD.write_text(json.dumps(head) + "\n")
+            print(f"\nwrote {HEAD.relative_to(ROOT)} (lambda {lam:g}, grouped-CV macro-F1 {inner:.3f})")
+    print(f"\n{time.time() - t0:.0f} s", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
