@@ -349,6 +349,27 @@ def report(title, clips, ids, pred):
     print(confusion(truth, pred, AMBIENCE + ["other"]))
 
 
+def speech_report(clips, ids, f, taxonomy, class_names):
+    """`speech` as the tagger decides it (the upper quartile of the smoothed per-patch speech score of
+    the taxonomy's mapping against its threshold; nothing here is fitted): accuracy over all clips,
+    and on crowds without dialogue how often babble is called speech."""
+    spec = next(t for t in taxonomy["labels"] if t["kind"] == "speech")
+    idx = [class_names.index(c) for c in spec["classes"]]
+    p = f["scores"][:, idx]
+    per_patch = p.max(axis=1) if spec["aggregate"] == "max" else 1 - np.prod(1 - p, axis=1)
+    called = np.zeros(len(ids), dtype=bool)
+    for k, i in enumerate(ids):
+        v = smooth(per_patch[clips.rows_of[i]][:, None], 1)[:, 0]
+        called[k] = np.sort(v)[(len(v) - 1) * 3 // 4] >= spec["threshold"]
+    truth = clips.speech[ids]
+    crowd = (clips.label[ids] == "crowd") & ~truth
+    print("\n### speech (the taxonomy's mapping and threshold, nothing fitted)\n")
+    print(f"accuracy over {len(ids)} clips: {np.mean(called == truth):.3f}; "
+          f"precision {np.sum(called & truth) / max(1, np.sum(called)):.3f}, recall {np.sum(called & truth) / max(1, np.sum(truth)):.3f}")
+    if crowd.any():
+        print(f"crowds without dialogue ({crowd.sum()} clips): called speech {np.mean(called[crowd]):.1%}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("features", help="prefix of the .f32/.json written by examples/tag_features")
@@ -363,6 +384,7 @@ def main():
     packages = sorted(set(clips.package[ids]))
     print(f"{len(ids)} clips from {len(packages)} sources ({len(clips.meta) - len(ids)} unreadable), "
           f"{len(f['clip'])} patches")
+    speech_report(clips, ids, f, taxonomy, index["class_names"])
     for name in args.models.split(","):
         model = Softmax(f, clips) if name == "softmax" else Mapping(f, clips, taxonomy, index["class_names"])
         grid = GRID if name == "softmax" else [None]
