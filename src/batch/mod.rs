@@ -423,6 +423,104 @@ fn among<'a>(all: Entries<'a>, inputs: &'a [Input]) -> Entries<'a> {
     }))
 }
 
+/// Processes the inputs `todo` (indices into `inputs`) with a pool of workers, appending each
+/// finished entry to the journal. Returns the counts and the entries the journal could not take
+/// (after a write to it failed, the rest are kept in memory for the final files).
+#[allow(clippy::too_many_arguments)]
+fn process_all(
+    tagger: &Tagger,
+    stages: &StagePlan,
+    inputs: &[Input],
+    config: &BatchConfig,
+    stamps: &[(u64, i64)],
+    todo: &[usize],
+    cancel: &AtomicBool,
+    observer: &mut dyn Observer,
+) -> Result<(Counts, Vec<Entry>), BatchError> {
+    let out = &config.out_dir;
+    let mut journal = output::Journal::open(&out.join(JOURNAL), config.resume)?;
+    let workers = (0..config.jobs.clamp(1, todo.len().max(1)))
+        .map(|_| {
+            Ok(Worker {
+                tag: tagger.worker(&config.tag)?,
+                stages: stages.worker()?,
+            })
+        })
+        .collect::<Result<Vec<_>, BatchError>>()?;
+    let mut counts = Counts {
+        total: todo.len(),
+        ..Counts::default()
+    };
+    observer.started(todo.len());
+    let mut unjournalled: Vec<Entry> = Vec::new();
+    let mut journal_error = None;
+    crate::jobs::pool::run(
+        workers,
+        todo,
+        cancel,
+        |worker, i| process(worker, out, &inputs[i], stamps[i], stages.markers()),
+        |_, entry| {
+            counts.done += 1;
+            match &entry.record.record {
+                TagRecord::Tagged(t) => counts.audio_s += t.duration_s,
+                TagRecord::Failed { error, .. } => {
+                    counts.failed += 1;
+                    // The message names the file.
+                    observer.problem(&format!("roomtone: {error}"));
+                }
+            }
+            if journal_error.is_none() {
+                if let Err(e) = journal.append(&entry) {
+                    // Keep going: only Ctrl-C safety is lost.
+                    observer.problem(&format!("roomtone: {e}"));
+                    journal_error = Some(e);
+                }
+            }
+            observer.file_done(&entry, &counts);
+            if journal_error.is_some() {
+                unjournalled.push(entry);
+            }
+        },
+    )?;
+    observer.finished(&counts);
+    Ok((counts, unjournalled))
+}
+
+/// Writes the final files of a run: the folder's earlier records with this run's over them (from
+/// the journal, and `unjournalled` over those), of the inputs only, streamed in path order; the
+/// marker files `markers_missing` names are written from their records on the way. Then the
+/// journal goes.
+fn write_final(
+    out: &Path,
+    inputs: &[Input],
+    mut unjournalled: Vec<Entry>,
+    markers: Option<MarkerOptions>,
+    markers_missing: &HashMap<String, usize>,
+    observer: &mut dyn Observer,
+) -> Result<(), BatchError> {
+    unjournalled.sort_by(|a, b| a.record.path().cmp(b.record.path()));
+    let folder: Entries<'_> = Box::new(folder_entries(out)?);
+    let all = Overlay::new(folder, Box::new(unjournalled.into_iter().map(Ok)));
+    write_outputs(out, among(Box::new(all), inputs), |entry| {
+        let (Some(options), TagRecord::Tagged(tags)) = (markers, &entry.record.record) else {
+            return;
+        };
+        let Some(&i) = markers_missing.get(entry.record.path()) else {
+            return;
+        };
+        if let Err(e) = stages::write_markers(out, &inputs[i], tags, options) {
+            // Reported; the labels are right and the next run tries again.
+            observer.problem(&format!("roomtone: {e}"));
+        }
+    })?;
+    let journal = out.join(JOURNAL);
+    match std::fs::remove_file(&journal) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io_error(&journal)(e)),
+    }
+}
+
 /// Runs a batch over `inputs` (from [`discover`]) into `config.out_dir`, with the stages of
 /// `stages` (from [`plan_stages`] on `config.stages`), telling `observer` how it goes. Each finished record is appended to the journal
 /// (`labels.partial.jsonl`) at once; at the end, or when `cancel` is set (Ctrl-C), the records so
@@ -463,81 +561,18 @@ pub fn run(
             ..Summary::default()
         });
     }
-    let journal_path = out.join(JOURNAL);
-    let mut journal = output::Journal::open(&journal_path, config.resume)?;
-    let workers = (0..config.jobs.clamp(1, todo.len().max(1)))
-        .map(|_| {
-            Ok(Worker {
-                tag: tagger.worker(&config.tag)?,
-                stages: stages.worker()?,
-            })
-        })
-        .collect::<Result<Vec<_>, BatchError>>()?;
-
-    let mut counts = Counts {
-        total: todo.len(),
-        ..Counts::default()
-    };
-    observer.started(todo.len());
-    // Records the journal could not take (after a write to it failed): written from memory.
-    let mut unjournalled: Vec<Entry> = Vec::new();
-    let mut journal_error = None;
-    crate::jobs::pool::run(
-        workers,
-        &todo,
-        cancel,
-        |worker, i| process(worker, out, &inputs[i], stamps[i], stages.markers()),
-        |_, entry| {
-            counts.done += 1;
-            match &entry.record.record {
-                TagRecord::Tagged(t) => counts.audio_s += t.duration_s,
-                TagRecord::Failed { error, .. } => {
-                    counts.failed += 1;
-                    // The message names the file.
-                    observer.problem(&format!("roomtone: {error}"));
-                }
-            }
-            if journal_error.is_none() {
-                if let Err(e) = journal.append(&entry) {
-                    // Keep going: the rest is kept in memory for the final files; only Ctrl-C
-                    // safety is lost.
-                    observer.problem(&format!("roomtone: {e}"));
-                    journal_error = Some(e);
-                }
-            }
-            observer.file_done(&entry, &counts);
-            if journal_error.is_some() {
-                unjournalled.push(entry);
-            }
-        },
+    let (counts, unjournalled) = process_all(
+        tagger, stages, inputs, config, &stamps, &todo, cancel, observer,
     )?;
-    observer.finished(&counts);
-    drop(journal);
-
     let interrupted = cancel.load(Ordering::Relaxed) && counts.done < todo.len();
-    // The final files: the earlier records with this run's (in the journal, or in memory) over
-    // them, of the inputs only, streamed in path order.
-    unjournalled.sort_by(|a, b| a.record.path().cmp(b.record.path()));
-    let folder: Entries<'_> = Box::new(folder_entries(out)?);
-    let all = Overlay::new(folder, Box::new(unjournalled.into_iter().map(Ok)));
-    let markers = stages.markers();
-    write_outputs(out, among(Box::new(all), inputs), |entry| {
-        let (Some(options), TagRecord::Tagged(tags)) = (markers, &entry.record.record) else {
-            return;
-        };
-        let Some(&i) = markers_missing.get(entry.record.path()) else {
-            return;
-        };
-        if let Err(e) = stages::write_markers(out, &inputs[i], tags, options) {
-            // Reported; the labels are right and the next run tries again.
-            observer.problem(&format!("roomtone: {e}"));
-        }
-    })?;
-    match std::fs::remove_file(&journal_path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(io_error(&journal_path)(e)),
-    }
+    write_final(
+        out,
+        inputs,
+        unjournalled,
+        stages.markers(),
+        &markers_missing,
+        observer,
+    )?;
     Ok(Summary {
         ok: counts.done - counts.failed,
         failed: counts.failed,
