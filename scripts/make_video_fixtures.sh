@@ -99,6 +99,10 @@ make vp9_vorbis.webm lossy 48000 0 2 -- \
 make h264_ac3_51.mkv ffmpeg 48000 0 6 -- \
     ff -f lavfi -i "$(video_src)" -f lavfi -i "$(audio_51 48000)" -map 0:v -map 1:a \
     -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a ac3 -b:a 384k "$OUT/h264_ac3_51.mkv"
+# The same 5.1 under a VP9 picture, which a WebM output can copy (AC-3 decodes as 5.1(side)).
+make vp9_ac3_51.mkv ffmpeg 48000 0 6 -- \
+    ff -f lavfi -i "$(video_src)" -f lavfi -i "$(audio_51 48000)" -map 0:v -map 1:a \
+    -c:v libvpx-vp9 -deadline realtime -b:v 100k -c:a ac3 -b:a 384k "$OUT/vp9_ac3_51.mkv"
 make mp2.ts ffmpeg 48000 0 2 -- \
     ff -f lavfi -i "$(video_src)" -f lavfi -i "$(audio_src 48000)" -map 0:v -map 1:a \
     -c:v mpeg2video -c:a mp2 -b:a 256k "$OUT/mp2.ts"

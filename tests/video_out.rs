@@ -158,7 +158,8 @@ fn best_lag(needle: &[f32], haystack: &[f32], lags: std::ops::Range<usize>) -> u
 
 /// Stems for `input`'s audio track `track` in `dir`, with its rate, channels and length: sweeps,
 /// so that the remix has one alignment (a sine's repeats every period) and lossy codecs keep it
-/// well (white noise they do not).
+/// well (white noise they do not). The LFE of a 5.1 source (channel 3) sweeps under 120 Hz, the
+/// only band AAC's LFE channel carries.
 fn write_stems(input: &Path, track: usize, dir: &Path) {
     let reader = AudioReader::open_track(input, 4096, track).unwrap();
     let (x, _) = roomtone::audio::read_reader(reader).unwrap();
@@ -175,7 +176,15 @@ fn write_stems(input: &Path, track: usize, dir: &Path) {
         w.write_block(&AudioBlock {
             sample_rate: x.sample_rate,
             channels: (0..x.channel_count())
-                .map(|c| sweep(f0 * (1.0 + 0.1 * c as f64), f1, x.sample_rate, x.frames()))
+                .map(|c| match (x.channel_count(), c) {
+                    (6, 3) => sweep(
+                        f0 / 20.0 + 30.0,
+                        f1 / 20.0 + 30.0,
+                        x.sample_rate,
+                        x.frames(),
+                    ),
+                    _ => sweep(f0 * (1.0 + 0.1 * c as f64), f1, x.sample_rate, x.frames()),
+                })
                 .collect(),
         })
         .unwrap();
@@ -697,4 +706,116 @@ fn opus_from_a_44_1_khz_source_is_resampled_first() {
         frames.abs_diff(expected) <= 960,
         "{frames} frames at 48 kHz, the source's length is {expected}"
     );
+}
+
+/// `(channels, channel_layout)` of the first audio stream of `path`, as ffprobe says.
+fn channels_and_layout(path: &Path) -> (usize, String) {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "a:0", "-show_entries"])
+        .args(["stream=channels,channel_layout", "-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .expect("ffprobe");
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let (n, name) = text.split_once(',').unwrap_or(("0", ""));
+    (n.parse().unwrap_or(0), name.to_string())
+}
+
+/// 5.1 into AAC (MP4) and Opus (WebM): a source with side surrounds (AC-3) goes in as 5.1, which
+/// both encoders name (libopus refuses 5.1(side); AAC writes it, but as a layout readers call
+/// "unknown"), one with back surrounds (FLAC) as it is; each channel decodes to the remix's
+/// (≥ 25 dB SNR, Opus's LFE ≥ 20 dB; 38-46 dB measured but for AAC's centre, 30, and Opus's LFE,
+/// 26; a swapped or misnamed channel gives about 0). At 512 kbit/s: the default 256 (AAC) and 160
+/// (Opus) spread over six channels give 11-13 and 5 dB on these sweeps.
+#[test]
+fn five_one_into_mp4_and_webm_is_named_5_1() {
+    let dir = tempfile::tempdir().unwrap();
+    for (source, output, args) in [
+        (
+            "h264_ac3_51.mkv",
+            "ac3.mp4",
+            &["--audio-bitrate", "512"][..],
+        ),
+        (
+            "vp9_ac3_51.mkv",
+            "ac3.webm",
+            &["--audio-bitrate", "512"][..],
+        ),
+        (
+            "h264_flac51.mkv",
+            "flac.mp4",
+            &["--audio-bitrate", "512"][..],
+        ),
+    ] {
+        let input = fixture(source);
+        let stems = dir.path().join(format!("stems-{output}"));
+        std::fs::create_dir(&stems).unwrap();
+        write_stems(&input, 0, &stems);
+        let wav = dir.path().join(format!("{output}.wav"));
+        remix(&input, &stems, &wav, &[]);
+        let want = read_all(&wav).unwrap();
+        assert_eq!(want.channel_count(), 6);
+        let out = dir.path().join(output);
+        remix(&input, &stems, &out, args);
+        let name = format!("{source} -> {output}");
+        assert_eq!(channels_and_layout(&out), (6, "5.1".to_string()), "{name}");
+        let got = decode_audio(&out, 0, 6);
+        let lag = best_lag(&want.channels[0], &got[0], 0..2049);
+        let frame = if output.ends_with("webm") { 960 } else { 1024 };
+        for (c, (a, b)) in got.iter().zip(&want.channels).enumerate() {
+            let a = &a[lag..];
+            assert!(
+                a.len().abs_diff(b.len()) <= frame,
+                "{name} channel {c}: {} frames, the remix has {}",
+                a.len(),
+                b.len()
+            );
+            let n = a.len().min(b.len());
+            let snr = common::snr_db(&b[..n], &a[..n]);
+            // Opus codes the LFE as a narrow-band stream of its own.
+            let floor = if c == 3 && frame == 960 { 20.0 } else { 25.0 };
+            assert!(
+                snr >= floor,
+                "{name} channel {c}: {snr:.1} dB against -o out.wav"
+            );
+        }
+    }
+}
+
+/// A layout neither AAC nor Opus names (7.1(wide): front centre pair, no sides) is refused before
+/// any work, naming the output and the way out; .mov (24-bit PCM) keeps it.
+#[test]
+fn a_layout_the_codec_cannot_carry_is_refused_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("wide.wav");
+    let made = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-f", "lavfi", "-i"])
+        .arg("sine=frequency=300:sample_rate=48000:duration=1,aformat=channel_layouts=7.1(wide)")
+        .args(["-c:a", "pcm_s24le"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    for ext in ["mp4", "webm"] {
+        let out = dir.path().join(format!("wide.{ext}"));
+        common::roomtone()
+            .args(["remix", "--no-clean", "--stems"])
+            .arg(dir.path().join("no-stems-here"))
+            .arg(&input)
+            .arg("-o")
+            .arg(&out)
+            .assert()
+            .failure()
+            .stderr(predicates::str::contains(format!("wide.{ext}")))
+            .stderr(predicates::str::contains("7.1(wide)"))
+            .stderr(predicates::str::contains(".mov or .mkv"))
+            .stderr(predicates::str::contains("no-stems-here").not());
+        assert!(!out.exists());
+    }
+    let stems = dir.path().join("stems");
+    std::fs::create_dir(&stems).unwrap();
+    write_stems(&input, 0, &stems);
+    let out = dir.path().join("wide.mov");
+    remix(&input, &stems, &out, &[]);
+    assert_eq!(channels_and_layout(&out), (8, "7.1(wide)".to_string()));
 }

@@ -181,6 +181,12 @@ impl RemixJob<'_, '_> {
         audio::check_output_path(self.output, &[input.to_path_buf()], self.force)?;
         let reader = AudioReader::open_track(input, audio::DEFAULT_BLOCK_FRAMES, self.audio_track)?;
         let mask = reader.info().channel_mask;
+        if let Delivery::Video(video) = &self.delivery {
+            // A layout the codec cannot carry is refused before the decode and the separation.
+            video
+                .codec
+                .encoder_layout(self.output, reader.info().channels, mask)?;
+        }
         let (mixture, damaged) = audio::read_reader(reader)?;
         let mut warnings: Vec<String> = damaged
             .map(|d| d.describe(mixture.sample_rate))
