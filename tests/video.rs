@@ -8,6 +8,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
+use predicates::prelude::PredicateBooleanExt;
 use roomtone::audio::read_all;
 
 struct Fixture {
@@ -194,4 +195,52 @@ fn what_symphonia_cannot_read_is_read_through_ffmpeg() {
         let v: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
         assert_eq!(v["decoder"], "ffmpeg", "{name}: {v}");
     }
+}
+
+/// Without ffmpeg (`ROOMTONE_FFMPEG=''`, as the fuzz replays run), each file only ffmpeg decodes
+/// here is refused with a message that says so and how to install it, not "no audio track" or
+/// "not a supported file"; a file that is no media at all keeps its own message.
+#[test]
+fn without_ffmpeg_what_needs_it_says_so() {
+    let all = fixtures();
+    let through: Vec<&Fixture> = all.iter().filter(|f| f.kind == "ffmpeg").collect();
+    assert!(through.len() >= 9);
+    for f in through {
+        let out = common::roomtone()
+            .env("ROOMTONE_FFMPEG", "")
+            .arg("info")
+            .arg(&f.path)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let name = f.path.display().to_string();
+        assert!(!out.status.success(), "{name}: read without ffmpeg");
+        for want in [
+            name.as_str(),
+            "decoded through ffmpeg",
+            "apt-get install ffmpeg",
+            "ROOMTONE_FFMPEG",
+        ] {
+            assert!(stderr.contains(want), "{name}: {want:?} not in {stderr}");
+        }
+        match f.path.extension().and_then(|e| e.to_str()) {
+            Some("mkv") => assert!(stderr.contains("AC-3"), "{stderr}"),
+            Some("webm") => assert!(stderr.contains("(Opus)"), "{stderr}"),
+            _ => {}
+        }
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("notes.mov");
+    std::fs::write(&text, "not a film, only a note about one\n").unwrap();
+    common::roomtone()
+        .env("ROOMTONE_FFMPEG", "")
+        .arg("info")
+        .arg(&text)
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains(
+            "not a supported audio or video file",
+        ))
+        .stderr(predicates::str::contains("apt-get").not());
 }
