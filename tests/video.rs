@@ -61,14 +61,39 @@ fn reference(f: &Fixture) -> Vec<Vec<f32>> {
         .collect()
 }
 
+/// QuickTime PCM of every flavour (and the `lpcm` entry above 65,535 Hz), FLAC and the other
+/// lossless fixtures: our decode equals ffmpeg's, sample for sample, and lasts as long as the
+/// source.
 #[test]
 fn quicktime_pcm_of_every_flavour_and_flac_decode_bit_exact() {
     let all = fixtures();
     let pcm = all.iter().filter(|f| f.kind == "pcm").count();
     assert_eq!(
-        pcm, 10,
-        "twos, sowt, in24, in32, fl32, fl64 in both byte orders"
+        pcm, 13,
+        "twos, sowt, in24, in32, fl32, fl64 in both byte orders; lpcm s24be, s24le and f32be"
     );
+    // At 96 kHz ffmpeg writes the version 2 `lpcm` sample entry (the rate does not fit the
+    // version 0/1 sound description), whose flags say depth, float and byte order.
+    let lpcm: Vec<&Fixture> = all.iter().filter(|f| f.sample_rate == 96_000).collect();
+    assert_eq!(lpcm.len(), 3);
+    for f in all.iter().filter(|f| f.kind == "pcm") {
+        // Read by roomtone itself, not through the ffmpeg fallback.
+        let reader = roomtone::AudioReader::open(&f.path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            reader.info().decoded_by,
+            roomtone::audio::DecodedBy::Symphonia,
+            "{}",
+            f.path.display()
+        );
+    }
+    for f in &lpcm {
+        let bytes = std::fs::read(&f.path).unwrap();
+        assert!(
+            bytes.windows(4).any(|w| w == b"lpcm"),
+            "{}: no lpcm sample entry",
+            f.path.display()
+        );
+    }
     for f in all.iter().filter(|f| f.exact()) {
         let ours = read_all(&f.path).unwrap_or_else(|e| panic!("{e}"));
         let theirs = reference(f);
