@@ -2,7 +2,7 @@
 //! scripts/make_video_fixtures.sh (run by scripts/setup_test.sh) makes each fixture from lavfi test
 //! sources and writes ffmpeg's decode beside it. PCM in every QuickTime flavour must match it bit
 //! for bit; AAC must line up with it to the sample (edit lists applied) and last as long as the
-//! source.
+//! source. Video files and files read through ffmpeg also go through `separate`, `tag` and `batch`.
 
 mod common;
 
@@ -268,4 +268,128 @@ fn without_ffmpeg_what_needs_it_says_so() {
             "not a supported audio or video file",
         ))
         .stderr(predicates::str::contains("apt-get").not());
+}
+
+fn fixture_path(name: &str) -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/fixtures/video")
+        .join(name);
+    assert!(p.is_file(), "{}: run scripts/setup_test.sh", p.display());
+    p
+}
+
+/// The stems `speech` and `background` are as long as `input`'s decode, have its rate and
+/// channels, and sum to it within two 24-bit half-steps (each stem is rounded to 24 bits);
+/// returns them.
+fn stems_sum_to(input: &Path, speech: &Path, background: &Path) -> [roomtone::AudioBlock; 2] {
+    let x = read_all(input).unwrap();
+    let s = read_all(speech).unwrap_or_else(|e| panic!("{e}"));
+    let b = read_all(background).unwrap_or_else(|e| panic!("{e}"));
+    for stem in [&s, &b] {
+        assert_eq!(stem.sample_rate, x.sample_rate, "{}", speech.display());
+        assert_eq!(stem.channel_count(), x.channel_count());
+        assert_eq!(stem.frames(), x.frames(), "{}", speech.display());
+    }
+    let worst = (0..x.channel_count())
+        .flat_map(|c| (0..x.frames()).map(move |i| (c, i)))
+        .map(|(c, i)| (s.channels[c][i] + b.channels[c][i] - x.channels[c][i]).abs())
+        .fold(0.0, f32::max);
+    assert!(
+        worst <= 2.0 / 8_388_608.0 + 1e-9,
+        "{}: stems sum to the input within {worst}",
+        speech.display()
+    );
+    [s, b]
+}
+
+/// `roomtone separate` on a camera MOV and on an MXF (read through ffmpeg): WAV stems and FLAC
+/// stems (`--format flac`) with the same samples, which sum to the file's audio.
+#[test]
+fn separate_takes_video_and_ffmpeg_decoded_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["camera_pcm_s24le.mov", "pcm.mxf"] {
+        let input = fixture_path(name);
+        let stem = input.file_stem().unwrap().to_string_lossy().into_owned();
+        let mut got = Vec::new();
+        for (format, ext) in [("wav24", "wav"), ("flac", "flac")] {
+            let out = dir.path().join(format!("{name}-{ext}"));
+            common::roomtone()
+                .args(["separate", "--format", format, "--out-dir"])
+                .arg(&out)
+                .arg(&input)
+                .assert()
+                .success();
+            got.push(stems_sum_to(
+                &input,
+                &out.join(format!("{stem}.speech.{ext}")),
+                &out.join(format!("{stem}.background.{ext}")),
+            ));
+        }
+        for (wav, flac) in got[0].iter().zip(&got[1]) {
+            assert!(
+                wav.channels == flac.channels,
+                "{name}: FLAC and WAV stems differ"
+            );
+        }
+    }
+}
+
+/// `roomtone tag` and `roomtone batch --separate` on files read through ffmpeg (AC-3 in MKV, PCM in
+/// MXF) beside a camera MOV: tagged records, not error records, whose top AudioSet class is the
+/// fixtures' sine and whose duration is the source's (1 s; AC-3 and MXF pad to their frames);
+/// batch's stems sum to each file's audio.
+#[test]
+fn tag_and_batch_take_ffmpeg_decoded_inputs() {
+    let names = ["h264_ac3_51.mkv", "pcm.mxf", "camera_pcm_s24le.mov"];
+    let check = |r: &serde_json::Value| {
+        assert!(r.get("error").is_none(), "an error record: {r}");
+        assert_eq!(r["audioset_top"][0]["class"], "Sine wave", "{r}");
+        let d = r["duration_s"].as_f64().unwrap();
+        assert!((d - 1.0).abs() < 0.05, "{r}");
+    };
+    let out = common::roomtone()
+        .args(["tag", "--format", "jsonl"])
+        .args(names[..2].iter().map(|n| fixture_path(n)))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let recs: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(recs.len(), 2);
+    recs.iter().for_each(check);
+
+    let dir = tempfile::tempdir().unwrap();
+    let lib = dir.path().join("lib");
+    std::fs::create_dir(&lib).unwrap();
+    for name in names {
+        std::fs::copy(fixture_path(name), lib.join(name)).unwrap();
+    }
+    let out = dir.path().join("out");
+    common::roomtone()
+        .args(["batch", "--quiet", "--jobs", "1", "--separate", "--out"])
+        .arg(&out)
+        .arg(&lib)
+        .assert()
+        .success();
+    let recs: Vec<serde_json::Value> = std::fs::read_to_string(out.join("labels.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(recs.len(), 3);
+    recs.iter().for_each(check);
+    for name in names {
+        stems_sum_to(
+            &lib.join(name),
+            &out.join(format!("stems/{name}.speech.wav")),
+            &out.join(format!("stems/{name}.background.wav")),
+        );
+    }
 }
