@@ -125,10 +125,11 @@ pub enum Stems<'a, 'm> {
     Separate {
         /// This worker's model sessions.
         separator: &'a mut Separator<'m>,
-        /// Which model (or the ensemble) runs, and how (its `format` and `force` do not apply).
+        /// Which model (or the ensemble) runs, and how (its `format` is the kept stems' format;
+        /// its `force` does not apply).
         config: &'a SeparateConfig,
-        /// Also write the stems to these `(speech, background)` paths, as 24-bit WAV, both or
-        /// neither, replacing what is there (`batch --remix` keeps its stems).
+        /// Also write the stems to these `(speech, background)` paths, in `config.format`, both
+        /// or neither, replacing what is there (`batch --remix` keeps its stems).
         keep: Option<(&'a Path, &'a Path)>,
     },
 }
@@ -208,7 +209,7 @@ impl RemixJob<'_, '_> {
             } => {
                 let (s, b) = separate::separate_block(separator, input, &mixture, config)?;
                 if let Some(paths) = keep {
-                    separate::write_stems(paths, &s, &b, (OutputFormat::Wav24, mask), true)?;
+                    separate::write_stems(paths, &s, &b, (config.format, mask), true)?;
                 }
                 (s, b)
             }
