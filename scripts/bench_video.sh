@@ -5,8 +5,9 @@
 #
 #   bash scripts/bench_video.sh [SCRATCH_DIR] [RUNS]     (default bench-data/video, 3)
 #
-# The input is made once with ffmpeg: 600 s of 1080p25 test pattern (H.264, ultrafast, at most 8 Mbit/s) and the
-# bundled example's audio looped to 600 s as 24-bit PCM, in a MOV (about 0.3 GB; not committed).
+# The input is made once with ffmpeg: 600 s of 1080p25 test pattern (H.264 ultrafast, CRF 28 capped at
+# 8 Mbit/s; the pattern needs about 0.2 Mbit/s, 15 MB) and the bundled example's audio looped to 600 s
+# as 24-bit stereo PCM at 48 kHz (173 MB), in a MOV of about 188 MB (2.5 Mbit/s overall; not committed).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 S=${1:-$ROOT/bench-data/video}

@@ -66,6 +66,15 @@ for codec in pcm_s16be pcm_s16le pcm_s24be pcm_s24le pcm_s32be pcm_s32le pcm_f32
         -c:v mjpeg -q:v 10 -c:a "$codec" -timecode 01:00:00:00 -shortest "$OUT/camera_$codec.mov"
 done
 
+# Above 65,535 Hz the sound description cannot hold the rate and ffmpeg writes the version 2 `lpcm`
+# entry (its flags give depth, float and byte order): 96 kHz in 24-bit either byte order and
+# big-endian float.
+for codec in pcm_s24be pcm_s24le pcm_f32be; do
+    make "camera_96k_$codec.mov" pcm 96000 0 2 -- \
+        ff -f lavfi -i "$(video_src)" -f lavfi -i "$(audio_src 96000)" -map 0:v -map 1:a \
+        -c:v mjpeg -q:v 10 -c:a "$codec" -timecode 01:00:00:00 -shortest "$OUT/camera_96k_$codec.mov"
+done
+
 # AAC: an MP4 with picture (ffmpeg writes the encoder's priming as an edit list), an M4A at 44.1 kHz,
 # and an MP4 whose audio starts 0.5 s after the picture (an empty edit before the audio).
 make h264_aac.mp4 lossy 48000 0 2 -- \
@@ -99,6 +108,10 @@ make vp9_vorbis.webm lossy 48000 0 2 -- \
 make h264_ac3_51.mkv ffmpeg 48000 0 6 -- \
     ff -f lavfi -i "$(video_src)" -f lavfi -i "$(audio_51 48000)" -map 0:v -map 1:a \
     -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a ac3 -b:a 384k "$OUT/h264_ac3_51.mkv"
+# The same 5.1 under a VP9 picture, which a WebM output can copy (AC-3 decodes as 5.1(side)).
+make vp9_ac3_51.mkv ffmpeg 48000 0 6 -- \
+    ff -f lavfi -i "$(video_src)" -f lavfi -i "$(audio_51 48000)" -map 0:v -map 1:a \
+    -c:v libvpx-vp9 -deadline realtime -b:v 100k -c:a ac3 -b:a 384k "$OUT/vp9_ac3_51.mkv"
 make mp2.ts ffmpeg 48000 0 2 -- \
     ff -f lavfi -i "$(video_src)" -f lavfi -i "$(audio_src 48000)" -map 0:v -map 1:a \
     -c:v mpeg2video -c:a mp2 -b:a 256k "$OUT/mp2.ts"

@@ -42,6 +42,21 @@ pub enum VideoError {
         /// Audio tracks in the input.
         count: usize,
     },
+    /// Our audio's codec cannot carry the source's channel layout (AAC, Opus), checked before any
+    /// work.
+    #[error("{}: {codec:?} cannot carry the channel layout {layout} ({channels} channels; it carries {carries}): write a .mov or .mkv instead (24-bit PCM keeps any layout), or downmix the source first", path.display())]
+    Layout {
+        /// The video output asked for.
+        path: PathBuf,
+        /// Our audio's codec.
+        codec: VideoAudio,
+        /// The source's layout (ffprobe's name, or its channels).
+        layout: String,
+        /// Its channel count.
+        channels: usize,
+        /// The layouts the codec carries.
+        carries: String,
+    },
     /// ffmpeg failed to write the output.
     #[error("{}: ffmpeg could not write it: {reason}", path.display())]
     Mux {
@@ -153,6 +168,58 @@ impl VideoAudio {
             Self::Alac => vec!["alac".into()],
             Self::Opus => vec!["libopus".into(), format!("{bitrate_kbps}k")],
         }
+    }
+
+    /// The layouts (WAVE channel masks) this codec's ffmpeg encoder takes and names in the file so
+    /// that a player or ffprobe knows them; `None`: any layout (PCM, ALAC). AAC: mono to 5.1 and
+    /// 7.1 (its 5.0(side), 5.1(side), 6.1 and 7.1(wide) come out "unknown"); Opus: the Vorbis
+    /// layouts of libopus's mapping family 1 (mono, stereo, 3.0, quad, 5.0, 5.1, 6.1, 7.1).
+    fn layouts(self) -> Option<&'static [u32]> {
+        match self {
+            Self::Pcm24 | Self::Alac => None,
+            Self::Aac => Some(&[0x4, 0x3, 0xB, 0x7, 0x33, 0x603, 0x107, 0x37, 0x3F, 0x63F]),
+            Self::Opus => Some(&[0x4, 0x3, 0x7, 0x33, 0x37, 0x3F, 0x70F, 0x63F]),
+        }
+    }
+
+    /// The ffmpeg channel layout (`FL+FR+FC+LFE+BL+BR`) to hand this codec's encoder for
+    /// `channels` channels in the layout `mask` (a WAVE channel mask; without one that fits, the
+    /// usual layout for the count), or `None` to give only the count (PCM and ALAC beyond the
+    /// usual layouts). Side surrounds the encoder lacks are named back surrounds (5.1(side) as
+    /// 5.1: the same channels in the same order); a layout with no such name is refused.
+    pub fn encoder_layout(
+        self,
+        output: &Path,
+        channels: usize,
+        mask: Option<u32>,
+    ) -> Result<Option<String>, VideoError> {
+        let mask = mask
+            .filter(|&m| crate::audio::layout_fits(m, channels))
+            .unwrap_or_else(|| crate::audio::default_mask(channels));
+        let Some(carried) = self.layouts() else {
+            return Ok(crate::audio::ffmpeg_layout(mask, channels));
+        };
+        // One or two channels are mono or stereo whatever a source calls them.
+        let mask = if channels <= 2 {
+            crate::audio::default_mask(channels)
+        } else {
+            mask
+        };
+        [mask, crate::audio::sides_as_backs(mask)]
+            .into_iter()
+            .find(|m| carried.contains(m))
+            .map(|m| crate::audio::ffmpeg_layout(m, channels))
+            .ok_or_else(|| VideoError::Layout {
+                path: output.to_path_buf(),
+                codec: self,
+                layout: crate::audio::describe_layout(mask, channels),
+                channels,
+                carries: carried
+                    .iter()
+                    .map(|&m| crate::audio::describe_layout(m, m.count_ones() as usize))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
     }
 
     /// The bit rate used unless one is asked for, kbit/s (AAC 256, Opus 160; lossless ones have
@@ -332,6 +399,7 @@ impl VideoOut {
         temp: &Path,
         output: &Path,
     ) -> Result<Vec<String>, VideoError> {
+        let layout = self.codec.encoder_layout(output, channels, mask)?;
         let kinds = self.ffmpeg.stream_kinds(input)?;
         let audio_count = kinds.iter().filter(|k| *k == "audio").count();
         if audio_track >= audio_count.max(1) {
@@ -352,7 +420,7 @@ impl VideoOut {
                 .finish_command(
                     cmd,
                     audio,
-                    (channels, mask),
+                    (channels, layout.as_deref()),
                     (audio_start, file_start),
                     audio_track,
                     audio_count,
@@ -401,17 +469,15 @@ impl VideoOut {
         &self,
         mut cmd: Command,
         audio: &Path,
-        (channels, mask): (usize, Option<u32>),
+        (channels, layout): (usize, Option<&str>),
         (audio_start, file_start): (f64, f64),
         audio_track: usize,
         audio_count: usize,
         others: bool,
         temp: &Path,
     ) -> Command {
-        let mask = mask.unwrap_or_else(|| crate::audio::default_mask(channels));
-        let layout = crate::audio::ffmpeg_layout(mask, channels);
         match layout {
-            Some(l) => cmd.args(["-ch_layout", &l]),
+            Some(l) => cmd.args(["-ch_layout", l]),
             None => cmd.args(["-ac", &channels.to_string()]),
         };
         cmd.arg("-itsoffset").arg(format!("{audio_start:.6}"));
@@ -483,5 +549,47 @@ mod tests {
         assert_eq!(VideoAudio::Opus.rate_for(44_100), 48_000);
         assert_eq!(VideoAudio::Opus.rate_for(24_000), 24_000);
         assert_eq!(VideoAudio::Aac.rate_for(44_100), 44_100);
+    }
+
+    #[test]
+    fn layouts_the_encoders_carry() {
+        let out = Path::new("x.webm");
+        let layout = |codec: VideoAudio, channels, mask| {
+            codec
+                .encoder_layout(out, channels, mask)
+                .map_err(|e| e.to_string())
+        };
+        let back51 = Ok(Some("FL+FR+FC+LFE+BL+BR".to_string()));
+        for codec in [VideoAudio::Aac, VideoAudio::Opus] {
+            // 5.1(side) goes as 5.1, 5.1 as it is, a 6-channel source without a mask as 5.1.
+            assert_eq!(layout(codec, 6, Some(0x60F)), back51);
+            assert_eq!(layout(codec, 6, Some(0x3F)), back51);
+            assert_eq!(layout(codec, 6, None), back51);
+            assert_eq!(layout(codec, 1, Some(0x1)), Ok(Some("FC".to_string())));
+            assert_eq!(layout(codec, 8, Some(0x63F)).map(|l| l.is_some()), Ok(true));
+            // 7.1(wide) has no name either encoder knows; nor do 12 channels.
+            let wide = layout(codec, 8, Some(0xFF)).unwrap_err();
+            assert!(wide.contains("x.webm") && wide.contains("7.1(wide)") && wide.contains(".mov"));
+            assert!(layout(codec, 12, None).unwrap_err().contains("12 channels"));
+        }
+        // 6.1: Opus (mapping family 1) has it, AAC names it "unknown".
+        assert!(layout(VideoAudio::Opus, 7, Some(0x70F)).is_ok());
+        assert!(layout(VideoAudio::Aac, 7, Some(0x70F)).is_err());
+        // quad(side) is AAC's own; Opus takes it as quad; 2.1 only AAC.
+        assert_eq!(
+            layout(VideoAudio::Aac, 4, Some(0x603)),
+            Ok(Some("FL+FR+SL+SR".to_string()))
+        );
+        assert_eq!(
+            layout(VideoAudio::Opus, 4, Some(0x603)),
+            Ok(Some("FL+FR+BL+BR".to_string()))
+        );
+        assert!(layout(VideoAudio::Opus, 3, Some(0xB)).is_err());
+        // PCM and ALAC carry anything; beyond the known masks only the count is given.
+        assert_eq!(
+            layout(VideoAudio::Pcm24, 8, Some(0xFF)),
+            Ok(Some("FL+FR+FC+LFE+BL+BR+FLC+FRC".to_string()))
+        );
+        assert_eq!(layout(VideoAudio::Alac, 12, None), Ok(None));
     }
 }

@@ -1187,3 +1187,113 @@ fn resume_tags_again_the_files_an_older_version_recorded_without_dialogue_region
     );
     assert_eq!(records(&out), now, "the same records as a fresh run");
 }
+
+/// `--stem-format flac`: `batch --separate` writes FLAC stems (`take.wav.speech.flac`), 24-bit, no
+/// WAV beside them, summing to the input; `--resume` leaves them be; `roomtone remix --stems` finds
+/// them (all gains 0 and no cleanup: the remix is their sum, the input); `batch --remix` keeps its
+/// stems as `flac16` when asked; `--stem-format` without a stage is a usage error.
+#[test]
+fn stems_in_flac_are_written_kept_on_resume_and_found_by_remix() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let lib = tmp.path().join("lib");
+    std::fs::create_dir_all(lib.join("day1")).unwrap();
+    let input = lib.join("day1/take.wav");
+    short_wav(&input, 1.5);
+    let out = tmp.path().join("out");
+    let args = [
+        "--quiet",
+        "--jobs",
+        "1",
+        "--separate",
+        "--stem-format",
+        "flac",
+    ];
+    let run = |args: &[&str], out: &Path| {
+        let o = batch(&[args, &["--out", out.to_str().unwrap()]].concat(), &[&lib]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    run(&args, &out);
+    let stems = out.join("stems/day1");
+    let x = roomtone::audio::read_all(&input).unwrap();
+    let mut sum = vec![0f32; x.frames()];
+    for stem in ["speech", "background"] {
+        let path = stems.join(format!("take.wav.{stem}.flac"));
+        assert!(!stems.join(format!("take.wav.{stem}.wav")).exists());
+        let info = roomtone::AudioReader::open(&path).unwrap().info().clone();
+        assert_eq!(
+            (info.codec.as_str(), info.bits_per_sample),
+            ("flac", Some(24))
+        );
+        let s = roomtone::audio::read_all(&path).unwrap();
+        assert_eq!(s.frames(), x.frames());
+        sum.iter_mut()
+            .zip(&s.channels[0])
+            .for_each(|(a, b)| *a += b);
+    }
+    let worst = sum
+        .iter()
+        .zip(&x.channels[0])
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    assert!(
+        worst <= 2.0 / 8_388_608.0 + 1e-9,
+        "stems sum to the input within {worst}"
+    );
+
+    // --resume: nothing to redo, the stems untouched.
+    let stamp = |p: &Path| std::fs::metadata(p).unwrap().modified().unwrap();
+    let speech = stems.join("take.wav.speech.flac");
+    let before = stamp(&speech);
+    run(&[&args[..], &["--resume"]].concat(), &out);
+    assert_eq!(stamp(&speech), before, "resume rewrote the stems");
+
+    // remix --stems finds the FLAC stems by the names batch gives them.
+    let remixed = tmp.path().join("remixed.wav");
+    roomtone()
+        .args(["remix", "--no-clean", "--stems"])
+        .arg(&stems)
+        .arg(&input)
+        .arg("-o")
+        .arg(&remixed)
+        .assert()
+        .success();
+    let r = roomtone::audio::read_all(&remixed).unwrap();
+    let worst = r.channels[0]
+        .iter()
+        .zip(&x.channels[0])
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    assert!(
+        worst <= 4.0 / 8_388_608.0,
+        "the remix of the FLAC stems is {worst} off the input"
+    );
+
+    // batch --remix keeps its stems in the format asked.
+    let out2 = tmp.path().join("out2");
+    run(
+        &[
+            "--quiet",
+            "--jobs",
+            "1",
+            "--remix",
+            "--background-gain-db -6",
+            "--stem-format",
+            "flac16",
+        ],
+        &out2,
+    );
+    let kept = out2.join("stems/day1/take.wav.background.flac");
+    let info = roomtone::AudioReader::open(&kept).unwrap().info().clone();
+    assert_eq!(info.bits_per_sample, Some(16), "{}", kept.display());
+    assert!(out2.join("remix/day1/take.wav.remix.wav").is_file());
+
+    // Without --separate or --remix there are no stems to format.
+    let out3 = tmp.path().join("out3");
+    let o = batch(
+        &["--stem-format", "flac", "--out", out3.to_str().unwrap()],
+        &[&lib],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--stem-format"));
+    assert!(!out3.exists());
+}

@@ -2,12 +2,13 @@
 //! scripts/make_video_fixtures.sh (run by scripts/setup_test.sh) makes each fixture from lavfi test
 //! sources and writes ffmpeg's decode beside it. PCM in every QuickTime flavour must match it bit
 //! for bit; AAC must line up with it to the sample (edit lists applied) and last as long as the
-//! source.
+//! source. Video files and files read through ffmpeg also go through `separate`, `tag` and `batch`.
 
 mod common;
 
 use std::path::{Path, PathBuf};
 
+use predicates::prelude::PredicateBooleanExt;
 use roomtone::audio::read_all;
 
 struct Fixture {
@@ -60,14 +61,39 @@ fn reference(f: &Fixture) -> Vec<Vec<f32>> {
         .collect()
 }
 
+/// QuickTime PCM of every flavour (and the `lpcm` entry above 65,535 Hz), FLAC and the other
+/// lossless fixtures: our decode equals ffmpeg's, sample for sample, and lasts as long as the
+/// source.
 #[test]
 fn quicktime_pcm_of_every_flavour_and_flac_decode_bit_exact() {
     let all = fixtures();
     let pcm = all.iter().filter(|f| f.kind == "pcm").count();
     assert_eq!(
-        pcm, 10,
-        "twos, sowt, in24, in32, fl32, fl64 in both byte orders"
+        pcm, 13,
+        "twos, sowt, in24, in32, fl32, fl64 in both byte orders; lpcm s24be, s24le and f32be"
     );
+    // At 96 kHz ffmpeg writes the version 2 `lpcm` sample entry (the rate does not fit the
+    // version 0/1 sound description), whose flags say depth, float and byte order.
+    let lpcm: Vec<&Fixture> = all.iter().filter(|f| f.sample_rate == 96_000).collect();
+    assert_eq!(lpcm.len(), 3);
+    for f in all.iter().filter(|f| f.kind == "pcm") {
+        // Read by roomtone itself, not through the ffmpeg fallback.
+        let reader = roomtone::AudioReader::open(&f.path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            reader.info().decoded_by,
+            roomtone::audio::DecodedBy::Symphonia,
+            "{}",
+            f.path.display()
+        );
+    }
+    for f in &lpcm {
+        let bytes = std::fs::read(&f.path).unwrap();
+        assert!(
+            bytes.windows(4).any(|w| w == b"lpcm"),
+            "{}: no lpcm sample entry",
+            f.path.display()
+        );
+    }
     for f in all.iter().filter(|f| f.exact()) {
         let ours = read_all(&f.path).unwrap_or_else(|e| panic!("{e}"));
         let theirs = reference(f);
@@ -193,5 +219,177 @@ fn what_symphonia_cannot_read_is_read_through_ffmpeg() {
             .unwrap();
         let v: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
         assert_eq!(v["decoder"], "ffmpeg", "{name}: {v}");
+    }
+}
+
+/// Without ffmpeg (`ROOMTONE_FFMPEG=''`, as the fuzz replays run), each file only ffmpeg decodes
+/// here is refused with a message that says so and how to install it, not "no audio track" or
+/// "not a supported file"; a file that is no media at all keeps its own message.
+#[test]
+fn without_ffmpeg_what_needs_it_says_so() {
+    let all = fixtures();
+    let through: Vec<&Fixture> = all.iter().filter(|f| f.kind == "ffmpeg").collect();
+    assert!(through.len() >= 9);
+    for f in through {
+        let out = common::roomtone()
+            .env("ROOMTONE_FFMPEG", "")
+            .arg("info")
+            .arg(&f.path)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let name = f.path.display().to_string();
+        assert!(!out.status.success(), "{name}: read without ffmpeg");
+        for want in [
+            name.as_str(),
+            "decoded through ffmpeg",
+            "apt-get install ffmpeg",
+            "ROOMTONE_FFMPEG",
+        ] {
+            assert!(stderr.contains(want), "{name}: {want:?} not in {stderr}");
+        }
+        match f.path.extension().and_then(|e| e.to_str()) {
+            Some("mkv") => assert!(stderr.contains("AC-3"), "{stderr}"),
+            Some("webm") => assert!(stderr.contains("(Opus)"), "{stderr}"),
+            _ => {}
+        }
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("notes.mov");
+    std::fs::write(&text, "not a film, only a note about one\n").unwrap();
+    common::roomtone()
+        .env("ROOMTONE_FFMPEG", "")
+        .arg("info")
+        .arg(&text)
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains(
+            "not a supported audio or video file",
+        ))
+        .stderr(predicates::str::contains("apt-get").not());
+}
+
+fn fixture_path(name: &str) -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/fixtures/video")
+        .join(name);
+    assert!(p.is_file(), "{}: run scripts/setup_test.sh", p.display());
+    p
+}
+
+/// The stems `speech` and `background` are as long as `input`'s decode, have its rate and
+/// channels, and sum to it within two 24-bit half-steps (each stem is rounded to 24 bits);
+/// returns them.
+fn stems_sum_to(input: &Path, speech: &Path, background: &Path) -> [roomtone::AudioBlock; 2] {
+    let x = read_all(input).unwrap();
+    let s = read_all(speech).unwrap_or_else(|e| panic!("{e}"));
+    let b = read_all(background).unwrap_or_else(|e| panic!("{e}"));
+    for stem in [&s, &b] {
+        assert_eq!(stem.sample_rate, x.sample_rate, "{}", speech.display());
+        assert_eq!(stem.channel_count(), x.channel_count());
+        assert_eq!(stem.frames(), x.frames(), "{}", speech.display());
+    }
+    let worst = (0..x.channel_count())
+        .flat_map(|c| (0..x.frames()).map(move |i| (c, i)))
+        .map(|(c, i)| (s.channels[c][i] + b.channels[c][i] - x.channels[c][i]).abs())
+        .fold(0.0, f32::max);
+    assert!(
+        worst <= 2.0 / 8_388_608.0 + 1e-9,
+        "{}: stems sum to the input within {worst}",
+        speech.display()
+    );
+    [s, b]
+}
+
+/// `roomtone separate` on a camera MOV and on an MXF (read through ffmpeg): WAV stems and FLAC
+/// stems (`--format flac`) with the same samples, which sum to the file's audio.
+#[test]
+fn separate_takes_video_and_ffmpeg_decoded_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["camera_pcm_s24le.mov", "pcm.mxf"] {
+        let input = fixture_path(name);
+        let stem = input.file_stem().unwrap().to_string_lossy().into_owned();
+        let mut got = Vec::new();
+        for (format, ext) in [("wav24", "wav"), ("flac", "flac")] {
+            let out = dir.path().join(format!("{name}-{ext}"));
+            common::roomtone()
+                .args(["separate", "--format", format, "--out-dir"])
+                .arg(&out)
+                .arg(&input)
+                .assert()
+                .success();
+            got.push(stems_sum_to(
+                &input,
+                &out.join(format!("{stem}.speech.{ext}")),
+                &out.join(format!("{stem}.background.{ext}")),
+            ));
+        }
+        for (wav, flac) in got[0].iter().zip(&got[1]) {
+            assert!(
+                wav.channels == flac.channels,
+                "{name}: FLAC and WAV stems differ"
+            );
+        }
+    }
+}
+
+/// `roomtone tag` and `roomtone batch --separate` on files read through ffmpeg (AC-3 in MKV, PCM in
+/// MXF) beside a camera MOV: tagged records, not error records, whose top AudioSet class is the
+/// fixtures' sine and whose duration is the source's (1 s; AC-3 and MXF pad to their frames);
+/// batch's stems sum to each file's audio.
+#[test]
+fn tag_and_batch_take_ffmpeg_decoded_inputs() {
+    let names = ["h264_ac3_51.mkv", "pcm.mxf", "camera_pcm_s24le.mov"];
+    let check = |r: &serde_json::Value| {
+        assert!(r.get("error").is_none(), "an error record: {r}");
+        assert_eq!(r["audioset_top"][0]["class"], "Sine wave", "{r}");
+        let d = r["duration_s"].as_f64().unwrap();
+        assert!((d - 1.0).abs() < 0.05, "{r}");
+    };
+    let out = common::roomtone()
+        .args(["tag", "--format", "jsonl"])
+        .args(names[..2].iter().map(|n| fixture_path(n)))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let recs: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(recs.len(), 2);
+    recs.iter().for_each(check);
+
+    let dir = tempfile::tempdir().unwrap();
+    let lib = dir.path().join("lib");
+    std::fs::create_dir(&lib).unwrap();
+    for name in names {
+        std::fs::copy(fixture_path(name), lib.join(name)).unwrap();
+    }
+    let out = dir.path().join("out");
+    common::roomtone()
+        .args(["batch", "--quiet", "--jobs", "1", "--separate", "--out"])
+        .arg(&out)
+        .arg(&lib)
+        .assert()
+        .success();
+    let recs: Vec<serde_json::Value> = std::fs::read_to_string(out.join("labels.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(recs.len(), 3);
+    recs.iter().for_each(check);
+    for name in names {
+        stems_sum_to(
+            &lib.join(name),
+            &out.join(format!("stems/{name}.speech.wav")),
+            &out.join(format!("stems/{name}.background.wav")),
+        );
     }
 }

@@ -158,7 +158,8 @@ fn best_lag(needle: &[f32], haystack: &[f32], lags: std::ops::Range<usize>) -> u
 
 /// Stems for `input`'s audio track `track` in `dir`, with its rate, channels and length: sweeps,
 /// so that the remix has one alignment (a sine's repeats every period) and lossy codecs keep it
-/// well (white noise they do not).
+/// well (white noise they do not). The LFE of a 5.1 source (channel 3) sweeps under 120 Hz, the
+/// only band AAC's LFE channel carries.
 fn write_stems(input: &Path, track: usize, dir: &Path) {
     let reader = AudioReader::open_track(input, 4096, track).unwrap();
     let (x, _) = roomtone::audio::read_reader(reader).unwrap();
@@ -175,7 +176,15 @@ fn write_stems(input: &Path, track: usize, dir: &Path) {
         w.write_block(&AudioBlock {
             sample_rate: x.sample_rate,
             channels: (0..x.channel_count())
-                .map(|c| sweep(f0 * (1.0 + 0.1 * c as f64), f1, x.sample_rate, x.frames()))
+                .map(|c| match (x.channel_count(), c) {
+                    (6, 3) => sweep(
+                        f0 / 20.0 + 30.0,
+                        f1 / 20.0 + 30.0,
+                        x.sample_rate,
+                        x.frames(),
+                    ),
+                    _ => sweep(f0 * (1.0 + 0.1 * c as f64), f1, x.sample_rate, x.frames()),
+                })
                 .collect(),
         })
         .unwrap();
@@ -697,4 +706,260 @@ fn opus_from_a_44_1_khz_source_is_resampled_first() {
         frames.abs_diff(expected) <= 960,
         "{frames} frames at 48 kHz, the source's length is {expected}"
     );
+}
+
+/// `(channels, channel_layout)` of the first audio stream of `path`, as ffprobe says.
+fn channels_and_layout(path: &Path) -> (usize, String) {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "a:0", "-show_entries"])
+        .args(["stream=channels,channel_layout", "-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .expect("ffprobe");
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let (n, name) = text.split_once(',').unwrap_or(("0", ""));
+    (n.parse().unwrap_or(0), name.to_string())
+}
+
+/// 5.1 into AAC (MP4) and Opus (WebM): a source with side surrounds (AC-3) goes in as 5.1, which
+/// both encoders name (libopus refuses 5.1(side); AAC writes it, but as a layout readers call
+/// "unknown"), one with back surrounds (FLAC) as it is; each channel decodes to the remix's
+/// (≥ 25 dB SNR, Opus's LFE ≥ 20 dB; 38-46 dB measured but for AAC's centre, 30, and Opus's LFE,
+/// 26; a swapped or misnamed channel gives about 0). At 512 kbit/s: the default 256 (AAC) and 160
+/// (Opus) spread over six channels give 11-13 and 5 dB on these sweeps.
+#[test]
+fn five_one_into_mp4_and_webm_is_named_5_1() {
+    let dir = tempfile::tempdir().unwrap();
+    for (source, output, args) in [
+        (
+            "h264_ac3_51.mkv",
+            "ac3.mp4",
+            &["--audio-bitrate", "512"][..],
+        ),
+        (
+            "vp9_ac3_51.mkv",
+            "ac3.webm",
+            &["--audio-bitrate", "512"][..],
+        ),
+        (
+            "h264_flac51.mkv",
+            "flac.mp4",
+            &["--audio-bitrate", "512"][..],
+        ),
+    ] {
+        let input = fixture(source);
+        let stems = dir.path().join(format!("stems-{output}"));
+        std::fs::create_dir(&stems).unwrap();
+        write_stems(&input, 0, &stems);
+        let wav = dir.path().join(format!("{output}.wav"));
+        remix(&input, &stems, &wav, &[]);
+        let want = read_all(&wav).unwrap();
+        assert_eq!(want.channel_count(), 6);
+        let out = dir.path().join(output);
+        remix(&input, &stems, &out, args);
+        let name = format!("{source} -> {output}");
+        assert_eq!(channels_and_layout(&out), (6, "5.1".to_string()), "{name}");
+        let got = decode_audio(&out, 0, 6);
+        let lag = best_lag(&want.channels[0], &got[0], 0..2049);
+        let frame = if output.ends_with("webm") { 960 } else { 1024 };
+        for (c, (a, b)) in got.iter().zip(&want.channels).enumerate() {
+            let a = &a[lag..];
+            assert!(
+                a.len().abs_diff(b.len()) <= frame,
+                "{name} channel {c}: {} frames, the remix has {}",
+                a.len(),
+                b.len()
+            );
+            let n = a.len().min(b.len());
+            let snr = common::snr_db(&b[..n], &a[..n]);
+            // Opus codes the LFE as a narrow-band stream of its own.
+            let floor = if c == 3 && frame == 960 { 20.0 } else { 25.0 };
+            assert!(
+                snr >= floor,
+                "{name} channel {c}: {snr:.1} dB against -o out.wav"
+            );
+        }
+    }
+}
+
+/// A layout neither AAC nor Opus names (7.1(wide): front centre pair, no sides) is refused before
+/// any work, naming the output and the way out; .mov (24-bit PCM) keeps it.
+#[test]
+fn a_layout_the_codec_cannot_carry_is_refused_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("wide.wav");
+    let made = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-f", "lavfi", "-i"])
+        .arg("sine=frequency=300:sample_rate=48000:duration=1,aformat=channel_layouts=7.1(wide)")
+        .args(["-c:a", "pcm_s24le"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    for ext in ["mp4", "webm"] {
+        let out = dir.path().join(format!("wide.{ext}"));
+        common::roomtone()
+            .args(["remix", "--no-clean", "--stems"])
+            .arg(dir.path().join("no-stems-here"))
+            .arg(&input)
+            .arg("-o")
+            .arg(&out)
+            .assert()
+            .failure()
+            .stderr(predicates::str::contains(format!("wide.{ext}")))
+            .stderr(predicates::str::contains("7.1(wide)"))
+            .stderr(predicates::str::contains(".mov or .mkv"))
+            .stderr(predicates::str::contains("no-stems-here").not());
+        assert!(!out.exists());
+    }
+    let stems = dir.path().join("stems");
+    std::fs::create_dir(&stems).unwrap();
+    write_stems(&input, 0, &stems);
+    let out = dir.path().join("wide.mov");
+    remix(&input, &stems, &out, &[]);
+    assert_eq!(channels_and_layout(&out), (8, "7.1(wide)".to_string()));
+}
+
+/// One `stream=` or `format=` entry of `path` (first audio stream for `stream`), as ffprobe says.
+fn probe_entry(path: &Path, select: &[&str], entry: &str) -> String {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error"])
+        .args(select)
+        .args(["-show_entries", entry, "-of", "default=nw=1:nk=1"])
+        .arg(path)
+        .output()
+        .expect("ffprobe");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A MOV's title and comment (container metadata) and its timecode track's start survive a remix
+/// to .mov: made here with a timecode other than the fixtures' 01:00:00:00.
+#[test]
+fn metadata_and_timecode_survive_a_remix_to_mov() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("tagged.mov");
+    let made = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-f", "lavfi", "-i"])
+        .arg("testsrc=size=32x32:rate=25:duration=1")
+        .args([
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000:duration=1",
+        ])
+        .args([
+            "-map",
+            "0:v",
+            "-map",
+            "1:a",
+            "-c:v",
+            "mjpeg",
+            "-c:a",
+            "pcm_s24le",
+        ])
+        .args([
+            "-timecode",
+            "10:11:12:13",
+            "-metadata",
+            "title=Take 7, the quiet one",
+        ])
+        .args(["-metadata", "comment=room tone kept"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let stems = dir.path().join("stems");
+    std::fs::create_dir(&stems).unwrap();
+    write_stems(&input, 0, &stems);
+    let out = dir.path().join("out.mov");
+    remix(&input, &stems, &out, &[]);
+    for path in [&input, &out] {
+        let name = path.display();
+        assert_eq!(
+            probe_entry(path, &[], "format_tags=title"),
+            "Take 7, the quiet one",
+            "{name}"
+        );
+        assert_eq!(
+            probe_entry(path, &[], "format_tags=comment"),
+            "room tone kept",
+            "{name}"
+        );
+        assert_eq!(
+            probe_entry(path, &["-select_streams", "d:0"], "stream_tags=timecode"),
+            "10:11:12:13",
+            "{name}"
+        );
+    }
+    assert_eq!(frame_hashes(&out), frame_hashes(&input));
+}
+
+/// `--audio-bitrate` reaches the encoder: AAC at 96 and 320 kbit/s comes out near each (ffprobe's
+/// bit_rate of the audio stream, within 25 %), and the two differ.
+#[test]
+fn the_audio_bitrate_asked_for_is_the_one_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = fixture("h264_aac.mp4");
+    let stems = dir.path().join("stems");
+    std::fs::create_dir(&stems).unwrap();
+    write_stems(&input, 0, &stems);
+    let mut rates = Vec::new();
+    for kbps in [96.0, 320.0] {
+        let out = dir.path().join(format!("{kbps}.mp4"));
+        remix(
+            &input,
+            &stems,
+            &out,
+            &["--audio-bitrate", &format!("{kbps}")],
+        );
+        let got: f64 = probe_entry(&out, &["-select_streams", "a:0"], "stream=bit_rate")
+            .parse()
+            .unwrap();
+        let got = got / 1000.0;
+        assert!(
+            (got - kbps).abs() <= 0.25 * kbps,
+            "asked for {kbps} kbit/s, ffprobe says {got}"
+        );
+        rates.push(got);
+    }
+    // 94 and 268 measured (ffmpeg's AAC stays under 320 on these sweeps).
+    assert!(rates[1] > 2.0 * rates[0], "{rates:?}");
+}
+
+/// `batch --remix-container mov` (one container for all): an MP4 input's remix is a MOV with the
+/// picture copied and 24-bit PCM audio, beside the mirrored tree.
+#[test]
+fn batch_delivers_remixes_in_the_container_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = dir.path().join("library");
+    std::fs::create_dir_all(&lib).unwrap();
+    std::fs::copy(fixture("h264_aac.mp4"), lib.join("clip.mp4")).unwrap();
+    let out = dir.path().join("out");
+    common::roomtone()
+        .args(["batch", "--quiet", "--remix", "--background-gain-db -6"])
+        .args(["--remix-container", "mov", "--out"])
+        .arg(&out)
+        .arg(&lib)
+        .assert()
+        .success();
+    let video = out.join("remix/clip.mp4.remix.mov");
+    let kinds: Vec<(String, String)> = streams(&video).into_iter().map(|s| (s.0, s.1)).collect();
+    assert_eq!(
+        kinds[..2],
+        [
+            ("video".into(), "h264".into()),
+            ("audio".into(), "pcm_s24le".into())
+        ]
+    );
+    assert_eq!(
+        probe_entry(&video, &[], "format=format_name"),
+        "mov,mp4,m4a,3gp,3g2,mj2"
+    );
+    assert_eq!(probe_entry(&video, &[], "format_tags=major_brand"), "qt");
+    assert_eq!(frame_hashes(&video), frame_hashes(&lib.join("clip.mp4")));
+    assert!(!out.join("remix/clip.mp4.remix.mp4").exists());
 }

@@ -67,6 +67,27 @@ impl Container {
         }
     }
 
+    /// The containers only ffmpeg reads here, by their first bytes (192 are enough): MPEG-TS,
+    /// MXF, RF64/BW64, Wave64, AVI, ASF/WMA.
+    pub fn ffmpeg_only(head: &[u8]) -> Option<&'static str> {
+        let at = |i: usize, m: &[u8]| head.len() >= i + m.len() && &head[i..i + m.len()] == m;
+        if at(0, &[0x47]) && at(188, &[0x47]) {
+            Some("MPEG-TS")
+        } else if at(0, &[0x06, 0x0E, 0x2B, 0x34, 0x02, 0x05, 0x01, 0x01]) {
+            Some("MXF")
+        } else if at(0, b"RF64") || at(0, b"BW64") {
+            Some("RF64/BW64")
+        } else if at(0, b"riff") && at(24, b"wave") {
+            Some("Wave64")
+        } else if at(0, b"RIFF") && at(8, b"AVI ") {
+            Some("AVI")
+        } else if at(0, &[0x30, 0x26, 0xB2, 0x75, 0x8E, 0x66, 0xCF, 0x11]) {
+            Some("ASF/WMA")
+        } else {
+            None
+        }
+    }
+
     /// Short lower-case name, as printed by `roomtone info`.
     pub fn name(self) -> &'static str {
         match self {

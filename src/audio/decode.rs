@@ -137,6 +137,34 @@ impl std::fmt::Display for DecodedBy {
     }
 }
 
+/// What symphonia said about `path` (`e`), when ffmpeg is `missing`: the error that says ffmpeg
+/// is needed, if it is (or may be: a container whose audio track symphonia cannot decode), else
+/// `e`.
+fn needs_ffmpeg(path: &Path, e: AudioError, missing: &str) -> AudioError {
+    let what = match &e {
+        AudioError::NoAudioTrack { container, .. } => format!(
+            "no audio track roomtone decodes by itself in this {container} file (AC-3, E-AC-3, DTS, Opus and others are decoded through ffmpeg)"
+        ),
+        AudioError::UnsupportedCodec { codec, .. } => {
+            format!("its audio codec ({codec}) is decoded through ffmpeg")
+        }
+        AudioError::UnrecognisedFormat { .. } => {
+            let mut head = Vec::with_capacity(192);
+            let read = File::open(path).and_then(|f| f.take(192).read_to_end(&mut head));
+            match read.ok().and_then(|_| Container::ffmpeg_only(&head)) {
+                Some(kind) => format!("{kind} files are decoded through ffmpeg"),
+                None => return e,
+            }
+        }
+        _ => return e,
+    };
+    AudioError::NeedsFfmpeg {
+        path: path.to_path_buf(),
+        what,
+        missing: missing.to_string(),
+    }
+}
+
 impl AudioReader {
     /// Opens `path`, probes its container and sets up a decoder for its first audio track.
     pub fn open(path: &Path) -> Result<Self, AudioError> {
@@ -164,9 +192,9 @@ impl AudioReader {
                 e @ (AudioError::UnrecognisedFormat { .. }
                 | AudioError::UnsupportedCodec { .. }
                 | AudioError::NoAudioTrack { .. }),
-            ) => match FfmpegTools::cached() {
-                Some(tools) => Self::open_ffmpeg(tools, path, block_frames, audio_track).or(Err(e)),
-                None => Err(e),
+            ) => match FfmpegTools::cached_or_missing() {
+                Ok(tools) => Self::open_ffmpeg(tools, path, block_frames, audio_track).or(Err(e)),
+                Err(missing) => Err(needs_ffmpeg(path, e, missing)),
             },
             other => other,
         }
@@ -897,7 +925,7 @@ fn make_decoder(
     let codec = symphonia::default::get_codecs()
         .get_codec(params.codec)
         .map_or_else(
-            || format!("{:?}", params.codec),
+            || undecodable_name(params.codec),
             |d| d.short_name.to_string(),
         );
     let decoder = std::panic::catch_unwind(|| {
@@ -915,6 +943,29 @@ fn make_decoder(
         codec: codec.clone(),
     })?;
     Ok((decoder, codec))
+}
+
+/// The name of a codec symphonia knows of but has no decoder for (`Opus`, `DTS` …), else its
+/// number.
+fn undecodable_name(codec: CodecType) -> String {
+    use symphonia::core::codecs as c;
+    match codec {
+        c::CODEC_TYPE_OPUS => "Opus",
+        c::CODEC_TYPE_MP1 => "MP1",
+        c::CODEC_TYPE_MP2 => "MP2",
+        c::CODEC_TYPE_EAC3 => "E-AC-3",
+        c::CODEC_TYPE_AC4 => "AC-4",
+        c::CODEC_TYPE_DCA => "DTS",
+        c::CODEC_TYPE_WMA => "WMA",
+        c::CODEC_TYPE_SPEEX => "Speex",
+        c::CODEC_TYPE_MUSEPACK => "Musepack",
+        c::CODEC_TYPE_ATRAC1
+        | c::CODEC_TYPE_ATRAC3
+        | c::CODEC_TYPE_ATRAC3PLUS
+        | c::CODEC_TYPE_ATRAC9 => "ATRAC",
+        other => return format!("{other:?}"),
+    }
+    .to_string()
 }
 
 /// The big-endian twin of a little-endian PCM codec (QuickTime's `in24`, `in32`, `fl32`, `fl64`

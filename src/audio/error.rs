@@ -37,6 +37,17 @@ pub enum AudioError {
         /// The container that was recognised.
         container: String,
     },
+    /// The file is one that only ffmpeg decodes here (or may be: a container whose audio track
+    /// roomtone cannot decode itself), and ffmpeg is not there.
+    #[error("{}: {what}, and {missing} was not found: install ffmpeg (Debian/Ubuntu: apt-get install ffmpeg; macOS: brew install ffmpeg) or set ROOMTONE_FFMPEG to the ffmpeg binary", path.display())]
+    NeedsFfmpeg {
+        /// The file.
+        path: PathBuf,
+        /// What in it needs ffmpeg.
+        what: String,
+        /// The tool not found (`ffmpeg`, `ffprobe`, or why `ROOMTONE_FFMPEG` was not used).
+        missing: String,
+    },
     /// The audio track's codec has no decoder.
     #[error("{}: audio codec {codec} is not supported; convert it to WAV or FLAC first", path.display())]
     UnsupportedCodec {

@@ -53,8 +53,16 @@ impl FfmpegTools {
 
     /// [`FfmpegTools::locate`], once per process.
     pub fn cached() -> Option<&'static Self> {
-        static TOOLS: OnceLock<Option<FfmpegTools>> = OnceLock::new();
-        TOOLS.get_or_init(|| Self::locate().ok()).as_ref()
+        Self::cached_or_missing().ok()
+    }
+
+    /// [`FfmpegTools::locate`], once per process; `Err` names the tool missing.
+    pub fn cached_or_missing() -> Result<&'static Self, &'static str> {
+        static TOOLS: OnceLock<Result<FfmpegTools, String>> = OnceLock::new();
+        TOOLS
+            .get_or_init(Self::locate)
+            .as_ref()
+            .map_err(String::as_str)
     }
 }
 

@@ -23,7 +23,9 @@ pub use discover::{expand_inputs, is_media, Walker, MEDIA_EXTENSIONS, OUTPUT_MAR
 pub use error::AudioError;
 pub use ffmpeg::FfmpegTools;
 pub use header::{MAX_CHANNELS, MAX_SAMPLE_RATE};
-pub(crate) use layout::{default_mask, ffmpeg_layout};
+pub(crate) use layout::{
+    default_mask, describe as describe_layout, ffmpeg_layout, fits as layout_fits, sides_as_backs,
+};
 pub use resample::StreamResampler;
 pub use timecode::{read_timing, StartTimecode, Timing};
 pub use write::{

@@ -5,7 +5,7 @@
 //!
 //! Names: a file found as `day1/take.wav` below a PATH given to the batch (a file given directly is
 //! found as its bare file name) gets `OUTDIR/stems/day1/take.wav.speech.wav`,
-//! `OUTDIR/stems/day1/take.wav.background.wav`, `OUTDIR/remix/day1/take.wav.remix.wav` and
+//! `OUTDIR/stems/day1/take.wav.background.wav` (`.flac` with `--stem-format flac`), `OUTDIR/remix/day1/take.wav.remix.wav` and
 //! `OUTDIR/markers/day1/take.wav.edl` (or the format's extension). The
 //! extension is kept, so `take.wav` and `take.mp3` side by side get their own files, and the name
 //! does not depend on what else is in the batch (or in the shard). Two inputs that would still share
@@ -54,8 +54,11 @@ pub struct StageOptions {
     /// `--separate`).
     pub remix: Option<RemixConfig>,
     /// `--model` and its tuning flags: which separation model writes the stems, and how (its
-    /// `format` and `force` do not apply: stems are 24-bit WAV, replaced when a file is redone).
+    /// `format` and `force` do not apply: the stems are in `stem_format`, replaced when a file is
+    /// redone).
     pub separation: SeparateConfig,
+    /// `--stem-format`: the stems' format (24-bit WAV unless asked; FLAC names them `.flac`).
+    pub stem_format: OutputFormat,
     /// `--remix-container`: deliver each remix as a video under the input's picture (in this
     /// container, or the input's own), instead of a WAV.
     pub remix_video: Option<RemixVideo>,
@@ -122,7 +125,7 @@ pub fn plan_stages(
         backends,
         context: Some(context.clone()),
         separation: SeparateConfig {
-            format: OutputFormat::Wav24,
+            format: options.stem_format,
             force: true,
             ..options.separation
         },
@@ -183,12 +186,16 @@ fn output_name(input: &Input) -> &OsStr {
         .unwrap_or_else(|| OsStr::new("output"))
 }
 
-/// `(speech, background)` stem paths of `input` in `out_dir` (see the module docs).
-pub(crate) fn batch_stem_paths(out_dir: &Path, input: &Input) -> (PathBuf, PathBuf) {
+/// `(speech, background)` stem paths of `input` in `out_dir` in `format` (see the module docs).
+pub(crate) fn batch_stem_paths(
+    out_dir: &Path,
+    input: &Input,
+    format: OutputFormat,
+) -> (PathBuf, PathBuf) {
     separate::stem_pair(
         &mirror_dir(out_dir, STEMS_DIR, input),
         output_name(input),
-        OutputFormat::Wav24.extension(),
+        format.extension(),
     )
 }
 
@@ -228,7 +235,7 @@ pub(crate) fn write_markers(
 pub(crate) fn check_output_names(inputs: &[Input]) -> Result<(), BatchError> {
     let mut seen: HashMap<PathBuf, &Input> = HashMap::new();
     for input in inputs {
-        let (speech, _) = batch_stem_paths(Path::new(""), input);
+        let (speech, _) = batch_stem_paths(Path::new(""), input, OutputFormat::Wav24);
         if let Some(first) = seen.insert(speech.clone(), input) {
             return Err(BatchError::NameClash {
                 first: first.path.clone(),
@@ -248,7 +255,8 @@ impl StageWorker<'_> {
             return Ok(());
         };
         let separation = |e: JobError| e.in_stage(&input.path, "separation");
-        let (speech_path, background_path) = batch_stem_paths(out_dir, input);
+        let (speech_path, background_path) =
+            batch_stem_paths(out_dir, input, self.separation.format);
         if let Some(stems) = speech_path.parent() {
             jobs::create_folder(stems).map_err(separation)?;
         }

@@ -125,10 +125,11 @@ pub enum Stems<'a, 'm> {
     Separate {
         /// This worker's model sessions.
         separator: &'a mut Separator<'m>,
-        /// Which model (or the ensemble) runs, and how (its `format` and `force` do not apply).
+        /// Which model (or the ensemble) runs, and how (its `format` is the kept stems' format;
+        /// its `force` does not apply).
         config: &'a SeparateConfig,
-        /// Also write the stems to these `(speech, background)` paths, as 24-bit WAV, both or
-        /// neither, replacing what is there (`batch --remix` keeps its stems).
+        /// Also write the stems to these `(speech, background)` paths, in `config.format`, both
+        /// or neither, replacing what is there (`batch --remix` keeps its stems).
         keep: Option<(&'a Path, &'a Path)>,
     },
 }
@@ -181,6 +182,12 @@ impl RemixJob<'_, '_> {
         audio::check_output_path(self.output, &[input.to_path_buf()], self.force)?;
         let reader = AudioReader::open_track(input, audio::DEFAULT_BLOCK_FRAMES, self.audio_track)?;
         let mask = reader.info().channel_mask;
+        if let Delivery::Video(video) = &self.delivery {
+            // A layout the codec cannot carry is refused before the decode and the separation.
+            video
+                .codec
+                .encoder_layout(self.output, reader.info().channels, mask)?;
+        }
         let (mixture, damaged) = audio::read_reader(reader)?;
         let mut warnings: Vec<String> = damaged
             .map(|d| d.describe(mixture.sample_rate))
@@ -202,7 +209,7 @@ impl RemixJob<'_, '_> {
             } => {
                 let (s, b) = separate::separate_block(separator, input, &mixture, config)?;
                 if let Some(paths) = keep {
-                    separate::write_stems(paths, &s, &b, (OutputFormat::Wav24, mask), true)?;
+                    separate::write_stems(paths, &s, &b, (config.format, mask), true)?;
                 }
                 (s, b)
             }

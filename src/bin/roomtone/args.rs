@@ -215,10 +215,14 @@ pub struct BatchArgs {
     pub threads: usize,
     /// Also separate dialogue and background (with --model) into OUTDIR/stems/, mirroring the
     /// input tree with the extension kept: PATH/day1/take.wav gives
-    /// OUTDIR/stems/day1/take.wav.speech.wav and .background.wav (24-bit WAV, the input's rate,
-    /// channels and length).
+    /// OUTDIR/stems/day1/take.wav.speech.wav and .background.wav (24-bit WAV unless
+    /// --stem-format, the input's rate, channels and length).
     #[arg(long)]
     pub separate: bool,
+    /// Stem format of --separate and --remix: wav16, wav24 (wav), f32 (32-bit float WAV), flac16
+    /// or flac24 (flac); FLAC stems are named .speech.flac/.background.flac [default: wav24].
+    #[arg(long, value_name = "FORMAT")]
+    pub stem_format: Option<audio::OutputFormat>,
     /// Also remix the stems into OUTDIR/remix/day1/take.wav.remix.wav with the `remix` options,
     /// quoted as one argument, e.g. --remix "--background-gain-db -12 --preset ebu-r128" (implies
     /// --separate).

@@ -270,6 +270,12 @@ fn remix_video(container: &str, out: &Path) -> anyhow::Result<batch::RemixVideo>
 
 /// `roomtone batch`.
 pub fn batch(args: &BatchArgs) -> anyhow::Result<batch::BatchConfig> {
+    if args.stem_format.is_some() && !args.separate && args.remix.is_none() {
+        return Err(usage(
+            "--stem-format applies with --separate or --remix (it sets their stems' format)",
+        )
+        .into());
+    }
     let tag = TagConfig {
         hop_s: args.hop,
         ..TagConfig::default()
@@ -284,6 +290,7 @@ pub fn batch(args: &BatchArgs) -> anyhow::Result<batch::BatchConfig> {
             separate: args.separate,
             remix: args.remix.as_deref().map(batch_remix).transpose()?,
             separation: separation(&args.model),
+            stem_format: args.stem_format.unwrap_or_default(),
             markers: args.markers.map(|format| batch::MarkerOptions {
                 format,
                 fps: args.fps,
