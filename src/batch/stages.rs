@@ -277,7 +277,7 @@ impl StageWorker<'_> {
                 ffmpeg: v.ffmpeg.clone(),
                 container,
                 codec,
-                bitrate_kbps: codec.default_bitrate_kbps(),
+                bitrate_kbps: None,
                 keep_original_audio: false,
             })
         });

@@ -305,7 +305,8 @@ pub struct RemixArgs {
     /// (lossless, .mp4/.mov/.mkv) or opus (.webm default).
     #[arg(long, value_name = "CODEC")]
     pub audio_codec: Option<roomtone::video::VideoAudio>,
-    /// Video output: bit rate of AAC or Opus, kbit/s [default: 256 for AAC, 160 for Opus].
+    /// Video output: bit rate of AAC or Opus, kbit/s [default: 256 for AAC, 160 for Opus, up to
+    /// stereo; beyond it 128 (AAC) or 96 (Opus) per channel: 768 or 576 for 5.1].
     #[arg(long, value_name = "KBPS", value_parser = clap::value_parser!(u32).range(16..=1024))]
     pub audio_bitrate: Option<u32>,
     #[command(flatten)]

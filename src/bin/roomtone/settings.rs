@@ -228,12 +228,11 @@ pub fn remix_delivery(args: &RemixArgs) -> anyhow::Result<Delivery> {
         ))
         .into());
     }
-    let bitrate_kbps = args.audio_bitrate.unwrap_or(codec.default_bitrate_kbps());
     Ok(Delivery::Video(VideoOut {
         ffmpeg: Ffmpeg::find(output)?,
         container,
         codec,
-        bitrate_kbps,
+        bitrate_kbps: args.audio_bitrate,
         keep_original_audio: args.keep_original_audio,
     }))
 }
