@@ -75,6 +75,16 @@ for codec in pcm_s24be pcm_s24le pcm_f32be; do
         -c:v mjpeg -q:v 10 -c:a "$codec" -timecode 01:00:00:00 -shortest "$OUT/camera_96k_$codec.mov"
 done
 
+# AAC without an edit list but with iTunes gapless info, as iTunes-family encoders write it: the
+# priming (1,024), padding and source length in an iTunSMPB tag (scripts/add_itunsmpb.py).
+gapless() {
+    local n=$((48000 + 37))
+    ff -f lavfi -i "$(audio_src 48000)" -c:a aac -b:a 192k -use_editlist 0 "$TMP/gapless.m4a"
+    local total=$(( (n + 1024 + 1023) / 1024 * 1024 ))
+    python3 scripts/add_itunsmpb.py "$TMP/gapless.m4a" "$OUT/aac_gapless.m4a" 1024 $((total - 1024 - n)) "$n"
+}
+make aac_gapless.m4a lossy 48000 0 2 -- gapless
+
 # AAC: an MP4 with picture (ffmpeg writes the encoder's priming as an edit list), an M4A at 44.1 kHz,
 # and an MP4 whose audio starts 0.5 s after the picture (an empty edit before the audio).
 make h264_aac.mp4 lossy 48000 0 2 -- \

@@ -9,14 +9,23 @@
 //!   symphonia 0.5 plays the media from its first sample, so AAC comes out 1,024 samples late and
 //!   as much too long. Empty edits before the media (a track that starts after the picture) give
 //!   the track's start offset.
+//! - **iTunes gapless info.** Encoders of the iTunes family write no edit list but an `iTunSMPB`
+//!   tag (`moov/udta/meta/ilst/----`): the priming, the padding and the source's length in
+//!   samples. Without an edit list that asks for a trim, it is applied the same way.
 //! - **Timing** (for `audio::timecode`): each track's handler (`vide`, `soun`, `tmcd`), its most
 //!   common sample duration (a video track's frame rate), a `tmcd` sample entry's fields and the
 //!   offset of the first chunk, where a timecode track's first frame number is.
 
 use std::io::{Read, Seek, SeekFrom};
 
-/// ISO base media boxes that hold other boxes on the way to the sample tables.
-const CONTAINERS: [&[u8; 4]; 6] = [b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts"];
+/// ISO base media boxes that hold other boxes on the way to the sample tables and the iTunes
+/// metadata (`udta` and `meta` are handled apart: metadata whose damage is ignored, and `meta` is
+/// a full box in MP4 but a plain one in QuickTime).
+const CONTAINERS: [&[u8; 4]; 8] = [
+    b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts", b"ilst", b"----",
+];
+/// Bytes of an iTunes metadata atom's parts read (`mean`, `name`, `data` of `----`).
+const MAX_TAG_BYTES: u64 = 256;
 /// Boxes looked at in an MP4/MOV file (a real one has a few hundred before its sample tables).
 const MAX_BOXES: usize = 100_000;
 /// Bytes of an `stsd` box read to find the first sample entry's byte order (a real one has well
@@ -88,6 +97,40 @@ pub(crate) struct Movie {
     pub movie_timescale: u32,
     /// One entry per `trak` box.
     pub tracks: Vec<TrackFacts>,
+    /// The iTunes gapless info (`iTunSMPB`), if the file has it.
+    pub gapless: Option<Gapless>,
+}
+
+/// An `iTunSMPB` tag: `" 00000000 PPPPPPPP QQQQQQQQ LLLLLLLLLLLLLLLL …"`, hexadecimal: the
+/// encoder's priming (delay), its padding, and the source's length, in samples at the decoded rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Gapless {
+    /// Samples of priming before the source's first.
+    pub priming: u64,
+    /// Samples of padding after its last.
+    pub padding: u64,
+    /// The source's length in samples.
+    pub frames: u64,
+}
+
+impl Gapless {
+    /// Parses the tag's text; `None` when it is not the iTunes layout or says nothing usable.
+    pub fn parse(text: &str) -> Option<Self> {
+        let mut fields = text.split_whitespace();
+        let _zero = fields.next()?;
+        let hex = |f: Option<&str>| f.and_then(|v| u64::from_str_radix(v, 16).ok());
+        let (priming, padding, frames) = (
+            hex(fields.next())?,
+            hex(fields.next())?,
+            hex(fields.next())?,
+        );
+        // An encoder's priming is a few thousand samples at most.
+        (frames > 0 && priming < 1 << 16).then_some(Self {
+            priming,
+            padding,
+            frames,
+        })
+    }
 }
 
 /// The part of a track's decoded audio that the edit list plays, in frames at the track's rate.
@@ -130,6 +173,31 @@ impl Movie {
     /// edit end within one movie time unit of it is the end of the media (movie timescales are
     /// often 1/1000 s, coarser than a sample).
     pub fn trim(
+        &self,
+        index: usize,
+        sample_rate: u32,
+        media_duration: Option<u64>,
+    ) -> Option<Trim> {
+        self.edit_trim(index, sample_rate, media_duration)
+            .or_else(|| self.gapless_trim(index))
+    }
+
+    /// The iTunes gapless info as a trim of an AAC track that has no edit list to apply (with
+    /// one, the edit list rules, as in ffmpeg).
+    fn gapless_trim(&self, index: usize) -> Option<Trim> {
+        let track = self.tracks.get(index)?;
+        let g = self.gapless?;
+        if &track.sample_entry != b"mp4a" || track.edits.as_ref().is_some_and(|e| !e.is_empty()) {
+            return None;
+        }
+        Some(Trim {
+            skip_frames: g.priming,
+            frames: Some(g.frames),
+            start_s: 0.0,
+        })
+    }
+
+    fn edit_trim(
         &self,
         index: usize,
         sample_rate: u32,
@@ -191,6 +259,7 @@ pub(crate) fn check<R: Read + Seek>(file: &mut R, file_len: u64) -> Result<Movie
         budget: MAX_BOXES,
         file_len,
         movie: Movie::default(),
+        tag_name: None,
     };
     walk.boxes(file, 0, file_len)?;
     Ok(walk.movie)
@@ -200,9 +269,32 @@ struct Walk {
     budget: usize,
     file_len: u64,
     movie: Movie,
+    /// The `name` of the `----` atom being read (its `data` follows it).
+    tag_name: Option<String>,
 }
 
 impl Walk {
+    /// The `data` of an iTunes metadata atom: kept when the atom is `iTunSMPB` (type 1, UTF-8).
+    fn itunes_data<R: Read + Seek>(
+        &mut self,
+        file: &mut R,
+        body: u64,
+        end: u64,
+    ) -> Result<(), String> {
+        if self.tag_name.take().as_deref() != Some("iTunSMPB") {
+            return Ok(());
+        }
+        // Type (4: 1 = UTF-8) and locale (4), then the value.
+        let len = (end - body).min(MAX_TAG_BYTES) as usize;
+        let mut b = vec![0u8; len];
+        if len > 8 && read_at(file, body, end, &mut b)? && be32(&b) == 1 {
+            if let Some(g) = std::str::from_utf8(&b[8..]).ok().and_then(Gapless::parse) {
+                self.movie.gapless = Some(g);
+            }
+        }
+        Ok(())
+    }
+
     fn boxes<R: Read + Seek>(&mut self, file: &mut R, start: u64, end: u64) -> Result<(), String> {
         let mut pos = start;
         while pos + 8 <= end {
@@ -238,8 +330,24 @@ impl Walk {
             if &id == b"trak" {
                 self.movie.tracks.push(TrackFacts::default());
             }
-            if CONTAINERS.contains(&&id) {
+            if &id == b"udta" {
+                // Metadata only: a damaged one does not make the file unreadable (what was read
+                // before the damage is kept).
+                let _ = self.boxes(file, body, body_end);
+            } else if CONTAINERS.contains(&&id) {
                 self.boxes(file, body, body_end)?;
+            } else if &id == b"meta" {
+                // MP4's `meta` is a full box (version and flags first); QuickTime's is not (its
+                // first child, `hdlr`, follows at once).
+                let mut peek = [0u8; 8];
+                let plain = read_at(file, body, body_end, &mut peek)? && &peek[4..8] == b"hdlr";
+                let children = if plain { body } else { body + 4 };
+                if children <= body_end {
+                    // Metadata only, as `udta`.
+                    let _ = self.boxes(file, children, body_end);
+                }
+            } else if &id == b"data" {
+                self.itunes_data(file, body, body_end)?;
             } else {
                 self.leaf(file, &id, body, body_end)?;
             }
@@ -268,6 +376,14 @@ impl Walk {
                     (timescale(file, body, end)?, self.movie.tracks.last_mut())
                 {
                     track.media_timescale = scale;
+                }
+            }
+            b"name" => {
+                // Version and flags (4), then the atom's name.
+                let len = (end - body).min(MAX_TAG_BYTES) as usize;
+                let mut b = vec![0u8; len];
+                if len > 4 && read_at(file, body, end, &mut b)? {
+                    self.tag_name = std::str::from_utf8(&b[4..]).ok().map(str::to_string);
                 }
             }
             b"elst" => {
@@ -598,6 +714,7 @@ mod tests {
                 edits: Some(edits),
                 ..TrackFacts::default()
             }],
+            gapless: None,
         }
     }
 
@@ -607,6 +724,49 @@ mod tests {
             media_time,
             rate: RATE_ONE,
         }
+    }
+
+    #[test]
+    fn itunes_gapless_info_trims_an_aac_track_without_an_edit_list() {
+        let g = Gapless::parse(" 00000000 00000840 000001CA 00000000003F31F6 00000000 00000000")
+            .expect("parses");
+        assert_eq!(
+            g,
+            Gapless {
+                priming: 0x840,
+                padding: 0x1CA,
+                frames: 0x3F31F6
+            }
+        );
+        for bad in [
+            "",
+            " 00000000 00000840",
+            " 0 zz 0 10",
+            " 0 840 1CA 0",
+            " 0 20000 0 10",
+        ] {
+            assert_eq!(Gapless::parse(bad), None, "{bad:?}");
+        }
+        let mut m = Movie {
+            movie_timescale: 1000,
+            tracks: vec![TrackFacts {
+                media_timescale: 44_100,
+                sample_entry: *b"mp4a",
+                ..TrackFacts::default()
+            }],
+            gapless: Some(g),
+        };
+        let t = m.trim(0, 44_100, None).expect("a trim");
+        assert_eq!(
+            (t.skip_frames, t.frames, t.start_s),
+            (0x840, Some(0x3F31F6), 0.0)
+        );
+        // An edit list rules over it; a track that is not AAC is not touched.
+        m.tracks[0].edits = Some(vec![edit(1000, 1024)]);
+        assert_eq!(m.trim(0, 44_100, None).expect("edit").skip_frames, 1024);
+        m.tracks[0].edits = None;
+        m.tracks[0].sample_entry = *b"in24";
+        assert_eq!(m.trim(0, 44_100, None), None);
     }
 
     #[test]
