@@ -289,10 +289,11 @@ class Mapping:
 
 
 def grouped_folds(packages, k):
-    """Packages into k groups (stable: by a hash of the name), as the inner folds."""
+    """Packages into k groups of nearly equal size: ordered by a hash of the name (stable, and not
+    alphabetical, so that related names spread), then dealt round-robin."""
     groups = [[] for _ in range(k)]
-    for p in sorted(set(packages)):
-        groups[zlib.crc32(p.encode()) % k].append(p)
+    for n, p in enumerate(sorted(set(packages), key=lambda p: (zlib.crc32(p.encode()), p))):
+        groups[n % k].append(p)
     return [g for g in groups if g]
 
 
@@ -370,11 +371,37 @@ def speech_report(clips, ids, f, taxonomy, class_names):
         print(f"crowds without dialogue ({crowd.sum()} clips): called speech {np.mean(called[crowd]):.1%}")
 
 
+def write_head(path, model, m, thr, index, f, lam, trained_on):
+    head = {
+        "description": "roomtone ambience head: softmax regression over YAMNet's embedding and signal features, "
+                       "with 'none' for no ambience; L2 strength and thresholds chosen by grouped cross-validation "
+                       "over source packages; made by scripts/loso_tagger.py",
+        "labels": model.labels,
+        "signal_features": index["signal_features"],
+        "embedding_len": int(f["emb"].shape[1]),
+        "mean": [round(float(v), 6) for v in m["mean"]],
+        "scale": [round(float(1 / v), 6) for v in m["std"]],
+        "weights": [[round(float(v), 6) for v in col] for col in m["w"].T],
+        "bias": [round(float(v), 6) for v in m["b"]],
+        "thresholds": [float(t) if l in AMBIENCE else 1.0 for l, t in zip(model.labels, thr)],
+        "smoothing_patches": SMOOTHING,
+        "activation": "softmax",
+        "abstain_label": NONE,
+        "accept_fraction": 1.0,
+        "lambda": lam,
+        "trained_on": trained_on,
+    }
+    Path(path).write_text(json.dumps(head) + "\n")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("features", help="prefix of the .f32/.json written by examples/tag_features")
     ap.add_argument("--models", default="mapping,softmax")
     ap.add_argument("--write", action="store_true", help="fit on all clips and write models/tagging/ambience_head.json")
+    ap.add_argument("--group-heads", metavar="DIR",
+                    help="also write DIR/group-K/ambience_head.json, each trained without one of 5 groups of packages "
+                         "(listed in DIR/group-K/packages.txt), for scripts/eval_timeline.py")
     args = ap.parse_args()
     t0 = time.time()
     index, f = load(args.features)
@@ -403,29 +430,24 @@ def main():
         report(f"{name}: leave-one-source-out ({len(packages)} sources, nested)", clips, ids, pred)
         if name == "softmax":
             print(f"\nL2 strength chosen per fold: {', '.join(f'{l:g}' for l in chosen)}")
+        if args.group_heads and name == "softmax":
+            # Heads for the timeline evaluation (scripts/eval_timeline.py): each trained without a
+            # group of packages, whose clips it is then run on.
+            out = Path(args.group_heads)
+            for k, group in enumerate(grouped_folds(clips.package[ids], 5)):
+                held = np.isin(clips.package[ids], group)
+                lam, thr, inner = choose(model, clips, ids[~held], grid)
+                m = model.fit(ids[~held], lam)
+                d = out / f"group-{k}"
+                d.mkdir(parents=True, exist_ok=True)
+                write_head(d / "ambience_head.json", model, m, thr, index, f, lam,
+                           f"{int((~held).sum())} clips, without the packages {', '.join(group)}")
+                (d / "packages.txt").write_text("\n".join(group) + "\n")
+                print(f"  head without {', '.join(group)}: lambda {lam:g}, inner macro-F1 {inner:.3f}", file=sys.stderr)
         if args.write and name == "softmax":
             lam, thr, inner = choose(model, clips, ids, grid)
             m = model.fit(ids, lam)
-            head = {
-                "description": "roomtone ambience head: softmax regression over YAMNet's embedding and signal features, "
-                               "with 'none' for no ambience; L2 strength and thresholds chosen by grouped cross-validation "
-                               "over source packages; made by scripts/loso_tagger.py",
-                "labels": model.labels,
-                "signal_features": index["signal_features"],
-                "embedding_len": int(f["emb"].shape[1]),
-                "mean": [round(float(v), 6) for v in m["mean"]],
-                "scale": [round(float(1 / v), 6) for v in m["std"]],
-                "weights": [[round(float(v), 6) for v in col] for col in m["w"].T],
-                "bias": [round(float(v), 6) for v in m["b"]],
-                "thresholds": [float(t) if l in AMBIENCE else 1.0 for l, t in zip(model.labels, thr)],
-                "smoothing_patches": SMOOTHING,
-                "activation": "softmax",
-                "abstain_label": NONE,
-                "accept_fraction": 1.0,
-                "lambda": lam,
-                "trained_on": f"{len(ids)} clips from {len(packages)} sources (scripts/make_tagset.py)",
-            }
-            HEAD.write_text(json.dumps(head) + "\n")
+            write_head(HEAD, model, m, thr, index, f, lam, f"{len(ids)} clips from {len(packages)} sources (scripts/make_tagset.py)")
             print(f"\nwrote {HEAD.relative_to(ROOT)} (lambda {lam:g}, grouped-CV macro-F1 {inner:.3f})")
     print(f"\n{time.time() - t0:.0f} s", file=sys.stderr)
 
