@@ -41,7 +41,7 @@ pub const CLEANUP_ORDER: [CleanupStep; 5] = [
 ];
 
 /// The steps on by default: all but the leveller.
-pub const DEFAULT_CLEANUP: [CleanupStep; 4] = [
+pub(crate) const DEFAULT_CLEANUP: [CleanupStep; 4] = [
     CleanupStep::Highpass,
     CleanupStep::Hum,
     CleanupStep::Denoise,

@@ -60,7 +60,11 @@ pub struct HumDetection {
 /// Looks for mains hum in `channels` (downmixed), from a Welch-averaged spectrum with about 0.37 Hz
 /// resolution. Hum is reported when at least two harmonics of 50 or 60 Hz (one of them the first or
 /// second) stand `min_prominence_db` above their surroundings.
-pub fn detect_hum(channels: &[&[f32]], sample_rate: u32, config: &HumConfig) -> HumDetection {
+pub(crate) fn detect_hum(
+    channels: &[&[f32]],
+    sample_rate: u32,
+    config: &HumConfig,
+) -> HumDetection {
     let none = HumDetection {
         found: false,
         mains_hz: None,
@@ -221,7 +225,7 @@ pub struct HumNotch {
 
 impl HumNotch {
     /// One notch per detected line, each `bandwidth_hz` wide.
-    pub fn from_lines(
+    pub(crate) fn from_lines(
         lines: &[HumLine],
         sample_rate: u32,
         bandwidth_hz: f64,

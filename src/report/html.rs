@@ -160,14 +160,14 @@ fn is_video(path: &str) -> bool {
 }
 
 /// Rows per page file.
-pub const PAGE_ROWS: usize = 1000;
+pub(crate) const PAGE_ROWS: usize = 1000;
 /// The folder beside `report.html` that holds the page files and the label index.
-pub const PAGES_DIR: &str = "report";
+pub(crate) const PAGES_DIR: &str = "report";
 /// Failed files listed on the index page (the rest are in the pages and `labels.csv`).
 const FAILED_LISTED: usize = 200;
 
 /// The name of page `n` (1-based) relative to the report's folder.
-pub fn page_name(n: usize) -> String {
+pub(crate) fn page_name(n: usize) -> String {
     format!("{PAGES_DIR}/page-{n:04}.html")
 }
 
@@ -252,7 +252,7 @@ fn row_tags(record: &TagRecord) -> Vec<&str> {
 ///
 /// Media links are relative to the page that holds them; relative record paths are taken against
 /// the current folder.
-pub struct BatchReport {
+pub(crate) struct BatchReport {
     title: String,
     pages_dir: PathBuf,
     cwd: PathBuf,
@@ -269,7 +269,7 @@ pub struct BatchReport {
 
 impl BatchReport {
     /// A report titled `title` whose `report.html` will be in `report_dir`.
-    pub fn new(title: &str, report_dir: &Path) -> Self {
+    pub(crate) fn new(title: &str, report_dir: &Path) -> Self {
         let mut index = String::with_capacity(1 << 16);
         index.push_str("window.ROOMTONE_INDEX=[\n");
         Self {
@@ -288,7 +288,7 @@ impl BatchReport {
 
     /// Adds the next row; writes the page before it first if that page is full (so a page knows
     /// whether another follows).
-    pub fn push(
+    pub(crate) fn push(
         &mut self,
         row: ReportRow<'_>,
         write: &mut impl FnMut(&str, &str) -> std::io::Result<()>,
@@ -337,7 +337,7 @@ impl BatchReport {
 
     /// Writes the last page, `report/index.js` and `report.html`; returns the names written, in
     /// the order they were.
-    pub fn finish(
+    pub(crate) fn finish(
         mut self,
         mut write: impl FnMut(&str, &str) -> std::io::Result<()>,
     ) -> std::io::Result<Vec<String>> {

@@ -28,7 +28,7 @@ pub const FFT: usize = 960;
 /// Hop between frames, samples.
 pub const HOP: usize = 480;
 /// Spectrum bins (`FFT / 2 + 1`).
-pub const BINS: usize = FFT / 2 + 1;
+pub(crate) const BINS: usize = FFT / 2 + 1;
 /// ERB bands.
 pub(crate) const NB_ERB: usize = 32;
 /// Bins (from 0 Hz) that get the deep filter (0 .. 4750 Hz).
@@ -130,11 +130,6 @@ impl Dfn3 {
             forward: planner.plan_fft_forward(FFT),
             inverse: planner.plan_fft_inverse(FFT),
         })
-    }
-
-    /// The manifest.
-    pub fn manifest(&self) -> &Manifest {
-        &self.manifest
     }
 
     /// Opens the three graphs for one worker.
@@ -582,7 +577,7 @@ impl<'m> Dfn3Stream<'m> {
     }
 
     /// Keeps the encoder's local-SNR estimate of every input hop for [`Dfn3Stream::take_lsnr`].
-    pub fn collect_lsnr(&mut self) {
+    pub(crate) fn collect_lsnr(&mut self) {
         self.collect_lsnr = true;
     }
 
@@ -591,13 +586,8 @@ impl<'m> Dfn3Stream<'m> {
     /// to frame t − 2 (samples [(t−3)·480, (t−1)·480) of the input). Hops skipped as silent get
     /// the model's minimum, −15 dB.
     /// Empty unless [`Dfn3Stream::collect_lsnr`] was called.
-    pub fn take_lsnr(&mut self, out: &mut Vec<f32>) {
+    pub(crate) fn take_lsnr(&mut self, out: &mut Vec<f32>) {
         out.append(&mut self.lsnr_out);
-    }
-
-    /// Samples taken in so far.
-    pub fn samples_in(&self) -> u64 {
-        self.samples_in
     }
 
     /// Feeds `input` (48 kHz) and appends the output that is ready to `out`.
