@@ -1,6 +1,8 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+// A type a public function hands out can be named by its user (re-exported where it lives).
+#![warn(unnameable_types)]
 
 // The modules in the order the data flows through them (each line its own group, so that rustfmt
 // keeps the order).

@@ -113,7 +113,7 @@ impl VideoContainer {
     }
 
     /// The output file's extension.
-    pub fn extension(self) -> &'static str {
+    pub(crate) fn extension(self) -> &'static str {
         match self {
             Self::Mov => "mov",
             Self::Mp4 => "mp4",
@@ -238,7 +238,7 @@ impl VideoAudio {
 
     /// Whether this codec needs another rate than `sample_rate` (Opus runs at 8, 12, 16, 24 or
     /// 48 kHz): the rate to hand it.
-    pub fn rate_for(self, sample_rate: u32) -> u32 {
+    pub(crate) fn rate_for(self, sample_rate: u32) -> u32 {
         match self {
             Self::Opus if ![8_000, 12_000, 16_000, 24_000, 48_000].contains(&sample_rate) => 48_000,
             _ => sample_rate,
@@ -315,7 +315,7 @@ impl Ffmpeg {
 
     /// The kinds of `input`'s streams in order (`video`, `audio`, `subtitle`, `data`,
     /// `attachment`).
-    pub fn stream_kinds(&self, input: &Path) -> Result<Vec<String>, VideoError> {
+    pub(crate) fn stream_kinds(&self, input: &Path) -> Result<Vec<String>, VideoError> {
         let out = Command::new(&self.tools.ffprobe)
             .args([
                 "-v",
@@ -396,7 +396,7 @@ impl VideoOut {
     /// camera's metadata track, SRT subtitles into MP4) make ffmpeg refuse the whole file: it is
     /// then written without them, and the returned notes say what was left out.
     #[allow(clippy::too_many_arguments)]
-    pub fn mux(
+    pub(crate) fn mux(
         &self,
         input: &Path,
         audio_track: usize,

@@ -1,5 +1,5 @@
-//! YAMNet through the real runtime (needs scripts/setup.sh): quantisation read from the graph,
-//! known signals get the right family of AudioSet classes.
+//! YAMNet through the real runtime (needs scripts/setup.sh): the class map, and known signals get
+//! the right family of AudioSet classes (the quantisation read from the graph is a unit test).
 
 mod common;
 
@@ -26,13 +26,8 @@ fn patch_scores(model: &Yamnet, x16k: &[f32]) -> Vec<f32> {
 }
 
 #[test]
-fn quantisation_comes_from_the_graph() {
+fn class_names_are_audioset() {
     let model = Yamnet::load(&models::models_dir()).expect("load");
-    let q = model.input_quantisation();
-    // ln(0.001), the log of silence, must be representable: it sits at the bottom of the range.
-    assert!(q.scale > 0.01 && q.scale < 0.2, "{q:?}");
-    assert_eq!(q.quantise_u8(0.001f32.ln()), 0);
-    assert!(model.output_quantisation().scale > 0.0);
     assert_eq!(model.class_names().len(), N_CLASSES);
     assert_eq!(model.class_names()[0], "Speech");
 }

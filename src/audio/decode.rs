@@ -396,7 +396,7 @@ impl AudioReader {
     }
 
     /// The file being read.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
@@ -412,7 +412,7 @@ impl AudioReader {
     }
 
     /// Damaged packets skipped so far (a handful are tolerated; more make the file an error).
-    pub fn skipped_packets(&self) -> usize {
+    pub(crate) fn skipped_packets(&self) -> usize {
         self.skipped_packets
     }
 

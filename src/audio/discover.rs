@@ -71,7 +71,7 @@ impl Walker {
     }
 
     /// The folders that could not be read, with the reason.
-    pub fn into_unreadable(self) -> Vec<(PathBuf, std::io::Error)> {
+    pub(crate) fn into_unreadable(self) -> Vec<(PathBuf, std::io::Error)> {
         self.unreadable
     }
 

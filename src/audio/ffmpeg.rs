@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 
 /// ffmpeg and ffprobe, found and checked to run.
 #[derive(Debug, Clone)]
-pub struct FfmpegTools {
+pub(crate) struct FfmpegTools {
     /// The ffmpeg binary.
     pub ffmpeg: PathBuf,
     /// The ffprobe binary.
@@ -25,7 +25,7 @@ pub struct FfmpegTools {
 impl FfmpegTools {
     /// Finds the tools (`ROOMTONE_FFMPEG`, else `PATH`; ffprobe beside ffmpeg, else on `PATH`) and
     /// checks that both run. `Err` names the one missing.
-    pub fn locate() -> Result<Self, String> {
+    pub(crate) fn locate() -> Result<Self, String> {
         let ffmpeg = match std::env::var_os("ROOMTONE_FFMPEG") {
             Some(p) if !p.is_empty() => PathBuf::from(p),
             Some(_) => return Err("ffmpeg (ROOMTONE_FFMPEG is empty)".into()),
@@ -52,12 +52,12 @@ impl FfmpegTools {
     }
 
     /// [`FfmpegTools::locate`], once per process.
-    pub fn cached() -> Option<&'static Self> {
+    pub(crate) fn cached() -> Option<&'static Self> {
         Self::cached_or_missing().ok()
     }
 
     /// [`FfmpegTools::locate`], once per process; `Err` names the tool missing.
-    pub fn cached_or_missing() -> Result<&'static Self, &'static str> {
+    pub(crate) fn cached_or_missing() -> Result<&'static Self, &'static str> {
         static TOOLS: OnceLock<Result<FfmpegTools, String>> = OnceLock::new();
         TOOLS
             .get_or_init(Self::locate)
@@ -168,7 +168,7 @@ const READ_FRAMES: usize = 4096;
 
 impl FfmpegStream {
     /// Starts ffmpeg on audio track `track` of `path`, `channels` channels.
-    pub fn start(
+    pub(crate) fn start(
         tools: &FfmpegTools,
         path: &Path,
         track: usize,
@@ -197,7 +197,7 @@ impl FfmpegStream {
 
     /// Appends up to [`READ_FRAMES`] frames to the planar `pending` buffers. `Ok(0)` at the end
     /// of the stream (ffmpeg exited cleanly); `Err` with ffmpeg's reason if it failed.
-    pub fn read_into(&mut self, pending: &mut [Vec<f32>]) -> Result<usize, String> {
+    pub(crate) fn read_into(&mut self, pending: &mut [Vec<f32>]) -> Result<usize, String> {
         let frame_bytes = 4 * self.channels;
         let want = READ_FRAMES * frame_bytes;
         let have = self.bytes.len();

@@ -39,7 +39,7 @@ impl FlacSink {
     /// Starts a stream of `channels` channels of `bits` bits at `sample_rate` Hz. A `mask` is noted
     /// in a `WAVEFORMATEXTENSIBLE_CHANNEL_MASK` comment, as the reference tools do (for mono and
     /// stereo only when it is not FLAC's own layout).
-    pub fn new(
+    pub(crate) fn new(
         file: File,
         sample_rate: u32,
         channels: usize,
@@ -90,7 +90,7 @@ impl FlacSink {
     }
 
     /// Adds interleaved samples (already quantised to the stream's bit depth).
-    pub fn write_interleaved(&mut self, samples: &[i32]) -> Result<(), String> {
+    pub(crate) fn write_interleaved(&mut self, samples: &[i32]) -> Result<(), String> {
         let block = BLOCK * self.channels;
         let mut rest = samples;
         while !rest.is_empty() {
@@ -105,7 +105,7 @@ impl FlacSink {
     }
 
     /// Encodes what is left, rewrites STREAMINFO with the totals and flushes; returns the file.
-    pub fn finish(mut self) -> Result<File, String> {
+    pub(crate) fn finish(mut self) -> Result<File, String> {
         if !self.pending.is_empty() {
             self.encode_pending()?;
         }

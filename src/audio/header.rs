@@ -11,9 +11,9 @@
 use std::io::{Read, Seek, SeekFrom};
 
 /// Highest sample rate accepted, Hz (the highest any converter or recorder writes).
-pub const MAX_SAMPLE_RATE: u32 = 768_000;
+pub(crate) const MAX_SAMPLE_RATE: u32 = 768_000;
 /// Most channels accepted (beyond the largest production layouts; symphonia's WAV reader stops at 32).
-pub const MAX_CHANNELS: usize = 64;
+pub(crate) const MAX_CHANNELS: usize = 64;
 /// Chunks looked at before the audio data is found (a real header has a handful).
 const MAX_CHUNKS: usize = 1024;
 /// Frames symphonia's RIFF readers put in one packet (`MAX_FRAMES_PER_PACKET` in symphonia-format-riff).

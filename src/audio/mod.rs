@@ -12,7 +12,7 @@ mod header;
 mod layout;
 mod mp4;
 mod resample;
-pub mod timecode;
+pub(crate) mod timecode;
 mod write;
 
 pub use container::Container;
@@ -21,16 +21,14 @@ pub use decode::{
 };
 pub use discover::{expand_inputs, is_media, Walker, MEDIA_EXTENSIONS, OUTPUT_MARKER};
 pub use error::AudioError;
-pub use ffmpeg::FfmpegTools;
-pub use header::{MAX_CHANNELS, MAX_SAMPLE_RATE};
+pub(crate) use ffmpeg::FfmpegTools;
 pub(crate) use layout::{
     default_mask, describe as describe_layout, ffmpeg_layout, fits as layout_fits, sides_as_backs,
 };
 pub use resample::StreamResampler;
 pub use timecode::{read_timing, StartTimecode, Timing};
-pub use write::{
-    check_output_format, check_output_path, finish_pair, AudioOutput, CompletedOutput, OutputFormat,
-};
+pub(crate) use write::CompletedOutput;
+pub use write::{check_output_format, check_output_path, finish_pair, AudioOutput, OutputFormat};
 pub(crate) use write::{temp_file_beside, write_raw_s24le};
 
 /// A block of planar audio: `channels[c][i]` is sample `i` of channel `c`, at `sample_rate` Hz.
@@ -62,7 +60,7 @@ impl AudioBlock {
     }
 
     /// Empties every channel, keeping the allocations.
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.channels.iter_mut().for_each(Vec::clear);
     }
 
@@ -84,7 +82,7 @@ impl AudioBlock {
 }
 
 /// Sample peak in dBFS of a linear peak value (`-inf` for digital silence).
-pub fn peak_dbfs(peak: f32) -> f64 {
+pub(crate) fn peak_dbfs(peak: f32) -> f64 {
     20.0 * f64::from(peak).log10()
 }
 

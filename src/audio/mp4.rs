@@ -146,7 +146,7 @@ pub(crate) struct Trim {
 
 impl Movie {
     /// Track `index`'s media length in frames at `sample_rate`, by its sample table.
-    pub fn media_frames(&self, index: usize, sample_rate: u32) -> Option<u64> {
+    pub(crate) fn media_frames(&self, index: usize, sample_rate: u32) -> Option<u64> {
         let track = self.tracks.get(index)?;
         let (d, scale) = (track.stts_duration?, track.media_timescale);
         (scale > 0).then(|| {
@@ -157,7 +157,7 @@ impl Movie {
 
     /// Whether track `index` holds QuickTime integer or float PCM stored big-endian, which
     /// symphonia 0.5 would read as little-endian.
-    pub fn big_endian_pcm(&self, index: usize) -> bool {
+    pub(crate) fn big_endian_pcm(&self, index: usize) -> bool {
         self.tracks.get(index).is_some_and(|t| {
             matches!(&t.sample_entry, b"in24" | b"in32" | b"fl32" | b"fl64")
                 && t.little_endian != Some(true)
@@ -172,7 +172,7 @@ impl Movie {
     /// `media_duration` is the media's length in the track's timescale (`mdhd`), when known: an
     /// edit end within one movie time unit of it is the end of the media (movie timescales are
     /// often 1/1000 s, coarser than a sample).
-    pub fn trim(
+    pub(crate) fn trim(
         &self,
         index: usize,
         sample_rate: u32,

@@ -85,16 +85,6 @@ impl StreamResampler {
         ((u128::from(frames) * to * 2 + from) / (2 * from)) as u64
     }
 
-    /// Input rate in Hz.
-    pub fn from_hz(&self) -> u32 {
-        self.from_hz
-    }
-
-    /// Output rate in Hz.
-    pub fn to_hz(&self) -> u32 {
-        self.to_hz
-    }
-
     /// Resamples `input` and replaces `out`'s contents with whatever output is ready (possibly none).
     pub fn process<V: AsRef<[f32]>>(
         &mut self,

@@ -55,7 +55,7 @@ impl std::fmt::Display for OutputFormat {
 
 impl OutputFormat {
     /// The file name extension of this format, without the dot: `wav` or `flac`.
-    pub fn extension(self) -> &'static str {
+    pub(crate) fn extension(self) -> &'static str {
         match self {
             Self::Wav16 | Self::Wav24 | Self::F32 => "wav",
             Self::Flac16 | Self::Flac24 => "flac",
@@ -197,7 +197,7 @@ impl AudioOutput {
     /// e.g. `0x60F` for 5.1 with side surrounds; see [`StreamInfo::channel_mask`](super::StreamInfo))
     /// in the header: WAV's channel mask, FLAC's `WAVEFORMATEXTENSIBLE_CHANNEL_MASK` comment. A mask
     /// that does not name `channels` channels is ignored.
-    pub fn create_with_layout(
+    pub(crate) fn create_with_layout(
         target: &Path,
         sample_rate: u32,
         channels: usize,
@@ -314,7 +314,7 @@ impl AudioOutput {
 
     /// Completes the header and flushes the temporary file to disk without renaming it: the
     /// first half of [`AudioOutput::finish`], for writing several files all or none ([`finish_pair`]).
-    pub fn complete(self) -> Result<CompletedOutput, AudioError> {
+    pub(crate) fn complete(self) -> Result<CompletedOutput, AudioError> {
         let Self {
             target,
             force,
@@ -356,7 +356,7 @@ impl AudioOutput {
 
 /// An output written in full to its temporary file, not yet renamed onto its target. Dropping it
 /// deletes the temporary file.
-pub struct CompletedOutput {
+pub(crate) struct CompletedOutput {
     target: PathBuf,
     force: bool,
     temp: NamedTempFile,
@@ -374,7 +374,7 @@ impl CompletedOutput {
 
     /// Renames the temporary file onto the target (replacing it only if the writer was created
     /// with `force`).
-    pub fn persist(self) -> Result<PathBuf, AudioError> {
+    pub(crate) fn persist(self) -> Result<PathBuf, AudioError> {
         let Self {
             target,
             force,

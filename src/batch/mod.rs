@@ -19,10 +19,8 @@ use crate::report::html::{base64, spectrogram_png};
 use crate::report::TagRecord;
 
 use output::{folder_entries, read_stamps, write_outputs, Entries, OutdirLock, Overlay};
-pub use output::{
-    merge, Entry, Written, JOURNAL, LABELS_CSV, LABELS_CSV_HEADER, LABELS_JSONL, LOCK, REPORT_HTML,
-    SPECTROGRAMS_JSONL,
-};
+pub use output::{merge, Entry, Written, LABELS_CSV_HEADER, LOCK};
+pub(crate) use output::{JOURNAL, LABELS_CSV, LABELS_JSONL, REPORT_HTML, SPECTROGRAMS_JSONL};
 pub use progress::{Counts, Observer};
 pub use shard::{Shard, ShardParseError};
 use stages::{check_output_names, StageWorker};
@@ -127,7 +125,7 @@ pub struct BatchRecord {
 
 impl BatchRecord {
     /// The file's path as recorded (the sort key).
-    pub fn path(&self) -> &str {
+    pub(crate) fn path(&self) -> &str {
         match &self.record {
             TagRecord::Tagged(t) => &t.path,
             TagRecord::Failed { path, .. } => path,
@@ -135,7 +133,7 @@ impl BatchRecord {
     }
 
     /// Whether the file was tagged (not an error record).
-    pub fn is_ok(&self) -> bool {
+    pub(crate) fn is_ok(&self) -> bool {
         matches!(self.record, TagRecord::Tagged(_))
     }
 }

@@ -10,15 +10,15 @@ use crate::report::html::{BatchReport, ReportRow, PAGES_DIR};
 use crate::report::tag_csv_row;
 
 /// One record per line, sorted by path.
-pub const LABELS_JSONL: &str = "labels.jsonl";
+pub(crate) const LABELS_JSONL: &str = "labels.jsonl";
 /// The same records as CSV.
-pub const LABELS_CSV: &str = "labels.csv";
+pub(crate) const LABELS_CSV: &str = "labels.csv";
 /// `{"path": ..., "png": base64}` per tagged file: the report's thumbnails, kept for `merge`.
-pub const SPECTROGRAMS_JSONL: &str = "spectrograms.jsonl";
+pub(crate) const SPECTROGRAMS_JSONL: &str = "spectrograms.jsonl";
 /// The HTML report.
-pub const REPORT_HTML: &str = "report.html";
+pub(crate) const REPORT_HTML: &str = "report.html";
 /// Records appended as files finish (removed when the final files are written).
-pub const JOURNAL: &str = "labels.partial.jsonl";
+pub(crate) const JOURNAL: &str = "labels.partial.jsonl";
 /// The lock file a run holds in its output folder.
 pub const LOCK: &str = ".roomtone.lock";
 /// Header of `labels.csv`: the `roomtone tag` columns plus size and modification time.
@@ -59,7 +59,7 @@ pub(crate) struct OutdirLock {
 impl OutdirLock {
     /// Takes the lock on `dir` (which must exist), or fails at once with
     /// [`BatchError::Locked`] naming the folder if another process holds it.
-    pub fn acquire(dir: &Path) -> Result<Self, BatchError> {
+    pub(crate) fn acquire(dir: &Path) -> Result<Self, BatchError> {
         let path = dir.join(LOCK);
         let mut file = std::fs::OpenOptions::new()
             .read(true)
@@ -634,7 +634,6 @@ pub(crate) fn write_outputs(
         }
         let row = ReportRow {
             record: &e.record.record,
-            size_bytes: e.record.size_bytes,
             spectrogram_png_base64: e.spectrogram.as_deref(),
         };
         report.push(row, &mut write_page).map_err(report_error)?;

@@ -137,7 +137,7 @@ pub fn plan_stages(
 
 impl StagePlan {
     /// Whether any stage runs after tagging.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.backends.is_none() && self.markers.is_none()
     }
 
@@ -250,7 +250,7 @@ pub(crate) fn check_output_names(inputs: &[Input]) -> Result<(), BatchError> {
 impl StageWorker<'_> {
     /// Runs the stages on one tagged file. Outputs are replaced (a batch reruns a file only when it
     /// changed or failed before); the two stems are written both or neither.
-    pub fn run(&mut self, input: &Input, out_dir: &Path) -> Result<(), JobError> {
+    pub(crate) fn run(&mut self, input: &Input, out_dir: &Path) -> Result<(), JobError> {
         let Some(separator) = self.separator.as_mut() else {
             return Ok(());
         };

@@ -63,12 +63,6 @@ impl<'m> Analyser<'m> {
         })
     }
 
-    /// Hop between patches in seconds.
-    pub fn hop_s(&self) -> f64 {
-        let p = self.model.mel_params();
-        self.hop_frames as f64 * p.stft.hop_length as f64 / f64::from(p.sample_rate)
-    }
-
     /// Streams `path` and calls `on_patch` for each patch, in time order. A file shorter than one
     /// patch is padded with silence; a tail longer than half a hop gets a final patch aligned to the end.
     pub fn analyse(
@@ -81,7 +75,7 @@ impl<'m> Analyser<'m> {
 
     /// [`Analyser::analyse`], also handing the model-rate mono samples to `on_samples` as they are
     /// decoded (every sample once, in order), e.g. for a voice-activity model at the same rate.
-    pub fn analyse_with(
+    pub(crate) fn analyse_with(
         &mut self,
         path: &Path,
         mut on_patch: impl FnMut(&PatchAnalysis),

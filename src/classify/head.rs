@@ -106,7 +106,7 @@ impl Head {
     }
 
     /// Probabilities per label for one patch.
-    pub fn predict(&self, embedding: &[f32], signal: &[f32], out: &mut Vec<f32>) {
+    pub(crate) fn predict(&self, embedding: &[f32], signal: &[f32], out: &mut Vec<f32>) {
         out.clear();
         out.extend_from_slice(&self.bias);
         for (i, &v) in embedding.iter().chain(signal).enumerate() {

@@ -23,13 +23,13 @@ mod vad;
 mod yamnet;
 
 pub use analysis::{Analyser, FileSummary, PatchAnalysis};
-pub use head::Head;
-pub use signal::{SignalAnalyser, SIGNAL_FEATURES};
+pub use head::{Activation, Head};
+pub use signal::SIGNAL_FEATURES;
 pub use tagger::{
     AmbienceModel, ClassScore, LabelScore, Segment, TagConfig, TagResult, TagWorker, Tagger,
 };
 pub use taxonomy::{Aggregate, Label, LabelKind, Taxonomy};
-pub use vad::{regions, GatedVad, RegionParams, SpeechSegment, Vad, VadSession, VAD_RATE};
+pub use vad::{regions, GatedVad, RegionParams, SpeechSegment, Vad, VadSession};
 pub use yamnet::{PatchOutput, Yamnet, YamnetSession, N_CLASSES};
 
 use crate::audio::AudioError;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use realfft::num_complex::Complex32;
 use realfft::{RealFftPlanner, RealToComplex};
 
-/// Names of the values [`SignalAnalyser::analyse`] returns, in order.
+/// Names of the values `SignalAnalyser::analyse` returns, in order.
 pub const SIGNAL_FEATURES: [&str; 11] = [
     "level_db",
     "hum_db",
@@ -28,7 +28,7 @@ const FINE_FFT: usize = 8_192;
 const SHORT_FRAME: usize = 160;
 
 /// Computes [`SIGNAL_FEATURES`] for patches of samples; buffers are made once.
-pub struct SignalAnalyser {
+pub(crate) struct SignalAnalyser {
     sample_rate: f32,
     fft: Arc<dyn RealToComplex<f32>>,
     input: Vec<f32>,
@@ -47,7 +47,7 @@ const TONAL_MAX_HZ: f32 = 2100.0;
 
 impl SignalAnalyser {
     /// An analyser for patches of at most `max_len` samples at `sample_rate` Hz.
-    pub fn new(sample_rate: u32, max_len: usize) -> Self {
+    pub(crate) fn new(sample_rate: u32, max_len: usize) -> Self {
         let fft = RealFftPlanner::<f32>::new().plan_fft_forward(FINE_FFT);
         let len = max_len.min(FINE_FFT);
         Self {
@@ -97,7 +97,7 @@ impl SignalAnalyser {
     }
 
     /// The features of one patch of samples (16 kHz mono in [-1, 1]).
-    pub fn analyse(&mut self, x: &[f32]) -> [f32; SIGNAL_FEATURES.len()] {
+    pub(crate) fn analyse(&mut self, x: &[f32]) -> [f32; SIGNAL_FEATURES.len()] {
         let mean_sq =
             x.iter().map(|&s| f64::from(s) * f64::from(s)).sum::<f64>() / x.len().max(1) as f64;
         let level_db = (10.0 * (mean_sq + 1e-12).log10()) as f32;

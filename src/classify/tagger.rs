@@ -168,11 +168,6 @@ impl Tagger {
         })
     }
 
-    /// The taxonomy in use.
-    pub fn taxonomy(&self) -> &Taxonomy {
-        &self.taxonomy
-    }
-
     /// Whether a trained head is loaded.
     pub fn has_head(&self) -> bool {
         self.head.is_some()

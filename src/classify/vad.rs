@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::models::{self, Manifest, ModelError, SessionOptions};
 
 /// Samples per frame at 16 kHz (32 ms).
-pub const FRAME: usize = 512;
+pub(crate) const FRAME: usize = 512;
 /// Samples of the previous frame put before each frame.
 const CONTEXT: usize = 64;
 /// LSTM state size.
@@ -22,7 +22,7 @@ const STATE: usize = 128;
 /// Frames per model call (8.2 s).
 const BLOCK_FRAMES: usize = 256;
 /// The model's sample rate.
-pub const VAD_RATE: u32 = 16_000;
+pub(crate) const VAD_RATE: u32 = 16_000;
 
 /// Where someone speaks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -233,7 +233,7 @@ impl<'s> GatedVad<'s> {
     }
 
     /// A patch's speech evidence (patches arrive in time order).
-    pub fn patch(&mut self, start_s: f64, end_s: f64, speech: f32) {
+    pub(crate) fn patch(&mut self, start_s: f64, end_s: f64, speech: f32) {
         self.evidence.push((start_s, end_s, speech));
         self.latest_patch_s = start_s;
         self.decide(false);

@@ -177,16 +177,6 @@ impl Yamnet {
     pub fn default_patch_hop_frames(&self) -> usize {
         self.patch_hop_frames
     }
-
-    /// Input quantisation read from the graph.
-    pub fn input_quantisation(&self) -> Quantisation {
-        self.input_q
-    }
-
-    /// Output quantisation read from the graph.
-    pub fn output_quantisation(&self) -> Quantisation {
-        self.output_q
-    }
 }
 
 /// One worker's session (ONNX Runtime sessions run with `&mut self`).
@@ -310,4 +300,20 @@ fn with_extra_output(mut model: Vec<u8>, tensor: &str) -> Vec<u8> {
     field(12, &value_info, &mut graph); // GraphProto.output
     field(7, &graph, &mut model); // ModelProto.graph
     model
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantisation_comes_from_the_graph() {
+        let model =
+            Yamnet::load(&models::models_dir()).expect("models/yamnet fetched by scripts/setup.sh");
+        let q = model.input_q;
+        // ln(0.001), the log of silence, must be representable: it sits at the bottom of the range.
+        assert!(q.scale > 0.01 && q.scale < 0.2, "{q:?}");
+        assert_eq!(q.quantise_u8(0.001f32.ln()), 0);
+        assert!(model.output_q.scale > 0.0);
+    }
 }

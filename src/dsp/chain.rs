@@ -41,7 +41,7 @@ pub const CLEANUP_ORDER: [CleanupStep; 5] = [
 ];
 
 /// The steps on by default: all but the leveller.
-pub const DEFAULT_CLEANUP: [CleanupStep; 4] = [
+pub(crate) const DEFAULT_CLEANUP: [CleanupStep; 4] = [
     CleanupStep::Highpass,
     CleanupStep::Hum,
     CleanupStep::Denoise,
@@ -195,46 +195,12 @@ pub fn clean_stem(
         }
         match step {
             CleanupStep::Highpass if speech => {
-                for pair in block.channels.chunks_mut(2) {
-                    let mut hp = HighPass::new(&config.highpass, sr)?;
-                    match pair {
-                        [a, b] => {
-                            let mut hp2 = HighPass::new(&config.highpass, sr)?;
-                            HighPass::process_pair([&mut hp, &mut hp2], a, b);
-                        }
-                        _ => pair.iter_mut().for_each(|ch| run_aligned(&mut hp, ch)),
-                    }
-                }
+                high_pass(block, &config.highpass)?;
                 report.highpass = Some(config.highpass);
             }
-            CleanupStep::Hum => {
-                let planes: Vec<&[f32]> = block.channels.iter().map(Vec::as_slice).collect();
-                let found = detect_hum(&planes, sr, &config.hum);
-                if found.found {
-                    for ch in &mut block.channels {
-                        let mut notch =
-                            HumNotch::from_lines(&found.lines, sr, config.hum.notch_bandwidth_hz)?;
-                        run_aligned(&mut notch, ch);
-                    }
-                }
-                report.hum = Some(found);
-            }
+            CleanupStep::Hum => report.hum = Some(notch_hum(block, &config.hum)?),
             CleanupStep::Denoise if speech => {
-                let before = energy(block);
-                let mut profile_db = f64::NEG_INFINITY;
-                for ch in &mut block.channels {
-                    let profile =
-                        NoiseProfile::from_quiet_frames(ch, sr, config.denoise.quiet_fraction)?;
-                    profile_db = profile_db.max(profile.level_dbfs());
-                    let mut gate = SpectralGate::new(&config.denoise, &profile, sr)?;
-                    run_aligned(&mut gate, ch);
-                }
-                let after = energy(block);
-                report.denoise = Some(DenoiseReport {
-                    amount_db: config.denoise.amount_db,
-                    noise_profile_dbfs: profile_db,
-                    energy_reduction_db: 10.0 * (before.max(1e-30) / after.max(1e-30)).log10(),
-                });
+                report.denoise = Some(denoise(block, &config.denoise)?);
             }
             CleanupStep::Deess if speech => {
                 if config.deess.high_hz >= 0.45 * f64::from(sr) {
@@ -244,36 +210,110 @@ pub fn clean_stem(
                     ));
                     continue;
                 }
-                let mut worst: Option<DeessReport> = None;
-                for pair in block.channels.chunks_mut(2) {
-                    let mut d = DeEsser::new(&config.deess, sr)?;
-                    let mut d2 = DeEsser::new(&config.deess, sr)?;
-                    match pair {
-                        [a, b] => DeEsser::process_pair([&mut d, &mut d2], a, b),
-                        _ => pair.iter_mut().for_each(|ch| run_aligned(&mut d, ch)),
-                    }
-                    let used = if pair.len() == 2 { 2 } else { 1 };
-                    for r in [d.report(), d2.report()].into_iter().take(used) {
-                        worst = Some(match worst {
-                            Some(w) if w.max_reduction_db >= r.max_reduction_db => w,
-                            _ => r,
-                        });
-                    }
-                }
-                report.deess = worst;
+                report.deess = deess(block, &config.deess)?;
             }
             CleanupStep::Level if speech => {
-                let before = lra(block).unwrap_or(f64::NAN);
-                for ch in &mut block.channels {
-                    let mut l = Leveller::new(&config.level, sr)?;
-                    run_aligned(&mut l, ch);
-                }
-                let after = lra(block).unwrap_or(f64::NAN);
-                report.level_lra_lu = Some((before, after));
+                let lra = level(block, &config.level)?;
+                report.level_lra_lu = Some((lra.before_lu, lra.after_lu));
             }
             _ => continue,
         }
         report.applied.push(step);
     }
     Ok(report)
+}
+
+/// The rumble high-pass on every channel (pairs of channels in one loop, the same result as one
+/// after the other).
+fn high_pass(block: &mut AudioBlock, config: &HighpassConfig) -> Result<(), DspError> {
+    let sr = block.sample_rate;
+    for pair in block.channels.chunks_mut(2) {
+        let mut hp = HighPass::new(config, sr)?;
+        match pair {
+            [a, b] => {
+                let mut hp2 = HighPass::new(config, sr)?;
+                HighPass::process_pair([&mut hp, &mut hp2], a, b);
+            }
+            _ => pair.iter_mut().for_each(|ch| run_aligned(&mut hp, ch)),
+        }
+    }
+    Ok(())
+}
+
+/// Looks for mains hum in the whole block and, where it is found, notches its lines out of every
+/// channel.
+fn notch_hum(block: &mut AudioBlock, config: &HumConfig) -> Result<HumDetection, DspError> {
+    let sr = block.sample_rate;
+    let planes: Vec<&[f32]> = block.channels.iter().map(Vec::as_slice).collect();
+    let found = detect_hum(&planes, sr, config);
+    if found.found {
+        for ch in &mut block.channels {
+            let mut notch = HumNotch::from_lines(&found.lines, sr, config.notch_bandwidth_hz)?;
+            run_aligned(&mut notch, ch);
+        }
+    }
+    Ok(found)
+}
+
+/// The spectral gate on every channel, each with the noise profile of its own quietest frames.
+fn denoise(block: &mut AudioBlock, config: &DenoiseConfig) -> Result<DenoiseReport, DspError> {
+    let sr = block.sample_rate;
+    let before = energy(block);
+    let mut profile_db = f64::NEG_INFINITY;
+    for ch in &mut block.channels {
+        let profile = NoiseProfile::from_quiet_frames(ch, sr, config.quiet_fraction)?;
+        profile_db = profile_db.max(profile.level_dbfs());
+        let mut gate = SpectralGate::new(config, &profile, sr)?;
+        run_aligned(&mut gate, ch);
+    }
+    let after = energy(block);
+    Ok(DenoiseReport {
+        amount_db: config.amount_db,
+        noise_profile_dbfs: profile_db,
+        energy_reduction_db: 10.0 * (before.max(1e-30) / after.max(1e-30)).log10(),
+    })
+}
+
+/// The de-esser on every channel (pairs of channels in one loop); reports the channel it reduced
+/// most.
+fn deess(block: &mut AudioBlock, config: &DeessConfig) -> Result<Option<DeessReport>, DspError> {
+    let sr = block.sample_rate;
+    let mut worst: Option<DeessReport> = None;
+    for pair in block.channels.chunks_mut(2) {
+        let mut d = DeEsser::new(config, sr)?;
+        let mut d2 = DeEsser::new(config, sr)?;
+        match pair {
+            [a, b] => DeEsser::process_pair([&mut d, &mut d2], a, b),
+            _ => pair.iter_mut().for_each(|ch| run_aligned(&mut d, ch)),
+        }
+        let used = if pair.len() == 2 { 2 } else { 1 };
+        for r in [d.report(), d2.report()].into_iter().take(used) {
+            worst = Some(match worst {
+                Some(w) if w.max_reduction_db >= r.max_reduction_db => w,
+                _ => r,
+            });
+        }
+    }
+    Ok(worst)
+}
+
+/// Loudness range of a stem before and after the leveller, LU (NaN where it cannot be measured).
+struct LraChange {
+    before_lu: f64,
+    after_lu: f64,
+}
+
+/// The leveller on every channel.
+fn level(block: &mut AudioBlock, config: &LevellerConfig) -> Result<LraChange, DspError> {
+    let sr = block.sample_rate;
+    let before_lu = lra(block).unwrap_or(f64::NAN);
+    for ch in &mut block.channels {
+        let mut l = Leveller::new(config, sr)?;
+        run_aligned(&mut l, ch);
+    }
+    let after_lu = lra(block).unwrap_or(f64::NAN);
+    Ok(LraChange {
+        before_lu,
+        after_lu,
+    })
 }

@@ -56,7 +56,7 @@ pub struct NoiseProfile {
 
 impl NoiseProfile {
     /// FFT length used for a stream at `sample_rate` Hz (about 20 ms, a power of two).
-    pub fn n_fft_for(sample_rate: u32) -> usize {
+    pub(crate) fn n_fft_for(sample_rate: u32) -> usize {
         ((f64::from(sample_rate) * 0.02) as usize)
             .next_power_of_two()
             .max(64)
@@ -94,7 +94,7 @@ impl NoiseProfile {
     /// Two passes: the first ranks the frames by their power summed over the bins (by Parseval's
     /// theorem, from the windowed samples: no transform), the second transforms only the frames it
     /// keeps.
-    pub fn from_quiet_frames(
+    pub(crate) fn from_quiet_frames(
         signal: &[f32],
         sample_rate: u32,
         fraction: f64,
@@ -124,7 +124,7 @@ impl NoiseProfile {
     }
 
     /// Level of the profile as dBFS RMS (Hann-windowed frames, Parseval).
-    pub fn level_dbfs(&self) -> f64 {
+    pub(crate) fn level_dbfs(&self) -> f64 {
         let n = self.n_fft as f64;
         let sum: f64 = self
             .power

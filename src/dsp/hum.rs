@@ -60,81 +60,26 @@ pub struct HumDetection {
 /// Looks for mains hum in `channels` (downmixed), from a Welch-averaged spectrum with about 0.37 Hz
 /// resolution. Hum is reported when at least two harmonics of 50 or 60 Hz (one of them the first or
 /// second) stand `min_prominence_db` above their surroundings.
-pub fn detect_hum(channels: &[&[f32]], sample_rate: u32, config: &HumConfig) -> HumDetection {
+pub(crate) fn detect_hum(
+    channels: &[&[f32]],
+    sample_rate: u32,
+    config: &HumConfig,
+) -> HumDetection {
     let none = HumDetection {
         found: false,
         mains_hz: None,
         fundamental_hz: None,
         lines: Vec::new(),
     };
-    let len = channels.first().map_or(0, |c| c.len());
-    let sr = f64::from(sample_rate);
-    let want = ((sr / 0.4) as usize).next_power_of_two();
-    let mut n_fft = want;
-    while n_fft > len && n_fft > 4096 {
-        n_fft /= 2;
-    }
-    if len < n_fft {
+    let Some(spectrum) = LongTermSpectrum::of(channels, sample_rate) else {
         return none;
-    }
-    let hop = n_fft / 2;
-    let fft = RealFftPlanner::<f32>::new().plan_fft_forward(n_fft);
-    let window: Vec<f32> = (0..n_fft)
-        .map(|n| (0.5 - 0.5 * (std::f64::consts::TAU * n as f64 / n_fft as f64).cos()) as f32)
-        .collect();
-    let win_sum: f64 = window.iter().map(|&w| f64::from(w)).sum();
-    let mut frame = fft.make_input_vec();
-    let mut spec: Vec<Complex32> = fft.make_output_vec();
-    let mut scratch = fft.make_scratch_vec();
-    let mut power = vec![0.0f64; n_fft / 2 + 1];
-    let mut frames = 0usize;
-    let scale = 1.0 / channels.len().max(1) as f32;
-    let mut sum = vec![0.0f32; n_fft];
-    let mut start = 0;
-    while start + n_fft <= len {
-        // Downmix channel by channel (the same additions, in the same order, as sample by sample).
-        sum.copy_from_slice(&channels[0][start..start + n_fft]);
-        for c in &channels[1..] {
-            sum.iter_mut()
-                .zip(&c[start..start + n_fft])
-                .for_each(|(s, &x)| *s += x);
-        }
-        for ((f, &s), &w) in frame.iter_mut().zip(&sum).zip(&window) {
-            *f = s * scale * w;
-        }
-        let _ = fft.process_with_scratch(&mut frame, &mut spec, &mut scratch);
-        for (p, c) in power.iter_mut().zip(&spec) {
-            *p += f64::from(c.norm_sqr());
-        }
-        frames += 1;
-        start += hop;
-    }
-    // Scale so that a sine of amplitude A reads A² at its bin: |X| = A·Σw/2.
-    let norm = 4.0 / (win_sum * win_sum * frames as f64);
-    power.iter_mut().for_each(|p| *p *= norm);
-    let bin_hz = sr / n_fft as f64;
-
-    let mut best: Option<(f64, Vec<HumLine>, f64)> = None;
-    for mains in [50.0, 60.0] {
-        let mut lines = Vec::new();
-        for k in 1..=config.max_harmonics {
-            let f = mains * k as f64;
-            if f + 20.0 > sr / 2.0 {
-                break;
-            }
-            if let Some(line) = find_line(&power, bin_hz, f, k, config.min_prominence_db) {
-                lines.push(line);
-            }
-        }
-        let low = lines.iter().any(|l| l.harmonic <= 2);
-        if lines.len() >= 2 && low {
-            let score: f64 = lines.iter().map(|l| l.prominence_db).sum();
-            if best.as_ref().is_none_or(|b| score > b.2) {
-                best = Some((mains, lines, score));
-            }
-        }
-    }
-    let Some((mains, mut lines, _)) = best else {
+    };
+    let Some(MainsMatch {
+        mains_hz,
+        mut lines,
+        ..
+    }) = best_mains(&spectrum, sample_rate, config)
+    else {
         return none;
     };
     let wsum: f64 = lines.iter().map(|l| l.prominence_db).sum();
@@ -152,10 +97,129 @@ pub fn detect_hum(channels: &[&[f32]], sample_rate: u32, config: &HumConfig) -> 
     }
     HumDetection {
         found: true,
-        mains_hz: Some(mains),
+        mains_hz: Some(mains_hz),
         fundamental_hz: Some(f0),
         lines,
     }
+}
+
+/// The downmix's power spectrum averaged over Hann-windowed frames overlapping by half (Welch),
+/// scaled so that a sine of amplitude A reads A² at its bin.
+struct LongTermSpectrum {
+    /// Power per bin, `n_fft / 2 + 1` bins.
+    power: Vec<f64>,
+    /// Bin spacing in Hz.
+    bin_hz: f64,
+}
+
+impl LongTermSpectrum {
+    /// Frames of the power of two at or above `sample_rate / 0.4` samples (0.37 Hz bins at 48 kHz),
+    /// halved while longer than the signal but not below 4096; `None` when the signal is shorter
+    /// than one frame.
+    fn of(channels: &[&[f32]], sample_rate: u32) -> Option<Self> {
+        let len = channels.first().map_or(0, |c| c.len());
+        let sr = f64::from(sample_rate);
+        let want = ((sr / 0.4) as usize).next_power_of_two();
+        let mut n_fft = want;
+        while n_fft > len && n_fft > 4096 {
+            n_fft /= 2;
+        }
+        if len < n_fft {
+            return None;
+        }
+        let hop = n_fft / 2;
+        let fft = RealFftPlanner::<f32>::new().plan_fft_forward(n_fft);
+        let window: Vec<f32> = (0..n_fft)
+            .map(|n| (0.5 - 0.5 * (std::f64::consts::TAU * n as f64 / n_fft as f64).cos()) as f32)
+            .collect();
+        let win_sum: f64 = window.iter().map(|&w| f64::from(w)).sum();
+        let mut frame = fft.make_input_vec();
+        let mut spec: Vec<Complex32> = fft.make_output_vec();
+        let mut scratch = fft.make_scratch_vec();
+        let mut power = vec![0.0f64; n_fft / 2 + 1];
+        let mut frames = 0usize;
+        let scale = 1.0 / channels.len().max(1) as f32;
+        let mut sum = vec![0.0f32; n_fft];
+        let mut start = 0;
+        while start + n_fft <= len {
+            // Downmix channel by channel (the same additions, in the same order, as sample by
+            // sample).
+            sum.copy_from_slice(&channels[0][start..start + n_fft]);
+            for c in &channels[1..] {
+                sum.iter_mut()
+                    .zip(&c[start..start + n_fft])
+                    .for_each(|(s, &x)| *s += x);
+            }
+            for ((f, &s), &w) in frame.iter_mut().zip(&sum).zip(&window) {
+                *f = s * scale * w;
+            }
+            let _ = fft.process_with_scratch(&mut frame, &mut spec, &mut scratch);
+            for (p, c) in power.iter_mut().zip(&spec) {
+                *p += f64::from(c.norm_sqr());
+            }
+            frames += 1;
+            start += hop;
+        }
+        // Scale so that a sine of amplitude A reads A² at its bin: |X| = A·Σw/2.
+        let norm = 4.0 / (win_sum * win_sum * frames as f64);
+        power.iter_mut().for_each(|p| *p *= norm);
+        Some(Self {
+            power,
+            bin_hz: sr / n_fft as f64,
+        })
+    }
+}
+
+/// The hum lines of one mains frequency and how strongly they stand out.
+struct MainsMatch {
+    /// 50 or 60 Hz.
+    mains_hz: f64,
+    /// The harmonics found, in order.
+    lines: Vec<HumLine>,
+    /// Sum of the lines' prominences, dB.
+    score: f64,
+}
+
+/// Of 50 and 60 Hz, the mains whose harmonics stand out most, if one has at least two lines with the
+/// first or second harmonic among them.
+fn best_mains(
+    spectrum: &LongTermSpectrum,
+    sample_rate: u32,
+    config: &HumConfig,
+) -> Option<MainsMatch> {
+    let sr = f64::from(sample_rate);
+    let mut best: Option<MainsMatch> = None;
+    for mains_hz in [50.0, 60.0] {
+        let mut lines = Vec::new();
+        for k in 1..=config.max_harmonics {
+            let f = mains_hz * k as f64;
+            if f + 20.0 > sr / 2.0 {
+                break;
+            }
+            let found = find_line(
+                &spectrum.power,
+                spectrum.bin_hz,
+                f,
+                k,
+                config.min_prominence_db,
+            );
+            if let Some(line) = found {
+                lines.push(line);
+            }
+        }
+        let low = lines.iter().any(|l| l.harmonic <= 2);
+        if lines.len() >= 2 && low {
+            let score: f64 = lines.iter().map(|l| l.prominence_db).sum();
+            if best.as_ref().is_none_or(|b| score > b.score) {
+                best = Some(MainsMatch {
+                    mains_hz,
+                    lines,
+                    score,
+                });
+            }
+        }
+    }
+    best
 }
 
 fn find_line(power: &[f64], bin_hz: f64, f: f64, k: usize, min_prom: f64) -> Option<HumLine> {
@@ -221,7 +285,7 @@ pub struct HumNotch {
 
 impl HumNotch {
     /// One notch per detected line, each `bandwidth_hz` wide.
-    pub fn from_lines(
+    pub(crate) fn from_lines(
         lines: &[HumLine],
         sample_rate: u32,
         bandwidth_hz: f64,

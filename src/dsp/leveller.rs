@@ -30,7 +30,7 @@ impl Default for LevellerConfig {
 }
 
 /// The leveller stage (zero latency).
-pub struct Leveller {
+pub(crate) struct Leveller {
     threshold_db: f64,
     slope: f64,
     rms_coef: f64,
@@ -42,7 +42,7 @@ pub struct Leveller {
 
 impl Leveller {
     /// A leveller at `sample_rate` Hz.
-    pub fn new(config: &LevellerConfig, sample_rate: u32) -> Result<Self, DspError> {
+    pub(crate) fn new(config: &LevellerConfig, sample_rate: u32) -> Result<Self, DspError> {
         if config.ratio < 1.0 {
             return Err(invalid("leveller ratio", format!("{} < 1", config.ratio)));
         }

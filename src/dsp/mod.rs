@@ -13,14 +13,14 @@ mod highpass;
 mod hum;
 mod leveller;
 
-pub use chain::{
-    clean_stem, CleanupConfig, CleanupReport, CleanupStep, StemRole, CLEANUP_ORDER, DEFAULT_CLEANUP,
-};
+pub use chain::{clean_stem, CleanupConfig, CleanupReport, CleanupStep, StemRole, CLEANUP_ORDER};
 pub use deess::{DeEsser, DeessConfig, DeessReport};
 pub use denoise::{DenoiseConfig, DenoiseReport, NoiseProfile, SpectralGate};
 pub use highpass::{HighPass, HighpassConfig};
-pub use hum::{detect_hum, HumConfig, HumDetection, HumLine, HumNotch};
-pub use leveller::{Leveller, LevellerConfig};
+pub(crate) use hum::detect_hum;
+pub use hum::{HumConfig, HumDetection, HumLine, HumNotch};
+pub(crate) use leveller::Leveller;
+pub use leveller::LevellerConfig;
 
 /// Runs `input` through a cascade of biquad sections (in f64) into `output`.
 fn run_cascade(
@@ -106,9 +106,9 @@ pub trait Stage: Send {
 }
 
 /// Block length used by [`run_aligned`], in samples.
-pub const BLOCK: usize = 4096;
+pub(crate) const BLOCK: usize = 4096;
 
-/// Runs `stage` over `signal` in [`BLOCK`]-sized blocks, in place, compensating its latency: the
+/// Runs `stage` over `signal` in 4096-sample blocks, in place, compensating its latency: the
 /// result has the same length and alignment as the input.
 pub fn run_aligned(stage: &mut dyn Stage, signal: &mut [f32]) {
     let latency = stage.latency();
@@ -142,13 +142,8 @@ pub fn run_aligned(stage: &mut dyn Stage, signal: &mut [f32]) {
 }
 
 /// Decibels to a linear amplitude factor.
-pub fn db_to_gain(db: f64) -> f64 {
+pub(crate) fn db_to_gain(db: f64) -> f64 {
     10f64.powf(db / 20.0)
-}
-
-/// A linear amplitude factor to decibels.
-pub fn gain_to_db(gain: f64) -> f64 {
-    20.0 * gain.max(1e-30).log10()
 }
 
 /// Coefficient of a one-pole smoother with time constant `seconds` at `rate` updates per second.

@@ -97,7 +97,7 @@ impl MelParams {
     }
 
     /// Checks ranges and consistency.
-    pub fn validate(&self) -> Result<(), FeatureError> {
+    pub(crate) fn validate(&self) -> Result<(), FeatureError> {
         self.stft.validate()?;
         let nyquist = f64::from(self.sample_rate) / 2.0;
         if self.stft.hop_length > self.stft.n_fft {

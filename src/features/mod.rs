@@ -32,7 +32,7 @@ use crate::audio::{AudioBlock, AudioError, AudioReader, StreamResampler};
 /// The model front end over a file, one decoded block at a time: decode → mono downmix →
 /// resample to the front end's rate → log-mel. Tagging (`classify`) and `log_mel_stream` (the
 /// bench's and the example's) run this one loop.
-pub struct FrontEnd<'r> {
+pub(crate) struct FrontEnd<'r> {
     reader: &'r mut AudioReader,
     resampler: StreamResampler,
     block: AudioBlock,
@@ -43,7 +43,7 @@ pub struct FrontEnd<'r> {
 
 impl<'r> FrontEnd<'r> {
     /// A front end reading `reader` (from where it is) and resampling to `rate` Hz.
-    pub fn new(reader: &'r mut AudioReader, rate: u32) -> Result<Self, AudioError> {
+    pub(crate) fn new(reader: &'r mut AudioReader, rate: u32) -> Result<Self, AudioError> {
         let resampler = StreamResampler::new(reader.info().sample_rate, rate, 1)?;
         Ok(Self {
             reader,
@@ -58,7 +58,7 @@ impl<'r> FrontEnd<'r> {
     /// Decodes the next block, appends its mono samples at the front end's rate to `samples` and
     /// the log-mel frames they complete to `frames` (row-major, `n_mels` per frame). The step after
     /// the last block flushes the resampler. Returns `false`, appending nothing, once that is done.
-    pub fn next(
+    pub(crate) fn next(
         &mut self,
         mel: &mut LogMel,
         samples: &mut Vec<f32>,
@@ -79,14 +79,9 @@ impl<'r> FrontEnd<'r> {
         mel.push(x, frames);
         Ok(true)
     }
-
-    /// The reader (its decoded length and damaged samples, once the stream has ended).
-    pub fn reader(&self) -> &AudioReader {
-        self.reader
-    }
 }
 
-/// Streams a file through the model front end ([`FrontEnd`]). Each block's new frames (row-major,
+/// Streams a file through the model front end (`FrontEnd`). Each block's new frames (row-major,
 /// `n_mels` per frame) go to `sink`; memory stays bounded by one block whatever the file's length.
 /// Returns the number of frames produced.
 pub fn log_mel_stream(

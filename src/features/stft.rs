@@ -34,7 +34,7 @@ impl FromStr for Window {
 
 impl Window {
     /// The window's `len` coefficients, computed in f64.
-    pub fn coefficients(self, len: usize) -> Vec<f32> {
+    pub(crate) fn coefficients(self, len: usize) -> Vec<f32> {
         (0..len)
             .map(|n| match self {
                 Self::HannPeriodic => {
@@ -62,7 +62,7 @@ pub struct StftParams {
 
 impl StftParams {
     /// Checks the lengths.
-    pub fn validate(&self) -> Result<(), FeatureError> {
+    pub(crate) fn validate(&self) -> Result<(), FeatureError> {
         if self.n_fft < 2 {
             return Err(invalid("n_fft", format!("{} < 2", self.n_fft)));
         }
@@ -79,7 +79,7 @@ impl StftParams {
     }
 
     /// Number of frequency bins, `n_fft / 2 + 1`.
-    pub fn bins(&self) -> usize {
+    pub(crate) fn bins(&self) -> usize {
         self.n_fft / 2 + 1
     }
 
@@ -93,7 +93,7 @@ impl StftParams {
     }
 
     /// The window zero-padded to `n_fft`, with `(n_fft - win_length) / 2` zeros on the left (torch.stft).
-    pub fn padded_window(&self) -> Vec<f32> {
+    pub(crate) fn padded_window(&self) -> Vec<f32> {
         let mut w = vec![0.0; self.n_fft];
         let left = (self.n_fft - self.win_length) / 2;
         w[left..left + self.win_length].copy_from_slice(&self.window.coefficients(self.win_length));
@@ -124,11 +124,6 @@ impl Stft {
             fft,
             params,
         })
-    }
-
-    /// The frame layout.
-    pub fn params(&self) -> &StftParams {
-        &self.params
     }
 
     /// Spectrum (`n_fft/2 + 1` bins) of one frame of exactly `n_fft` samples.
@@ -220,7 +215,7 @@ impl Istft {
     }
 
     /// Clears the overlap buffer.
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.acc.fill(0.0);
     }
 }

@@ -1,9 +1,10 @@
 //! One file's work, the same whoever asks for it: `roomtone remix` and `roomtone batch --remix`
 //! run the same [`RemixJob`], and `roomtone tag` and `roomtone batch` run their files on the same
-//! [`pool`].
+//! worker pool (`pool`, crate-internal).
 //!
-//! Separating alone is [`crate::separate::separate_file_to`] (streamed, bounded memory) for both
-//! `roomtone separate` and `batch --separate`; tagging one file is [`crate::classify::TagWorker`].
+//! Separating alone is `separate_file_to` (streamed, bounded memory; behind
+//! [`crate::separate::separate_file`]) for both `roomtone separate` and `batch --separate`; tagging
+//! one file is [`crate::classify::TagWorker`].
 //!
 //! ```no_run
 //! use roomtone::jobs::{Delivery, RemixJob, Stems};
@@ -31,7 +32,7 @@
 //! # }
 //! ```
 
-pub mod pool;
+pub(crate) mod pool;
 
 use std::path::{Path, PathBuf};
 
@@ -107,7 +108,7 @@ pub enum JobError {
 
 impl JobError {
     /// This error as the failure of `stage` for `input`.
-    pub fn in_stage(self, input: &Path, stage: &'static str) -> Self {
+    pub(crate) fn in_stage(self, input: &Path, stage: &'static str) -> Self {
         Self::Stage {
             input: input.to_path_buf(),
             stage,

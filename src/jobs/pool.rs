@@ -22,7 +22,7 @@ pub struct PoolError {
 ///
 /// The workers are made by the caller, before anything runs, so that a problem making them (a
 /// model that does not load) is reported once rather than per file.
-pub fn run<W, R>(
+pub(crate) fn run<W, R>(
     workers: Vec<W>,
     order: &[usize],
     cancel: &AtomicBool,
@@ -69,7 +69,7 @@ where
 
 /// As [`run`] over `0..n`, with `on_result(i, result)` called in index order: each result as soon
 /// as it and every one before it are done.
-pub fn run_in_order<W, R>(
+pub(crate) fn run_in_order<W, R>(
     workers: Vec<W>,
     n: usize,
     process: impl Fn(&mut W, usize) -> R + Sync,

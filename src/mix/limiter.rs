@@ -136,7 +136,7 @@ impl Limiter {
 
     /// Whether a signal whose samples never exceed `sample_peak` in magnitude passes through
     /// unchanged (only delayed): no sample or point between samples can then reach the ceiling.
-    pub fn passes_unchanged(&self, sample_peak: f64) -> bool {
+    pub(crate) fn passes_unchanged(&self, sample_peak: f64) -> bool {
         sample_peak * self.tap_bound <= self.ceiling
     }
 

@@ -162,7 +162,7 @@ impl Manifest {
     }
 
     /// Checks that every listed file is present with its listed size (hashes are the set-up's job).
-    pub fn check_files(&self) -> Result<(), ModelError> {
+    pub(crate) fn check_files(&self) -> Result<(), ModelError> {
         for f in &self.files {
             let path = self.file_path(&f.name);
             let len = std::fs::metadata(&path)
@@ -182,12 +182,12 @@ impl Manifest {
     }
 
     /// The graph with role `role`.
-    pub fn graph(&self, role: &str) -> Option<&Graph> {
+    pub(crate) fn graph(&self, role: &str) -> Option<&Graph> {
         self.graphs.iter().find(|g| g.role == role)
     }
 
     /// The STFT layout of the front end.
-    pub fn stft_params(&self) -> Result<StftParams, FeatureError> {
+    pub(crate) fn stft_params(&self) -> Result<StftParams, FeatureError> {
         let f = &self.frontend;
         let params = StftParams {
             n_fft: f.n_fft,

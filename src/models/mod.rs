@@ -7,11 +7,9 @@ mod runtime;
 
 pub use context::{ModelContext, Precision};
 pub use manifest::{FileEntry, FrontEnd, Graph, Manifest, MelFrontEnd, Source, TensorSpec};
-pub(crate) use onnx_graph::OnnxGraph;
-pub use onnx_graph::Quantisation;
-pub use runtime::{
-    environment, models_dir, runtime_library, session, SessionOptions, ORT_LIBRARY_FILE,
-};
+pub(crate) use onnx_graph::{OnnxGraph, Quantisation};
+pub(crate) use runtime::{environment, session};
+pub use runtime::{models_dir, runtime_library, SessionOptions};
 
 use std::path::PathBuf;
 

@@ -23,7 +23,7 @@ pub(crate) struct Node {
 
 /// The nodes and the scalar initialisers of a graph (larger initialisers are skipped).
 #[derive(Debug, Clone, Default)]
-pub struct OnnxGraph {
+pub(crate) struct OnnxGraph {
     /// Nodes in graph order.
     pub nodes: Vec<Node>,
     scalars: Vec<(String, f64)>,
@@ -31,7 +31,7 @@ pub struct OnnxGraph {
 
 impl OnnxGraph {
     /// Parses `path` (only the graph structure; external weight files are not read).
-    pub fn read(path: &Path) -> Result<Self, ModelError> {
+    pub(crate) fn read(path: &Path) -> Result<Self, ModelError> {
         let bytes = std::fs::read(path).map_err(|e| ModelError::MissingFile {
             path: path.to_path_buf(),
             reason: e.to_string(),
@@ -43,7 +43,7 @@ impl OnnxGraph {
     }
 
     /// Parses a serialised `ModelProto`.
-    pub fn parse(bytes: &[u8]) -> Result<Self, String> {
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Self, String> {
         let mut graph = OnnxGraph::default();
         for field in Fields::new(bytes) {
             let (number, value) = field?;
@@ -70,7 +70,7 @@ impl OnnxGraph {
     }
 
     /// Value of a scalar initialiser (float or integer types), if the graph has one by that name.
-    pub fn scalar(&self, name: &str) -> Option<f64> {
+    pub(crate) fn scalar(&self, name: &str) -> Option<f64> {
         self.scalars
             .iter()
             .find(|(n, _)| n == name)
@@ -78,14 +78,14 @@ impl OnnxGraph {
     }
 
     /// The first node of type `op_type` that reads tensor `input`.
-    pub fn consumer(&self, op_type: &str, input: &str) -> Option<&Node> {
+    pub(crate) fn consumer(&self, op_type: &str, input: &str) -> Option<&Node> {
         self.nodes
             .iter()
             .find(|n| n.op_type == op_type && n.inputs.first().is_some_and(|i| i == input))
     }
 
     /// The node of type `op_type` that writes tensor `output`.
-    pub fn producer(&self, op_type: &str, output: &str) -> Option<&Node> {
+    pub(crate) fn producer(&self, op_type: &str, output: &str) -> Option<&Node> {
         self.nodes
             .iter()
             .find(|n| n.op_type == op_type && n.outputs.iter().any(|o| o == output))
@@ -94,7 +94,7 @@ impl OnnxGraph {
 
 /// Scale and zero point of a (De)QuantizeLinear node: `real = scale · (q - zero_point)`.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Quantisation {
+pub(crate) struct Quantisation {
     /// Step size.
     pub scale: f32,
     /// Integer that represents 0.0.
@@ -113,12 +113,12 @@ impl Quantisation {
     }
 
     /// `clamp(round(x / scale + zero_point), 0, 255)` as uint8.
-    pub fn quantise_u8(&self, x: f32) -> u8 {
+    pub(crate) fn quantise_u8(&self, x: f32) -> u8 {
         (x / self.scale + self.zero_point).round().clamp(0.0, 255.0) as u8
     }
 
     /// `scale · (q - zero_point)`.
-    pub fn dequantise(&self, q: u8) -> f32 {
+    pub(crate) fn dequantise(&self, q: u8) -> f32 {
         self.scale * (f32::from(q) - self.zero_point)
     }
 }

@@ -12,13 +12,13 @@ use super::{Graph, ModelError};
 
 /// File name of the ONNX Runtime shared library on this platform.
 #[cfg(target_os = "macos")]
-pub const ORT_LIBRARY_FILE: &str = "libonnxruntime.dylib";
+pub(crate) const ORT_LIBRARY_FILE: &str = "libonnxruntime.dylib";
 /// File name of the ONNX Runtime shared library on this platform.
 #[cfg(target_os = "windows")]
-pub const ORT_LIBRARY_FILE: &str = "onnxruntime.dll";
+pub(crate) const ORT_LIBRARY_FILE: &str = "onnxruntime.dll";
 /// File name of the ONNX Runtime shared library on this platform.
 #[cfg(not(any(target_os = "macos", target_os = "windows")))]
-pub const ORT_LIBRARY_FILE: &str = "libonnxruntime.so";
+pub(crate) const ORT_LIBRARY_FILE: &str = "libonnxruntime.so";
 
 /// Where a source checkout's set-up puts the runtime and the models (for binaries built in place).
 const CHECKOUT_DIR: &str = env!("CARGO_MANIFEST_DIR");
@@ -75,7 +75,7 @@ pub fn models_dir() -> PathBuf {
 static ENVIRONMENT: OnceLock<Result<Environment, String>> = OnceLock::new();
 
 /// The process's one ONNX Runtime environment, loaded on first use.
-pub fn environment() -> Result<&'static Environment, ModelError> {
+pub(crate) fn environment() -> Result<&'static Environment, ModelError> {
     ENVIRONMENT
         .get_or_init(|| {
             let lib = runtime_library().map_err(|e| match e {
@@ -111,7 +111,11 @@ impl Default for SessionOptions {
 }
 
 /// Opens `path` with full graph optimisation and checks its tensors against the manifest's `graph`.
-pub fn session(path: &Path, graph: &Graph, options: SessionOptions) -> Result<Session, ModelError> {
+pub(crate) fn session(
+    path: &Path,
+    graph: &Graph,
+    options: SessionOptions,
+) -> Result<Session, ModelError> {
     let env = environment()?;
     let fail = |reason: String| ModelError::Session {
         path: path.to_path_buf(),

@@ -29,8 +29,6 @@ pub const THUMB_HEIGHT: u32 = 32;
 pub struct ReportRow<'a> {
     /// The tag result or error.
     pub record: &'a TagRecord,
-    /// File size in bytes.
-    pub size_bytes: u64,
     /// The spectrogram thumbnail as base64 PNG, if one was made.
     pub spectrogram_png_base64: Option<&'a str>,
 }
@@ -160,14 +158,14 @@ fn is_video(path: &str) -> bool {
 }
 
 /// Rows per page file.
-pub const PAGE_ROWS: usize = 1000;
+pub(crate) const PAGE_ROWS: usize = 1000;
 /// The folder beside `report.html` that holds the page files and the label index.
-pub const PAGES_DIR: &str = "report";
+pub(crate) const PAGES_DIR: &str = "report";
 /// Failed files listed on the index page (the rest are in the pages and `labels.csv`).
 const FAILED_LISTED: usize = 200;
 
 /// The name of page `n` (1-based) relative to the report's folder.
-pub fn page_name(n: usize) -> String {
+pub(crate) fn page_name(n: usize) -> String {
     format!("{PAGES_DIR}/page-{n:04}.html")
 }
 
@@ -252,7 +250,7 @@ fn row_tags(record: &TagRecord) -> Vec<&str> {
 ///
 /// Media links are relative to the page that holds them; relative record paths are taken against
 /// the current folder.
-pub struct BatchReport {
+pub(crate) struct BatchReport {
     title: String,
     pages_dir: PathBuf,
     cwd: PathBuf,
@@ -269,7 +267,7 @@ pub struct BatchReport {
 
 impl BatchReport {
     /// A report titled `title` whose `report.html` will be in `report_dir`.
-    pub fn new(title: &str, report_dir: &Path) -> Self {
+    pub(crate) fn new(title: &str, report_dir: &Path) -> Self {
         let mut index = String::with_capacity(1 << 16);
         index.push_str("window.ROOMTONE_INDEX=[\n");
         Self {
@@ -288,7 +286,7 @@ impl BatchReport {
 
     /// Adds the next row; writes the page before it first if that page is full (so a page knows
     /// whether another follows).
-    pub fn push(
+    pub(crate) fn push(
         &mut self,
         row: ReportRow<'_>,
         write: &mut impl FnMut(&str, &str) -> std::io::Result<()>,
@@ -337,7 +335,7 @@ impl BatchReport {
 
     /// Writes the last page, `report/index.js` and `report.html`; returns the names written, in
     /// the order they were.
-    pub fn finish(
+    pub(crate) fn finish(
         mut self,
         mut write: impl FnMut(&str, &str) -> std::io::Result<()>,
     ) -> std::io::Result<Vec<String>> {
@@ -758,7 +756,6 @@ mod tests {
         };
         let row = ReportRow {
             record: &rec,
-            size_bytes: 0,
             spectrogram_png_base64: None,
         };
         for (name, html) in report(&[row]) {
@@ -791,7 +788,6 @@ mod tests {
                 .iter()
                 .map(|record| ReportRow {
                     record,
-                    size_bytes: 0,
                     spectrogram_png_base64: None,
                 })
                 .collect();
@@ -834,7 +830,6 @@ mod tests {
             .iter()
             .map(|record| ReportRow {
                 record,
-                size_bytes: 0,
                 spectrogram_png_base64: None,
             })
             .collect();

@@ -94,19 +94,21 @@ const NTSC: [(u32, bool); 5] = [
 
 impl FrameRate {
     /// 25 fps (PAL).
-    pub const FPS_25: FrameRate = FrameRate {
+    pub(crate) const FPS_25: FrameRate = FrameRate {
         num: 25,
         den: 1,
         drop_frame: false,
     };
     /// 29.97 fps drop frame.
-    pub const NTSC_30_DF: FrameRate = FrameRate {
+    #[cfg(test)]
+    pub(crate) const NTSC_30_DF: FrameRate = FrameRate {
         num: 30_000,
         den: 1001,
         drop_frame: true,
     };
     /// 23.976 fps (non-drop).
-    pub const NTSC_24: FrameRate = FrameRate {
+    #[cfg(test)]
+    pub(crate) const NTSC_24: FrameRate = FrameRate {
         num: 24_000,
         den: 1001,
         drop_frame: false,
@@ -118,7 +120,7 @@ impl FrameRate {
     }
 
     /// Frames per timecode second: 30 for 29.97, 24 for 23.976.
-    pub fn nominal(&self) -> u32 {
+    pub(crate) fn nominal(&self) -> u32 {
         ((u64::from(self.num) + u64::from(self.den) / 2) / u64::from(self.den).max(1)) as u32
     }
 
@@ -133,7 +135,7 @@ impl FrameRate {
 
     /// The rate closest to `fps`: 29.97, 59.94, 23.976 … snap to their NTSC ratios (29.97 and
     /// 59.94 drop frame), whole numbers to `n/1`; `None` for anything else or out of 1..=1000.
-    pub fn from_fps(fps: f64) -> Option<FrameRate> {
+    pub(crate) fn from_fps(fps: f64) -> Option<FrameRate> {
         if !fps.is_finite() || !(0.5..=1000.0).contains(&fps) {
             return None;
         }
@@ -264,18 +266,13 @@ pub struct Timecode {
 
 impl Timecode {
     /// The frame nearest to `s` seconds after 00:00:00:00 (negative or non-finite: frame 0).
-    pub fn from_seconds(s: f64, rate: FrameRate) -> Self {
+    pub(crate) fn from_seconds(s: f64, rate: FrameRate) -> Self {
         let frames = if s.is_finite() && s > 0.0 {
             (s * rate.fps()).round() as u64
         } else {
             0
         };
         Timecode { frames, rate }
-    }
-
-    /// Seconds since 00:00:00:00 (real time, so 01:00:00;00 at 29.97 DF is 3599.996 s).
-    pub fn seconds(&self) -> f64 {
-        self.frames as f64 / self.rate.fps()
     }
 
     /// Hours, minutes, seconds and frames of the label.
@@ -369,7 +366,7 @@ pub struct Marker {
 
 impl Marker {
     /// The comment/note every format carries: `roomtone: rain, score 0.87`.
-    pub fn comment(&self) -> String {
+    pub(crate) fn comment(&self) -> String {
         format!("roomtone: {}, score {:.2}", self.label, self.score)
     }
 
@@ -403,7 +400,7 @@ pub struct MarkerClip {
 }
 
 /// [`MarkerClip::rate_source`] when no rate was found or given.
-pub const DEFAULT_RATE_SOURCE: &str = "default for audio-only files";
+pub(crate) const DEFAULT_RATE_SOURCE: &str = "default for audio-only files";
 
 impl MarkerClip {
     /// Whether the frame rate is the 25 fps default (nothing in the file said, `--fps` not given).
@@ -423,7 +420,7 @@ pub fn clip_of(result: &TagResult, fps: Option<FrameRate>) -> MarkerClip {
 }
 
 /// [`clip_of`] with the file's timing already read.
-pub fn clip_for(
+pub(crate) fn clip_for(
     result: &TagResult,
     timing: &crate::audio::timecode::Timing,
     fps: Option<FrameRate>,
@@ -575,7 +572,7 @@ impl fmt::Display for MarkerFormat {
 
 /// The markers of a tagged file: one per ambience segment (`silence` left out, `other` kept),
 /// then one per dialogue region (`speech_segments`, named `dialogue`), sorted by start.
-pub fn markers_from_tags(result: &TagResult) -> Vec<Marker> {
+pub(crate) fn markers_from_tags(result: &TagResult) -> Vec<Marker> {
     let ambience = result
         .segments
         .iter()
@@ -869,7 +866,7 @@ fn xml_escape(s: &str) -> String {
 
 /// A path as a URL: absolute paths (and `C:\…`) become `file:///…`, relative paths a relative
 /// URL reference; every byte outside `A–Z a–z 0–9 - . _ ~ /` is percent-encoded.
-pub fn file_url(path: &str) -> String {
+pub(crate) fn file_url(path: &str) -> String {
     let p = path.replace('\\', "/");
     let drive = p.len() >= 2 && p.as_bytes()[0].is_ascii_alphabetic() && p.as_bytes()[1] == b':';
     let mut enc = String::with_capacity(p.len());

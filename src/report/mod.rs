@@ -50,7 +50,7 @@ pub fn info_line(info: &FileInfo) -> String {
 }
 
 /// `h:mm:ss.mmm` (or `m:ss.mmm` under an hour).
-pub fn format_duration(seconds: f64) -> String {
+pub(crate) fn format_duration(seconds: f64) -> String {
     let ms_total = (seconds * 1000.0).round() as u64;
     let (h, rem) = (ms_total / 3_600_000, ms_total % 3_600_000);
     let (m, rem) = (rem / 60_000, rem % 60_000);
@@ -248,7 +248,7 @@ pub fn json_line<T: Serialize>(value: &T) -> String {
 /// `=HYPERLINK(...).wav`, say) gets a leading `'` and is quoted, as OWASP's "CSV injection" advice
 /// says: spreadsheets then show it as text. Only text cells (paths, labels, messages) go through
 /// here; numbers are written as they are.
-pub fn csv_field(s: &str) -> String {
+pub(crate) fn csv_field(s: &str) -> String {
     if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("\"'{}\"", s.replace('"', "\"\""))
     } else if s.contains([',', '"', '\n', '\r']) {

@@ -107,16 +107,6 @@ impl ConvTasNet {
         })
     }
 
-    /// The manifest.
-    pub fn manifest(&self) -> &Manifest {
-        &self.manifest
-    }
-
-    /// Which graph runs.
-    pub fn precision(&self) -> Precision {
-        self.precision
-    }
-
     /// Opens the graph for one worker.
     pub fn session(&self, options: SessionOptions) -> Result<CtnSession, ModelError> {
         let role = role(self.precision);
@@ -247,11 +237,6 @@ impl CtnStream {
         self.emitted = 0;
         self.next = 0;
         self.tail.clear();
-    }
-
-    /// The segmenting in use (`SegmentConfig` brought within its limits).
-    pub fn segments(&self) -> SegmentConfig {
-        self.seg
     }
 
     /// Feeds `input` (16 kHz) and appends the output that is ready to `out`.
@@ -486,7 +471,7 @@ mod tests {
         mut run: impl FnMut(&[f32], &mut Vec<f32>),
     ) -> Vec<f32> {
         let mut stream = CtnStream::new(seg);
-        let s = stream.segments();
+        let s = stream.seg;
         let longest = s.hop + 2 * s.context;
         let mut runner = |x: &[f32], y: &mut Vec<f32>| {
             assert!(

@@ -28,7 +28,7 @@ pub const FFT: usize = 960;
 /// Hop between frames, samples.
 pub const HOP: usize = 480;
 /// Spectrum bins (`FFT / 2 + 1`).
-pub const BINS: usize = FFT / 2 + 1;
+pub(crate) const BINS: usize = FFT / 2 + 1;
 /// ERB bands.
 pub(crate) const NB_ERB: usize = 32;
 /// Bins (from 0 Hz) that get the deep filter (0 .. 4750 Hz).
@@ -130,11 +130,6 @@ impl Dfn3 {
             forward: planner.plan_fft_forward(FFT),
             inverse: planner.plan_fft_inverse(FFT),
         })
-    }
-
-    /// The manifest.
-    pub fn manifest(&self) -> &Manifest {
-        &self.manifest
     }
 
     /// Opens the three graphs for one worker.
@@ -357,38 +352,21 @@ impl Dfn3Session {
         copy_output(&df_dec, "coefs", &mut out.coefs).map_err(fail(2))?;
         copy_output(&enc, "lsnr", &mut out.lsnr).map_err(fail(0))?;
         if let Some(f) = carry_after.filter(|&f| f < frames) {
-            // (graph outputs, graph index, GRU index within the graph), in `GruState` order.
+            let gru = |outputs, graph, index| GruOutput {
+                outputs,
+                graph,
+                index,
+            };
             let grus = [
-                (&enc, 0, 0),
-                (&erb_dec, 1, 0),
-                (&erb_dec, 1, 1),
-                (&df_dec, 2, 0),
-                (&df_dec, 2, 1),
+                gru(&enc, 0, 0),
+                gru(&erb_dec, 1, 0),
+                gru(&erb_dec, 1, 1),
+                gru(&df_dec, 2, 0),
+                gru(&df_dec, 2, 1),
             ];
-            let mut next: [Vec<f32>; 5] = Default::default();
-            for (h, (outputs, graph, k)) in next.iter_mut().zip(grus) {
-                let (_, seq) = outputs[format!("hseq_{k}").as_str()]
-                    .try_extract_tensor::<f32>()
-                    .map_err(fail(graph))?;
-                let after_f = seq
-                    .get(f * GRU_HIDDEN..(f + 1) * GRU_HIDDEN)
-                    .ok_or_else(|| ModelError::Mismatch {
-                        path: paths[graph].clone(),
-                        reason: format!("hseq_{k} has {} values for {frames} frames", seq.len()),
-                    })?;
-                *h = after_f.to_vec();
-            }
-            state.h = next;
+            state.h = state_after(&grus, f, frames, paths)?;
         }
-        let expect = [frames * NB_ERB, frames * NB_DF * 2 * DF_ORDER, frames];
-        let found = [out.gains.len(), out.coefs.len(), out.lsnr.len()];
-        if expect != found {
-            return Err(ModelError::Mismatch {
-                path: paths[0].clone(),
-                reason: format!("output sizes {found:?}, expected {expect:?}"),
-            });
-        }
-        Ok(())
+        check_output_sizes(out, frames, &paths[0])
     }
 
     /// Checks the feature lengths and lays them out as the encoder takes them: ERB features as they
@@ -454,6 +432,53 @@ impl GraphBench {
             &mut self.out,
         )
     }
+}
+
+/// Where one GRU's hidden-state sequence (`hseq_{index}`, `[frames][256]`) is among a run's outputs:
+/// those of graph `graph` (0 encoder, 1 ERB decoder, 2 deep-filter decoder).
+struct GruOutput<'o, 'r> {
+    outputs: &'o SessionOutputs<'r>,
+    graph: usize,
+    index: usize,
+}
+
+/// The hidden state of each GRU (`grus`, in [`GruState`] order) after frame `f` of a run of `frames`
+/// frames.
+fn state_after(
+    grus: &[GruOutput<'_, '_>; 5],
+    f: usize,
+    frames: usize,
+    paths: &[PathBuf; 3],
+) -> Result<[Vec<f32>; 5], ModelError> {
+    let mut next: [Vec<f32>; 5] = Default::default();
+    for (h, gru) in next.iter_mut().zip(grus) {
+        let k = gru.index;
+        let (_, seq) = gru.outputs[format!("hseq_{k}").as_str()]
+            .try_extract_tensor::<f32>()
+            .map_err(session_error(paths, gru.graph))?;
+        let after_f = seq
+            .get(f * GRU_HIDDEN..(f + 1) * GRU_HIDDEN)
+            .ok_or_else(|| ModelError::Mismatch {
+                path: paths[gru.graph].clone(),
+                reason: format!("hseq_{k} has {} values for {frames} frames", seq.len()),
+            })?;
+        *h = after_f.to_vec();
+    }
+    Ok(next)
+}
+
+/// Checks that the graphs gave one value set per frame: 32 gains, 96 × 5 complex deep-filter
+/// coefficients and one local SNR (an error names `encoder`, the encoder's file).
+fn check_output_sizes(out: &GraphOutput, frames: usize, encoder: &Path) -> Result<(), ModelError> {
+    let expect = [frames * NB_ERB, frames * NB_DF * 2 * DF_ORDER, frames];
+    let found = [out.gains.len(), out.coefs.len(), out.lsnr.len()];
+    if expect != found {
+        return Err(ModelError::Mismatch {
+            path: encoder.to_path_buf(),
+            reason: format!("output sizes {found:?}, expected {expect:?}"),
+        });
+    }
+    Ok(())
 }
 
 /// Turns a runtime error of graph `graph` (0 encoder, 1 ERB decoder, 2 deep-filter decoder) into a
@@ -582,7 +607,7 @@ impl<'m> Dfn3Stream<'m> {
     }
 
     /// Keeps the encoder's local-SNR estimate of every input hop for [`Dfn3Stream::take_lsnr`].
-    pub fn collect_lsnr(&mut self) {
+    pub(crate) fn collect_lsnr(&mut self) {
         self.collect_lsnr = true;
     }
 
@@ -591,13 +616,8 @@ impl<'m> Dfn3Stream<'m> {
     /// to frame t − 2 (samples [(t−3)·480, (t−1)·480) of the input). Hops skipped as silent get
     /// the model's minimum, −15 dB.
     /// Empty unless [`Dfn3Stream::collect_lsnr`] was called.
-    pub fn take_lsnr(&mut self, out: &mut Vec<f32>) {
+    pub(crate) fn take_lsnr(&mut self, out: &mut Vec<f32>) {
         out.append(&mut self.lsnr_out);
-    }
-
-    /// Samples taken in so far.
-    pub fn samples_in(&self) -> u64 {
-        self.samples_in
     }
 
     /// Feeds `input` (48 kHz) and appends the output that is ready to `out`.

@@ -25,17 +25,20 @@ mod estimator;
 pub mod fusion;
 mod stems;
 
-pub use convtasnet::{ConvTasNet, CtnSession, CtnStream, SegmentConfig};
+pub use convtasnet::{ConvTasNet, SegmentConfig};
+pub(crate) use convtasnet::{CtnSession, CtnStream};
 #[cfg(feature = "bench-internals")]
 #[doc(hidden)]
 pub use dfn3::GraphBench;
-pub use dfn3::{enhance, ChunkConfig, Dfn3, Dfn3Session, Dfn3Stream};
-pub use fusion::{Fusion, FusionError};
-pub(crate) use stems::stem_pair;
+pub use dfn3::{enhance, ChunkConfig, Dfn3};
+pub(crate) use dfn3::{Dfn3Session, Dfn3Stream};
+pub use fusion::Fusion;
+pub(crate) use fusion::FusionError;
 pub use stems::{
-    check_stem_names, separate_block, separate_file, separate_file_to, stem_paths, write_stems,
-    Backends, SeparateConfig, SeparateSummary, Separator,
+    check_stem_names, separate_block, separate_file, stem_paths, Backends, SeparateConfig,
+    SeparateSummary, Separator,
 };
+pub(crate) use stems::{separate_file_to, stem_pair, write_stems};
 
 use std::path::PathBuf;
 
@@ -73,7 +76,7 @@ pub enum ModelChoice {
 
 impl ModelChoice {
     /// The name used on the command line.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Dfn3 => "dfn3",
             Self::ConvTasNet => "convtasnet",

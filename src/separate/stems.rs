@@ -305,7 +305,7 @@ pub fn separate_file(
 ///
 /// Without `config.force` an existing pair is kept (an error); a lone stem, which only a failed
 /// run can leave, is replaced. `progress` gets the seconds of input done so far.
-pub fn separate_file_to(
+pub(crate) fn separate_file_to(
     sep: &mut Separator<'_>,
     input: &Path,
     (speech_path, background_path): (&Path, &Path),
@@ -360,7 +360,7 @@ pub fn separate_file_to(
 
 /// Writes two stems in memory to `(speech, background)` (`format`, replacing what is there with
 /// `force`): both files or neither.
-pub fn write_stems(
+pub(crate) fn write_stems(
     (speech_path, background_path): (&Path, &Path),
     speech: &AudioBlock,
     background: &AudioBlock,
