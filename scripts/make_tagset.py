@@ -22,7 +22,8 @@ clips.csv columns:
   path, label        label in rain traffic crowd hvac wind water nature music none (the dominant sound)
   speech, snr_db     speech=1 when tuxpaint utterances are laid over the clip; snr_db = 10 log10(P_speech/P_bed)
                      with P_speech the mean square over the utterances' active 10 ms frames (> peak - 40 dB), pooled,
-                     and P_bed the mean square of everything else over the whole clip (make_vad_set.py's rule)
+                     and P_bed the mean square of everything else over the whole clip (make_vad_set.py's rule),
+                     as laid over: the EQ tilt, low-pass, resampling and codec then act on the whole mix
   package            the source package of the dominant sound: the leave-one-source-out unit. Synthetic HVAC is
                      `synth-hvac-FAMILY`; dialogue in a quiet room is `tuxpaint-stamps-default`
   recording          the survey's recording group (R1, T5, C6, ...; every excerpt of one recording shares it);
@@ -36,7 +37,9 @@ clips.csv columns:
   level_dbfs         RMS of the written clip (all channels), before any codec
   langs              speech languages (tuxpaint file suffixes)
 
-Composition (per label; see datasets.md for the packages):
+Composition (per label; see datasets.md for the packages and the counts of a build): 210 clips each for rain,
+crowd, water, nature and hvac (90 from real machinery, 120 synthetic), as many as the material allows for
+traffic (126) and wind (96), 120 music and about 190 none (90 dialogue, 100 isolated sounds): about 1,570 clips.
   * Real recordings only from the survey (notes/issue10-data-survey/SURVEY.md) with verdict REAL or PROB-REAL,
     one id per recording group, exact duplicates skipped (STK rain.ogg = MegaGlest jungle rain R5: taken once;
     dustracing2d/trigger-rally engines = STK engine_small T11: STK only; OpenSFX #26 = #25; #57 = #52;
@@ -72,12 +75,13 @@ Composition (per label; see datasets.md for the packages):
     metal clanks, footsteps, coughs, UI beeps: 1-6 events over a -70..-55 dBFS room tone; 40 % with speech).
   * music: game music beds (0 A.D., Flare, HyperRogue, SuperTuxKart, Lugaru); 30 % with speech over them.
 
-Augmentation, each clip a random draw (recorded in `augment`): level -40..-6 dBFS RMS (peaks limited to
--0.5 dBFS by scaling the whole clip); EQ tilt -3..+3 dB/octave around 1 kHz (60 %); low-pass at 8/16/22 kHz
+Augmentation, each clip a random draw (recorded in `augment`): level -40..-6 dBFS RMS (peaks held under
+-0.5 dBFS by a limiter, at most 8 dB of gain reduction, then if need be by scaling the whole clip, so loud
+draws end up at about -9 dBFS and below; `level_dbfs` is what was written); EQ tilt -3..+3 dB/octave around 1 kHz (60 %); low-pass at 8/16/22 kHz
 (30 %); output rate 16/22.05/32/44.1/48 kHz; codec round trip through ffmpeg (30 %: MP3 64-192 kbit/s,
 Vorbis q1-q6 or AAC 64-192 kbit/s, decoded back to WAV); room reverb (25 %, exponential-decay IR,
 RT60 0.2-0.9 s); a second ambience underneath at -6..-20 dB re the bed (30 % of ambience clips, 15 % of
-music; `second_label`); speech over it at -5..+10 dB SNR (40 % of ambience clips), tuxpaint spoken
+music; `second_label`); speech over it at -5..+10 dB SNR (about 40 % of ambience clips), tuxpaint spoken
 descriptions in many languages, no utterance used twice in the set, placed and mixed as make_vad_set.py
 does; stereo (true stereo when the source is, else decorrelated by two short random filters) or mono, 50/50.
 """
@@ -304,14 +308,15 @@ RDICT = {r[0]: r for r in RECORDINGS}
 MAX_S = {"H4": 76.8, "W8": 16.0, "C12": 8.7}  # loop played twice / segment repeated / silence after 8.7 s
 TRAFFIC_EVENTS = {"T3", "T4", "T5", "T6", "T8", "T9", "T11", "T12", "T13"}  # single vehicles: laid out as a street
 AMBIENCE = ["rain", "traffic", "crowd", "hvac", "wind", "water", "nature"]
-TARGET = {"rain": 210, "traffic": 210, "crowd": 210, "wind": 210, "water": 210, "nature": 210, "music": 150}
+TARGET = {"rain": 210, "traffic": 210, "crowd": 210, "wind": 210, "water": 210, "nature": 210, "music": 120}
 HVAC_REAL = 90  # clips from the real machinery recordings; the rest of hvac is synthetic
 SYNTH_FAMILIES = ["fan", "aircon", "duct", "fridge", "transformer"]
 SYNTH_VARIANTS = 8  # parameter draws per family (each a `recording`)
 SYNTH_CLIPS = 3  # clips per draw
-N_DIALOGUE = 110  # none: dialogue in a quiet room
-N_FX = 120  # none: isolated other sounds
+N_DIALOGUE = 90  # none: dialogue in a quiet room
+N_FX = 100  # none: isolated other sounds
 EXC_S, MAX_EXC, REUSE = 6.0, 12, 6
+SPEECH_P = 0.44  # drawn for 44 % of ambience clips; the shortest cannot hold an utterance, so about 40 % get one
 FX_REUSE = 6
 RATES = [16000, 22050, 32000, 44100, 48000]
 RATE_W = [2, 1, 1.5, 2.5, 3]
@@ -683,7 +688,7 @@ def plan(args, rng, durations, by_lang, speech_left):
              "seed": rng.randrange(1 << 31)}
         if label in AMBIENCE and rng.random() < 0.3 or label == "music" and rng.random() < 0.15:
             c["second"] = second_for(label)
-        if label in AMBIENCE and rng.random() < 0.4 or label == "music" and rng.random() < 0.3:
+        if label in AMBIENCE and rng.random() < SPEECH_P or label == "music" and rng.random() < 0.3:
             c["speech"] = speech_seq(d, langs_all)
         return c
 
@@ -703,7 +708,7 @@ def plan(args, rng, durations, by_lang, speech_left):
                              "synth": p, "aug": draw_augment(rng, "hvac", "synth"), "seed": rng.randrange(1 << 31)}
                         if rng.random() < 0.3:
                             c["second"] = second_for("hvac")
-                        if rng.random() < 0.4:
+                        if rng.random() < SPEECH_P:
                             c["speech"] = speech_seq(d, langs_all)
                         clips.append(c)
     # none: dialogue in a quiet room
@@ -877,14 +882,6 @@ def render(c, recs, utt, tmpdir):
             aug.append("mono:downmix")
         else:
             aug.append("mono")
-    if "tilt" in a:
-        t = a["tilt"]
-        x = spec_filter(x, lambda f: np.clip((f / 1000.0) ** (t / 6.0206), 10 ** (-15 / 20), 10 ** (15 / 20)))
-        aug.append(f"eq:tilt{t:+.1f}dB/oct")
-    if "lowpass" in a:
-        fc = a["lowpass"]
-        x = spec_filter(x, lambda f: np.clip((fc * 1.05 - f) / (fc * 0.1), 0, 1))
-        aug.append(f"lowpass:{fc // 1000}k")
     # level of the bed, then speech
     snr = None
     langs = ""
@@ -909,6 +906,15 @@ def render(c, recs, utt, tmpdir):
             snr = c["speech"]["snr"]
             langs = "+".join(sorted({s["lang"] for s in c["speech"]["seq"]}))
             aug.append(f"speech:{snr:+.1f}dB")
+    # the whole mix (speech too) through the channel: EQ tilt, band limit
+    if "tilt" in a:
+        t = a["tilt"]
+        x = spec_filter(x, lambda f: np.clip((f / 1000.0) ** (t / 6.0206), 10 ** (-15 / 20), 10 ** (15 / 20)))
+        aug.append(f"eq:tilt{t:+.1f}dB/oct")
+    if "lowpass" in a:
+        fc = a["lowpass"]
+        x = spec_filter(x, lambda f: np.clip((fc * 1.05 - f) / (fc * 0.1), 0, 1))
+        aug.append(f"lowpass:{fc // 1000}k")
     x, gr, sc = limit(x)
     if gr > 0.05 or sc > 0.05:
         aug.append(f"limit:{gr:.1f}dB" + (f"/scale:-{sc:.1f}dB" if sc > 0.05 else ""))
