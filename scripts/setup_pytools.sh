@@ -4,6 +4,8 @@
 #         (tests/markers_otio.rs and tests/markers/read_markers.py read the marker exports with them)
 #   k8s   kubernetes-validate and its dependencies -> target/k8s-py/
 #         (tests/cluster_files.rs checks examples/cluster/label-job.yaml against Kubernetes' schema)
+#   tagger  numpy -> target/tagger-py/
+#         (scripts/make_tagset.py builds the tagger's training/evaluation set with it)
 # Usage: scripts/setup_pytools.sh SET...
 # Idempotent: a set whose pins are installed (stamp file) and whose check passes is left as it is.
 # Prints PYTHONPATH=<folder> for each set.
@@ -39,7 +41,7 @@ install_set() {
 }
 
 if [[ $# -eq 0 ]]; then
-  echo "usage: scripts/setup_pytools.sh otio|k8s ..." >&2
+  echo "usage: scripts/setup_pytools.sh otio|k8s|tagger ..." >&2
   exit 2
 fi
 for set in "$@"; do
@@ -63,8 +65,14 @@ assert not missing, f"adapters not found: {sorted(missing)}"
         jsonschema-specifications==2025.9.1 referencing==0.37.0 rpds-py==2026.9.1 \
         attrs==26.1.0 typing-extensions==4.16.0 importlib-resources==7.1.0 packaging==26.4
       ;;
+    tagger)
+      # numpy alone (a manylinux wheel for CPython 3.11, no dependencies): the synthetic HVAC
+      # generator and the mixing/augmentation of scripts/make_tagset.py.
+      install_set tagger 'import numpy; assert numpy.__version__ == "2.4.6", numpy.__version__' \
+        numpy==2.4.6
+      ;;
     *)
-      echo "setup_pytools.sh: unknown set $set (otio, k8s)" >&2
+      echo "setup_pytools.sh: unknown set $set (otio, k8s, tagger)" >&2
       exit 2
       ;;
   esac
