@@ -241,6 +241,35 @@ fn video_out_copies_the_picture_and_carries_the_remix() {
             codec: "pcm_s24le",
             exact: true,
         },
+        // The other camera flavours: 16-bit either byte order, 24-bit little-endian, float.
+        Case {
+            input: "camera_pcm_s16be.mov",
+            output: "s16be.mov",
+            args: &[],
+            codec: "pcm_s24le",
+            exact: true,
+        },
+        Case {
+            input: "camera_pcm_s16le.mov",
+            output: "s16le.mov",
+            args: &[],
+            codec: "pcm_s24le",
+            exact: true,
+        },
+        Case {
+            input: "camera_pcm_s24le.mov",
+            output: "s24le.mov",
+            args: &[],
+            codec: "pcm_s24le",
+            exact: true,
+        },
+        Case {
+            input: "camera_pcm_f32be.mov",
+            output: "f32be.mp4",
+            args: &[],
+            codec: "aac",
+            exact: false,
+        },
         Case {
             input: "h264_aac.mp4",
             output: "out.mp4",
