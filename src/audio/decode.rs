@@ -9,13 +9,14 @@ use symphonia::core::codecs::{
     CodecParameters, CodecType, Decoder, DecoderOptions, CODEC_TYPE_NULL,
 };
 use symphonia::core::errors::Error as SymError;
-use symphonia::core::formats::{FormatOptions, FormatReader};
+use symphonia::core::formats::{FormatOptions, FormatReader, Track};
 use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 
 use super::ffmpeg::{self, FfmpegStream, FfmpegTools};
 use super::header::{self, Framing};
+use super::mp4::Trim;
 use super::{AudioBlock, AudioError, Container};
 
 /// Frames per block handed out by [`AudioReader::next_block`] unless told otherwise (≈ 85 ms at 48 kHz).
@@ -80,6 +81,38 @@ pub struct StreamInfo {
     /// The channels' layout as a WAVE_FORMAT_EXTENSIBLE mask (bit 0 front left … 9/10 side
     /// left/right), when the file says and it names as many channels as there are.
     pub channel_mask: Option<u32>,
+}
+
+impl StreamInfo {
+    /// What symphonia's track declares: its codec parameters `params` in a `container` file,
+    /// decoded by `decoder` (codec `codec`) at `sample_rate` with `channels` channels, and its
+    /// length and start as the container says (`extent`).
+    fn of_symphonia(
+        container: Container,
+        codec: String,
+        params: &CodecParameters,
+        decoder: &dyn Decoder,
+        sample_rate: u32,
+        channels: usize,
+        extent: &Extent,
+    ) -> Self {
+        Self {
+            channel_mask: params
+                .channels
+                .or(decoder.codec_params().channels)
+                .map(|c| c.bits())
+                .filter(|&m| super::layout::fits(m, channels)),
+            container,
+            format_name: container.name().to_string(),
+            codec,
+            sample_rate,
+            channels,
+            bits_per_sample: params.bits_per_sample.or(params.bits_per_coded_sample),
+            declared_frames: extent.declared_frames(),
+            start_s: extent.trim.map_or(0.0, |t| t.start_s),
+            decoded_by: DecodedBy::Symphonia,
+        }
+    }
 }
 
 /// Streaming decoder for one file: yields planar `f32` blocks of a fixed size until the stream ends.
@@ -245,40 +278,16 @@ impl AudioReader {
         Ok(reader)
     }
 
+    /// The reader on symphonia's decode of audio track `audio_track` (see
+    /// [`AudioReader::open_track`]), after roomtone's own header checks.
     fn open_symphonia(
         path: &Path,
         block_frames: usize,
         audio_track: usize,
     ) -> Result<Self, AudioError> {
         let (file, container, framing) = open_checked(path)?;
-        let format = probe(path, file, container)?;
-        let audio: Vec<_> = format
-            .tracks()
-            .iter()
-            .filter(|t| t.codec_params.codec != CODEC_TYPE_NULL)
-            .collect();
-        // Without a choice, the first track that declares a rate (a track that does not is a
-        // codec symphonia knows but cannot describe, e.g. a timecode track read as audio).
-        let track = if audio_track == 0 {
-            audio
-                .iter()
-                .find(|t| t.codec_params.sample_rate.is_some())
-                .or(audio.first())
-        } else {
-            audio.get(audio_track)
-        }
-        .ok_or_else(|| match audio.len() {
-            0 => AudioError::NoAudioTrack {
-                path: path.to_path_buf(),
-                container: container.name().to_string(),
-            },
-            n => AudioError::InvalidStream {
-                path: path.to_path_buf(),
-                reason: format!(
-                    "there is no audio track {audio_track}: the file has {n} (numbered from 0)"
-                ),
-            },
-        })?;
+        let mut format = probe(path, file, container)?;
+        let track = choose_track(format.tracks(), path, container, audio_track)?;
         let mut params = track.codec_params.clone();
         let track_id = track.id;
         // symphonia numbers MP4 tracks in the order of their `trak` boxes, as `mp4::Movie` does.
@@ -286,7 +295,7 @@ impl AudioReader {
         if movie.is_some_and(|m| m.big_endian_pcm(track_id as usize)) {
             params.codec = big_endian(params.codec);
         }
-        let (decoder, codec) = make_decoder(path, &params)?;
+        let (mut decoder, codec) = make_decoder(path, &params)?;
         let invalid = |reason: &str| AudioError::InvalidStream {
             path: path.to_path_buf(),
             reason: reason.to_string(),
@@ -297,73 +306,27 @@ impl AudioReader {
         let declared_channels = params.channels.map_or(1, |c| c.count() as u64);
         header::check_limits(u64::from(sample_rate), declared_channels.max(1))
             .map_err(|r| invalid(&r))?;
-        // An MP4/MOV track's length is what its sample table holds (`mdhd` may say otherwise).
-        let stts = movie.and_then(|m| m.tracks.get(track_id as usize)?.stts_duration);
-        let trim =
-            movie.and_then(|m| m.trim(track_id as usize, sample_rate, stts.or(params.n_frames)));
-        let media_frames = movie
-            .and_then(|m| m.media_frames(track_id as usize, sample_rate))
-            .or(params.n_frames);
-        let mut decoder = decoder;
-        let mut format = format;
-        let mut pending: Vec<Vec<f32>> = Vec::new();
-        let mut convert = None;
-        let mut decoded_frames = 0u64;
-        let channels = match params
-            .channels
-            .or(decoder.codec_params().channels)
-            .map(|c| c.count())
-        {
-            Some(n) => n,
-            // Some containers (AAC in MP4) only say once the first packet is decoded.
-            None => {
-                let n = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    first_packet(
-                        format.as_mut(),
-                        decoder.as_mut(),
-                        track_id,
-                        &mut convert,
-                        &mut pending,
-                    )
-                }))
-                .unwrap_or_else(|panic| {
-                    Err(format!(
-                        "the first packet cannot be read ({})",
-                        crate::guard::panic_message(panic.as_ref())
-                    ))
-                })
-                .map_err(|reason| invalid(&reason))?;
-                decoded_frames = pending.first().map_or(0, Vec::len) as u64;
-                n
-            }
-        };
+        let extent = Extent::of(&framing, track_id, &params, sample_rate);
+        let primed = Primed::decode(format.as_mut(), decoder.as_mut(), track_id, &params)
+            .map_err(|reason| invalid(&reason))?;
+        let channels = primed.channels;
         header::check_limits(u64::from(sample_rate), channels as u64).map_err(|r| invalid(&r))?;
-        if pending.is_empty() {
-            pending = vec![Vec::new(); channels];
-        }
-        // PCM and FLAC declare their exact length; lossy codecs' declared lengths are estimates.
-        let exact_length = codec.starts_with("pcm") || codec == "flac";
-        let channel_mask = params
-            .channels
-            .or(decoder.codec_params().channels)
-            .map(|c| c.bits())
-            .filter(|&m| super::layout::fits(m, channels));
-        let info = StreamInfo {
-            channel_mask,
+        let info = StreamInfo::of_symphonia(
             container,
-            format_name: container.name().to_string(),
             codec,
+            &params,
+            decoder.as_ref(),
             sample_rate,
             channels,
-            bits_per_sample: params.bits_per_sample.or(params.bits_per_coded_sample),
-            declared_frames: match trim {
-                Some(t) => t
-                    .frames
-                    .or(media_frames.map(|n| n.saturating_sub(t.skip_frames))),
-                None => framing.frames.or(media_frames),
-            },
-            start_s: trim.map_or(0.0, |t| t.start_s),
-            decoded_by: DecodedBy::Symphonia,
+            &extent,
+        );
+        // PCM and FLAC declare their exact length; lossy codecs' declared lengths are estimates.
+        let exact_length = info.codec.starts_with("pcm") || info.codec == "flac";
+        let decoded_frames = primed.pending.first().map_or(0, Vec::len) as u64;
+        let pending = if primed.pending.is_empty() {
+            vec![Vec::new(); channels]
+        } else {
+            primed.pending
         };
         let mut reader = Self {
             path: path.to_path_buf(),
@@ -371,7 +334,7 @@ impl AudioReader {
                 format,
                 decoder,
                 track_id,
-                convert,
+                convert: primed.convert,
             },
             info,
             block_frames: block_frames.max(1),
@@ -381,11 +344,11 @@ impl AudioReader {
             skipped_packets: 0,
             exact_length,
             ended: false,
-            frame_limit: trim.and_then(|t| t.frames).or(framing.frames),
-            skip_frames: trim.map_or(0, |t| t.skip_frames),
+            frame_limit: extent.frame_limit(),
+            skip_frames: extent.trim.map_or(0, |t| t.skip_frames),
             damaged: None,
         };
-        // The first packet (decoded above to learn the channel count) gets the same checks.
+        // The first packet (decoded to learn the channel count) gets the same checks.
         reader.after_append(0)?;
         Ok(reader)
     }
@@ -636,6 +599,139 @@ impl AudioReader {
             });
         }
         Ok(())
+    }
+}
+
+/// The track to decode among `tracks` (those of a `container` file at `path`): audio track
+/// `audio_track`, counted over the tracks with a codec; or, without a choice (0), the first that
+/// declares a rate. The error says why there is none.
+fn choose_track<'a>(
+    tracks: &'a [Track],
+    path: &Path,
+    container: Container,
+    audio_track: usize,
+) -> Result<&'a Track, AudioError> {
+    let audio: Vec<_> = tracks
+        .iter()
+        .filter(|t| t.codec_params.codec != CODEC_TYPE_NULL)
+        .collect();
+    // Without a choice, the first track that declares a rate (a track that does not is a
+    // codec symphonia knows but cannot describe, e.g. a timecode track read as audio).
+    let track = if audio_track == 0 {
+        audio
+            .iter()
+            .find(|t| t.codec_params.sample_rate.is_some())
+            .or(audio.first())
+    } else {
+        audio.get(audio_track)
+    };
+    track.copied().ok_or_else(|| match audio.len() {
+        0 => AudioError::NoAudioTrack {
+            path: path.to_path_buf(),
+            container: container.name().to_string(),
+        },
+        n => AudioError::InvalidStream {
+            path: path.to_path_buf(),
+            reason: format!(
+                "there is no audio track {audio_track}: the file has {n} (numbered from 0)"
+            ),
+        },
+    })
+}
+
+/// Where a symphonia track's audio starts and how long it is, as its container says.
+struct Extent {
+    /// The part of the decoded media an MP4/MOV edit list (or iTunes gapless info) plays.
+    trim: Option<Trim>,
+    /// The exact length the header parser found (AIFF, streamed WAV).
+    framing_frames: Option<u64>,
+    /// The media's length: an MP4/MOV track's sample table, else what symphonia read.
+    media_frames: Option<u64>,
+}
+
+impl Extent {
+    /// The extent of track `track_id` (with `params`, at `sample_rate`) in a file framed as
+    /// `framing`.
+    fn of(framing: &Framing, track_id: u32, params: &CodecParameters, sample_rate: u32) -> Self {
+        let movie = framing.mp4.as_ref();
+        let index = track_id as usize;
+        // An MP4/MOV track's length is what its sample table holds (`mdhd` may say otherwise).
+        let stts = movie.and_then(|m| m.tracks.get(index)?.stts_duration);
+        Self {
+            trim: movie.and_then(|m| m.trim(index, sample_rate, stts.or(params.n_frames))),
+            framing_frames: framing.frames,
+            media_frames: movie
+                .and_then(|m| m.media_frames(index, sample_rate))
+                .or(params.n_frames),
+        }
+    }
+
+    /// The stream's length in frames as declared ([`StreamInfo::declared_frames`]).
+    fn declared_frames(&self) -> Option<u64> {
+        match self.trim {
+            Some(t) => t
+                .frames
+                .or(self.media_frames.map(|n| n.saturating_sub(t.skip_frames))),
+            None => self.framing_frames.or(self.media_frames),
+        }
+    }
+
+    /// The exact length the decode is cut to, when known better than symphonia knows it.
+    fn frame_limit(&self) -> Option<u64> {
+        self.trim.and_then(|t| t.frames).or(self.framing_frames)
+    }
+}
+
+/// What is decoded before the reader exists: a stream whose container and decoder do not declare
+/// its channel count has its first packet decoded to learn it.
+struct Primed {
+    /// The stream's channel count.
+    channels: usize,
+    /// The first packet's samples, planar (empty when none was decoded).
+    pending: Vec<Vec<f32>>,
+    /// The conversion buffer the first packet went through.
+    convert: Option<AudioBuffer<f32>>,
+}
+
+impl Primed {
+    /// The channel count `params` or `decoder` declare; else (AAC in MP4) the first packet of
+    /// `track_id`'s, with its samples. A panic inside symphonia is an `Err` like any other reason.
+    fn decode(
+        format: &mut dyn FormatReader,
+        decoder: &mut dyn Decoder,
+        track_id: u32,
+        params: &CodecParameters,
+    ) -> Result<Self, String> {
+        let mut primed = Self {
+            channels: 0,
+            pending: Vec::new(),
+            convert: None,
+        };
+        let declared = params
+            .channels
+            .or(decoder.codec_params().channels)
+            .map(|c| c.count());
+        if let Some(n) = declared {
+            primed.channels = n;
+            return Ok(primed);
+        }
+        // Some containers (AAC in MP4) only say once the first packet is decoded.
+        primed.channels = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            first_packet(
+                format,
+                decoder,
+                track_id,
+                &mut primed.convert,
+                &mut primed.pending,
+            )
+        }))
+        .unwrap_or_else(|panic| {
+            Err(format!(
+                "the first packet cannot be read ({})",
+                crate::guard::panic_message(panic.as_ref())
+            ))
+        })?;
+        Ok(primed)
     }
 }
 
