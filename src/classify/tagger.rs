@@ -218,16 +218,11 @@ impl TagWorker<'_> {
         mut observe: impl FnMut(&PatchAnalysis),
     ) -> Result<TagResult, TagError> {
         let tagger = self.tagger;
-        let tax = &tagger.taxonomy;
         let head = match self.config.ambience_model {
             AmbienceModel::Head => tagger.head.as_ref(),
             AmbienceModel::Mapping => None,
         };
-        let mut rows: Vec<PatchRow> = Vec::new();
-        let mut class_sum = vec![0.0f64; tagger.model.class_names().len()];
-        let mut mapping = Vec::new();
-        let mut head_out = Vec::new();
-        let speech_label = tax.labels.iter().position(|l| l.kind == LabelKind::Speech);
+        let mut patches = Patches::new(&tagger.taxonomy, head, tagger.model.class_names().len());
         let gate = self.config.speech_regions.and_then(|r| r.gate);
         let dialogue = self
             .vad
@@ -243,23 +238,7 @@ impl TagWorker<'_> {
             path,
             |p: &PatchAnalysis| {
                 observe(p);
-                tax.patch_scores(&p.scores, &mut mapping);
-                if let Some(d) = &dialogue {
-                    let speech = speech_label.map_or(1.0, |i| mapping[i]);
-                    d.borrow_mut().patch(p.start_s, p.end_s, speech);
-                }
-                if let Some(h) = head {
-                    h.predict(&p.embedding, &p.signal, &mut head_out);
-                }
-                for (s, &v) in class_sum.iter_mut().zip(&p.scores) {
-                    *s += f64::from(v);
-                }
-                rows.push(PatchRow {
-                    start_s: p.start_s,
-                    level_db: p.signal[0],
-                    mapping: mapping.clone(),
-                    head: head_out.clone(),
-                });
+                patches.push(p, dialogue.as_ref());
             },
             on_samples,
         );
@@ -274,11 +253,93 @@ impl TagWorker<'_> {
             ),
             _ => Vec::new(),
         };
-        let n = rows.len().max(1);
+        let calls = patches.decide(summary.duration_s, self.config.min_segment_s);
+        Ok(TagResult {
+            path: path.display().to_string(),
+            duration_s: summary.duration_s,
+            ambience: calls.ambience,
+            labels: calls.labels,
+            speech: calls.speech,
+            segments: calls.segments,
+            speech_segments,
+            audioset_top: patches.audioset_top(tagger.model.class_names()),
+            warnings: summary.warnings,
+        })
+    }
+}
 
-        let candidates = candidates(head, tax, &rows);
+/// What a file's patches leave for the clip decisions, taken in one patch at a time.
+struct Patches<'a> {
+    tax: &'a Taxonomy,
+    /// The trained head, when it chooses the ambience.
+    head: Option<&'a Head>,
+    /// The taxonomy's speech label, whose score goes to the dialogue regions.
+    speech_label: Option<usize>,
+    rows: Vec<PatchRow>,
+    /// The AudioSet scores summed over the patches.
+    class_sum: Vec<f64>,
+    /// One patch's mapping scores.
+    mapping: Vec<f32>,
+    /// One patch's head scores.
+    head_out: Vec<f32>,
+}
+
+/// What is decided for a whole clip.
+struct ClipCalls {
+    /// Every label at or above its threshold, best first.
+    labels: Vec<LabelScore>,
+    /// The ambience label (or `silence` / `other`).
+    ambience: String,
+    /// Whether a speech label is among `labels`.
+    speech: bool,
+    /// The timeline.
+    segments: Vec<Segment>,
+}
+
+impl<'a> Patches<'a> {
+    /// None yet, for `classes` AudioSet classes.
+    fn new(tax: &'a Taxonomy, head: Option<&'a Head>, classes: usize) -> Self {
+        Self {
+            tax,
+            head,
+            speech_label: tax.labels.iter().position(|l| l.kind == LabelKind::Speech),
+            rows: Vec::new(),
+            class_sum: vec![0.0f64; classes],
+            mapping: Vec::new(),
+            head_out: Vec::new(),
+        }
+    }
+
+    /// Takes in patch `p`, and gives its speech score to `dialogue` (the voice-activity model,
+    /// when dialogue regions are wanted).
+    fn push(&mut self, p: &PatchAnalysis, dialogue: Option<&RefCell<GatedVad<'_>>>) {
+        self.tax.patch_scores(&p.scores, &mut self.mapping);
+        if let Some(d) = dialogue {
+            let speech = self.speech_label.map_or(1.0, |i| self.mapping[i]);
+            d.borrow_mut().patch(p.start_s, p.end_s, speech);
+        }
+        if let Some(h) = self.head {
+            h.predict(&p.embedding, &p.signal, &mut self.head_out);
+        }
+        for (s, &v) in self.class_sum.iter_mut().zip(&p.scores) {
+            *s += f64::from(v);
+        }
+        self.rows.push(PatchRow {
+            start_s: p.start_s,
+            level_db: p.signal[0],
+            mapping: self.mapping.clone(),
+            head: self.head_out.clone(),
+        });
+    }
+
+    /// The clip's labels, ambience, speech and timeline, for a clip of `duration_s` seconds
+    /// whose timeline segments are at least `min_segment_s` long.
+    fn decide(&self, duration_s: f64, min_segment_s: f64) -> ClipCalls {
+        let (tax, rows) = (self.tax, &self.rows);
+        let n = rows.len().max(1);
+        let candidates = candidates(self.head, tax, rows);
         // Shorter than one analysis window (25 ms), a clip holds nothing that can be heard.
-        let too_short = summary.duration_s < MIN_AUDIBLE_S;
+        let too_short = duration_s < MIN_AUDIBLE_S;
         let silent: Vec<bool> = rows
             .iter()
             .map(|r| too_short || r.level_db < tax.silence_dbfs)
@@ -289,9 +350,9 @@ impl TagWorker<'_> {
             silent.iter().filter(|&&s| s).count() as f32 / n as f32
         };
 
-        let mut labels = clip_labels(tax, &rows, &candidates, &silent, silence_score);
-        let accept = head.map_or(0.5, |h| h.accept_fraction);
-        let ambience_label = clip_ambience(
+        let mut labels = clip_labels(tax, rows, &candidates, &silent, silence_score);
+        let accept = self.head.map_or(0.5, |h| h.accept_fraction);
+        let ambience = clip_ambience(
             tax,
             &candidates,
             &silent,
@@ -299,54 +360,41 @@ impl TagWorker<'_> {
             accept,
             &mut labels,
         );
-        let speech_present = labels.iter().any(|l| {
+        let speech = labels.iter().any(|l| {
             tax.index(&l.label)
                 .is_some_and(|i| tax.labels[i].kind == LabelKind::Speech)
         });
 
         let starts: Vec<f64> = rows.iter().map(|r| r.start_s).collect();
-        let segments = timeline(
-            &starts,
-            &candidates,
-            &silent,
-            summary.duration_s,
-            self.config.min_segment_s,
-        )
-        .into_iter()
-        .map(|(call, start_s, end_s, score)| Segment {
-            start_s,
-            end_s,
-            label: match call {
-                Call::Silence => "silence".to_string(),
-                Call::Other => "other".to_string(),
-                Call::Ambience(i) => tax.labels[i].name.clone(),
-            },
-            score,
-        })
-        .collect();
-
-        let mut top: Vec<(usize, f64)> = class_sum.iter().copied().enumerate().collect();
-        top.sort_by(|a, b| b.1.total_cmp(&a.1));
-        let audioset_top = top
-            .iter()
-            .take(5)
-            .map(|&(i, s)| ClassScore {
-                class: tagger.model.class_names()[i].clone(),
-                score: (s / n as f64) as f32,
+        let segments = timeline(&starts, &candidates, &silent, duration_s, min_segment_s)
+            .into_iter()
+            .map(|(call, start_s, end_s, score)| Segment {
+                start_s,
+                end_s,
+                label: call.name(tax),
+                score,
             })
             .collect();
-
-        Ok(TagResult {
-            path: path.display().to_string(),
-            duration_s: summary.duration_s,
-            ambience: ambience_label,
+        ClipCalls {
             labels,
-            speech: speech_present,
+            ambience,
+            speech,
             segments,
-            speech_segments,
-            audioset_top,
-            warnings: summary.warnings,
-        })
+        }
+    }
+
+    /// The five AudioSet classes (named by `class_names`) with the highest mean score.
+    fn audioset_top(&self, class_names: &[String]) -> Vec<ClassScore> {
+        let n = self.rows.len().max(1);
+        let mut top: Vec<(usize, f64)> = self.class_sum.iter().copied().enumerate().collect();
+        top.sort_by(|a, b| b.1.total_cmp(&a.1));
+        top.iter()
+            .take(5)
+            .map(|&(i, s)| ClassScore {
+                class: class_names[i].clone(),
+                score: (s / n as f64) as f32,
+            })
+            .collect()
     }
 }
 
@@ -523,6 +571,17 @@ enum Call {
     Other,
     /// This taxonomy label.
     Ambience(usize),
+}
+
+impl Call {
+    /// The segment label for this call: the ambience label's name, `silence` or `other`.
+    fn name(self, tax: &Taxonomy) -> String {
+        match self {
+            Call::Silence => "silence".to_string(),
+            Call::Other => "other".to_string(),
+            Call::Ambience(i) => tax.labels[i].name.clone(),
+        }
+    }
 }
 
 /// Patches `first..=last`, all with the same call.
