@@ -567,62 +567,92 @@ pub(crate) fn write_outputs(
     entries: impl Iterator<Item = Result<Entry, BatchError>>,
     mut each: impl FnMut(&Entry),
 ) -> Result<Written, BatchError> {
-    let pages_dir = dir.join(PAGES_DIR);
-    std::fs::create_dir_all(&pages_dir).map_err(io_err(&pages_dir))?;
-    let mut jsonl = Staged::new(dir.join(LABELS_JSONL))?;
-    let mut csv = Staged::new(dir.join(LABELS_CSV))?;
-    let mut thumbs = Staged::new(dir.join(SPECTROGRAMS_JSONL))?;
-    csv.write(format!("{LABELS_CSV_HEADER}\n").as_bytes())?;
-    let mut report = BatchReport::new(&format!("roomtone batch report: {}", dir.display()), dir);
-    let mut pages: Vec<(tempfile::NamedTempFile, PathBuf)> = Vec::new();
-    // The page a write failed on, for the error.
-    let failed_at = std::cell::Cell::new(None);
-    let mut write_page = |name: &str, text: &str| -> std::io::Result<()> {
-        let path = dir.join(name);
-        let tmp = crate::audio::temp_file_beside(&path)
-            .and_then(|mut t| t.write_all(text.as_bytes()).map(|()| t))
-            .inspect_err(|_| failed_at.set(Some(path.clone())))?;
-        pages.push((tmp, path));
-        Ok(())
-    };
-    let report_error = |source| BatchError::Io {
-        path: failed_at.take().unwrap_or_else(|| dir.join(REPORT_HTML)),
-        source,
-    };
-    let mut written = Written::default();
-    let mut last: Option<String> = None;
-    let mut line = Vec::with_capacity(4096);
+    let mut writer = Writer::new(dir)?;
     for entry in entries {
         let e = entry?;
+        writer.push(&e)?;
+        each(&e);
+    }
+    writer.finish()
+}
+
+/// The outputs [`write_outputs`] is writing into `dir`: the staged data files, the report and its
+/// pages, and what has been written so far.
+struct Writer<'d> {
+    dir: &'d Path,
+    jsonl: Staged,
+    csv: Staged,
+    thumbs: Staged,
+    report: BatchReport,
+    pages: StagedPages<'d>,
+    written: Written,
+    /// The last entry's path (each must come after it).
+    last: Option<String>,
+    /// One JSON line, its allocation reused.
+    line: Vec<u8>,
+}
+
+impl<'d> Writer<'d> {
+    /// Makes `dir`'s pages folder and starts every output (the CSV with its header).
+    fn new(dir: &'d Path) -> Result<Self, BatchError> {
+        let pages_dir = dir.join(PAGES_DIR);
+        std::fs::create_dir_all(&pages_dir).map_err(io_err(&pages_dir))?;
+        let jsonl = Staged::new(dir.join(LABELS_JSONL))?;
+        let mut csv = Staged::new(dir.join(LABELS_CSV))?;
+        let thumbs = Staged::new(dir.join(SPECTROGRAMS_JSONL))?;
+        csv.write(format!("{LABELS_CSV_HEADER}\n").as_bytes())?;
+        let report = BatchReport::new(&format!("roomtone batch report: {}", dir.display()), dir);
+        Ok(Self {
+            dir,
+            jsonl,
+            csv,
+            thumbs,
+            report,
+            pages: StagedPages {
+                dir,
+                pages: Vec::new(),
+                failed_at: None,
+            },
+            written: Written::default(),
+            last: None,
+            line: Vec::with_capacity(4096),
+        })
+    }
+
+    /// Writes entry `e` into every output; an entry not after the last one in path order is an
+    /// error.
+    fn push(&mut self, e: &Entry) -> Result<(), BatchError> {
+        let dir = self.dir;
         let path = e.record.path();
-        if last.as_deref().is_some_and(|l| l >= path) {
+        if self.last.as_deref().is_some_and(|l| l >= path) {
             return Err(BatchError::Parse {
                 path: dir.join(LABELS_JSONL),
-                line: written.records + 1,
+                line: self.written.records + 1,
                 message: unsorted(path),
             });
         }
-        written.records += 1;
-        written.failed += usize::from(!e.record.is_ok());
+        self.written.records += 1;
+        self.written.failed += usize::from(!e.record.is_ok());
+        let line = &mut self.line;
         line.clear();
-        serde_json::to_writer(&mut line, &e.record).map_err(|err| BatchError::Parse {
+        serde_json::to_writer(&mut *line, &e.record).map_err(|err| BatchError::Parse {
             path: dir.join(LABELS_JSONL),
-            line: written.records,
+            line: self.written.records,
             message: err.to_string(),
         })?;
         line.push(b'\n');
-        jsonl.write(&line)?;
+        self.jsonl.write(line)?;
         let row = format!(
             "{},{},{}\n",
             tag_csv_row(&e.record.record),
             e.record.size_bytes,
             e.record.mtime_ns
         );
-        csv.write(row.as_bytes())?;
+        self.csv.write(row.as_bytes())?;
         if let Some(png) = &e.spectrogram {
             line.clear();
             serde_json::to_writer(
-                &mut line,
+                &mut *line,
                 &SpectrogramLine {
                     path: path.to_string(),
                     png: png.clone(),
@@ -630,26 +660,85 @@ pub(crate) fn write_outputs(
             )
             .unwrap_or_default();
             line.push(b'\n');
-            thumbs.write(&line)?;
+            self.thumbs.write(line)?;
         }
         let row = ReportRow {
             record: &e.record.record,
             spectrogram_png_base64: e.spectrogram.as_deref(),
         };
-        report.push(row, &mut write_page).map_err(report_error)?;
-        each(&e);
-        last = Some(path.to_string());
+        let pages = &mut self.pages;
+        self.report
+            .push(row, &mut |name: &str, text: &str| pages.write(name, text))
+            .map_err(|source| pages.error(source))?;
+        self.last = Some(path.to_string());
+        Ok(())
     }
-    let names = report.finish(&mut write_page).map_err(report_error)?;
-    // All complete: into place, the data first, report.html last.
-    for staged in [jsonl, csv, thumbs] {
-        let (tmp, target) = staged.finish()?;
-        tmp.persist(&target).map_err(|e| io_err(&target)(e.error))?;
+
+    /// Completes the report, then renames every output into place (the data first, `report.html`
+    /// last) and removes the pages of an earlier, longer run.
+    fn finish(self) -> Result<Written, BatchError> {
+        let Self {
+            dir,
+            jsonl,
+            csv,
+            thumbs,
+            report,
+            mut pages,
+            written,
+            ..
+        } = self;
+        let names = report
+            .finish(|name: &str, text: &str| pages.write(name, text))
+            .map_err(|source| pages.error(source))?;
+        // All complete: into place, the data first, report.html last.
+        for staged in [jsonl, csv, thumbs] {
+            let (tmp, target) = staged.finish()?;
+            tmp.persist(&target).map_err(|e| io_err(&target)(e.error))?;
+        }
+        for (tmp, target) in pages.pages {
+            tmp.persist(&target).map_err(|e| io_err(&target)(e.error))?;
+        }
+        remove_old_pages(dir, &names)?;
+        Ok(written)
     }
-    for (tmp, target) in pages {
-        tmp.persist(&target).map_err(|e| io_err(&target)(e.error))?;
+}
+
+/// The report's files, each written whole to a temporary file beside its place in `dir`.
+struct StagedPages<'d> {
+    dir: &'d Path,
+    /// Each written file and where it goes.
+    pages: Vec<(tempfile::NamedTempFile, PathBuf)>,
+    /// The file a write failed on, for the error.
+    failed_at: Option<PathBuf>,
+}
+
+impl StagedPages<'_> {
+    /// Writes `text` as the report's file `name` (relative to `dir`).
+    fn write(&mut self, name: &str, text: &str) -> std::io::Result<()> {
+        let path = self.dir.join(name);
+        let tmp = crate::audio::temp_file_beside(&path)
+            .and_then(|mut t| t.write_all(text.as_bytes()).map(|()| t))
+            .inspect_err(|_| self.failed_at = Some(path.clone()))?;
+        self.pages.push((tmp, path));
+        Ok(())
     }
-    // Pages of an earlier, longer run are not left behind.
+
+    /// The report's error `source`, at the file a write failed on (else at `report.html`).
+    fn error(&mut self, source: std::io::Error) -> BatchError {
+        BatchError::Io {
+            path: self
+                .failed_at
+                .take()
+                .unwrap_or_else(|| self.dir.join(REPORT_HTML)),
+            source,
+        }
+    }
+}
+
+/// Removes the pages in `dir`'s pages folder that are not among the report's files `names` (those
+/// of an earlier, longer run).
+fn remove_old_pages(dir: &Path, names: &[String]) -> Result<(), BatchError> {
+    let pages_dir = dir.join(PAGES_DIR);
     let keep: std::collections::HashSet<PathBuf> = names.iter().map(|n| dir.join(n)).collect();
     for entry in std::fs::read_dir(&pages_dir)
         .map_err(io_err(&pages_dir))?
@@ -664,7 +753,7 @@ pub(crate) fn write_outputs(
             std::fs::remove_file(&path).map_err(io_err(&path))?;
         }
     }
-    Ok(written)
+    Ok(())
 }
 
 /// A k-way merge of the folders' streams (each in path order) into one; the same path in two
