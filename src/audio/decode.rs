@@ -9,7 +9,7 @@ use symphonia::core::codecs::{
     CodecParameters, CodecType, Decoder, DecoderOptions, CODEC_TYPE_NULL,
 };
 use symphonia::core::errors::Error as SymError;
-use symphonia::core::formats::{FormatOptions, FormatReader, Track};
+use symphonia::core::formats::{FormatOptions, FormatReader, Packet, Track};
 use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
@@ -136,6 +136,26 @@ pub struct AudioReader {
     /// Decoded frames still to drop before the stream starts (the priming an MP4 edit list skips).
     skip_frames: u64,
     damaged: Option<DamagedSamples>,
+}
+
+/// What the container gives next.
+enum Next {
+    /// A packet of the track being read.
+    Ours(Packet),
+    /// A packet of another track (or nothing to read).
+    Other,
+    /// The end of the stream.
+    End,
+}
+
+/// What decoding one packet gives.
+enum Decoded {
+    /// This many frames, appended to the pending samples.
+    Frames(usize),
+    /// Nothing (a damaged packet, skipped).
+    Nothing,
+    /// The end of the stream.
+    End,
 }
 
 /// Where the samples come from.
@@ -418,11 +438,30 @@ impl AudioReader {
         if matches!(self.backend, Backend::Ffmpeg(_)) {
             return self.ffmpeg_packet();
         }
+        let packet = match self.next_packet()? {
+            Next::Ours(packet) => packet,
+            Next::Other => return Ok(()),
+            Next::End => return self.finish(),
+        };
+        let before = self.pending[0].len();
+        match self.decode_into_pending(packet)? {
+            Decoded::Frames(frames) => {
+                self.decoded_frames += frames as u64;
+                self.after_append(before)
+            }
+            Decoded::Nothing => Ok(()),
+            Decoded::End => self.finish(),
+        }
+    }
+
+    /// The container's next packet (symphonia's reader); a panic inside the reader is the file's
+    /// error.
+    fn next_packet(&mut self) -> Result<Next, AudioError> {
         let Backend::Symphonia {
             format, track_id, ..
         } = &mut self.backend
         else {
-            return Ok(());
+            return Ok(Next::Other);
         };
         let track_id = *track_id;
         let format: &mut dyn FormatReader = format.as_mut();
@@ -437,29 +476,30 @@ impl AudioReader {
                 crate::guard::panic_message(panic.as_ref())
             ),
         })?;
-        let packet = match next {
-            Ok(p) => p,
+        match next {
+            Ok(p) if p.track_id() != track_id => Ok(Next::Other),
+            Ok(p) => Ok(Next::Ours(p)),
             Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                return self.finish();
+                Ok(Next::End)
             }
-            Err(SymError::ResetRequired) => return self.finish(),
-            Err(e) => {
-                return Err(AudioError::Corrupt {
-                    path: self.path.clone(),
-                    at_s: self.at_s(),
-                    reason: describe(&e),
-                })
-            }
-        };
-        if packet.track_id() != track_id {
-            return Ok(());
+            Err(SymError::ResetRequired) => Ok(Next::End),
+            Err(e) => Err(AudioError::Corrupt {
+                path: self.path.clone(),
+                at_s: self.at_s(),
+                reason: describe(&e),
+            }),
         }
-        let before = self.pending[0].len();
+    }
+
+    /// Decodes `packet` (symphonia's decoder) and appends its samples to `pending`. A damaged
+    /// packet is skipped (up to [`MAX_SKIPPED_PACKETS`]: one more is the file's error); a panic
+    /// inside the decoder is the file's error.
+    fn decode_into_pending(&mut self, packet: Packet) -> Result<Decoded, AudioError> {
         let Backend::Symphonia {
             decoder, convert, ..
         } = &mut self.backend
         else {
-            return Ok(());
+            return Ok(Decoded::Nothing);
         };
         let decoder: &mut dyn Decoder = decoder.as_mut();
         let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(once(move || {
@@ -484,10 +524,10 @@ impl AudioReader {
                         reason: format!("{reason} ({} damaged packets)", self.skipped_packets),
                     });
                 }
-                return Ok(());
+                return Ok(Decoded::Nothing);
             }
             Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                return self.finish();
+                return Ok(Decoded::End);
             }
             Err(e) => {
                 return Err(AudioError::Corrupt {
@@ -506,8 +546,7 @@ impl AudioReader {
                     self.info.channels
                 ),
             })?;
-        self.decoded_frames += frames as u64;
-        self.after_append(before)
+        Ok(Decoded::Frames(frames))
     }
 
     /// Reads the next frames ffmpeg has decoded into `pending`, or marks the end of the stream.
