@@ -368,12 +368,7 @@ impl<'a> Patches<'a> {
         let starts: Vec<f64> = rows.iter().map(|r| r.start_s).collect();
         let segments = timeline(&starts, &candidates, &silent, duration_s, min_segment_s)
             .into_iter()
-            .map(|(call, start_s, end_s, score)| Segment {
-                start_s,
-                end_s,
-                label: call.name(tax),
-                score,
-            })
+            .map(|span| span.segment(tax))
             .collect();
         ClipCalls {
             labels,
@@ -584,6 +579,28 @@ impl Call {
     }
 }
 
+/// One stretch of the timeline: its call, where it starts and ends in seconds, and the call's mean
+/// score over its patches.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Span {
+    call: Call,
+    start_s: f64,
+    end_s: f64,
+    score: f32,
+}
+
+impl Span {
+    /// The timeline segment a user reads, labelled by the taxonomy `tax`.
+    fn segment(self, tax: &Taxonomy) -> Segment {
+        Segment {
+            start_s: self.start_s,
+            end_s: self.end_s,
+            label: self.call.name(tax),
+            score: self.score,
+        }
+    }
+}
+
 /// Patches `first..=last`, all with the same call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Run {
@@ -597,14 +614,15 @@ struct Run {
 const HYSTERESIS: f32 = 0.1;
 
 /// The timeline: per-patch calls with hysteresis, runs shorter than `min_segment_s` merged into a
-/// neighbour, each as `(call, start_s, end_s, mean score)`. `starts` are the patches' start times.
+/// neighbour, each a [`Span`] (its call, start, end and mean score). `starts` are the patches'
+/// start times.
 fn timeline(
     starts: &[f64],
     candidates: &[Candidate],
     silent: &[bool],
     duration_s: f64,
     min_segment_s: f64,
-) -> Vec<(Call, f64, f64, f32)> {
+) -> Vec<Span> {
     if starts.is_empty() {
         return Vec::new();
     }
@@ -623,12 +641,12 @@ fn timeline(
         .map(|(j, run)| {
             let scores: Vec<f32> = (run.first..=run.last).map(|k| score(run.call, k)).collect();
             let start_s = if j == 0 { 0.0 } else { starts[run.first] };
-            (
-                run.call,
+            Span {
+                call: run.call,
                 start_s,
-                run_end(&runs, j, starts, duration_s),
-                mean(&scores),
-            )
+                end_s: run_end(&runs, j, starts, duration_s),
+                score: mean(&scores),
+            }
         })
         .collect()
 }
@@ -820,12 +838,15 @@ mod tests {
             3.2,
             1.0,
         );
-        let spans: Vec<(Call, f64, f64)> = segments.iter().map(|s| (s.0, s.1, s.2)).collect();
+        let spans: Vec<(Call, f64, f64)> = segments
+            .iter()
+            .map(|s| (s.call, s.start_s, s.end_s))
+            .collect();
         assert_eq!(
             spans,
             [(Call::Ambience(0), 0.0, 1.5), (Call::Silence, 1.5, 3.2)]
         );
-        assert!((segments[0].3 - 0.9).abs() < 1e-6 && segments[1].3 == 1.0);
+        assert!((segments[0].score - 0.9).abs() < 1e-6 && segments[1].score == 1.0);
         assert!(timeline(&[], &[], &[], 0.0, 1.0).is_empty());
     }
 }
