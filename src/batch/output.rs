@@ -251,12 +251,13 @@ impl Stamp {
             path: fields.path.into_owned(),
             size_bytes: fields.size_bytes,
             mtime_ns: fields.mtime_ns,
-            keepable: ok && memchr_str(line, b"\"speech_segments\":"),
+            keepable: ok && contains_bytes(line, b"\"speech_segments\":"),
         }
     }
 }
 
-fn memchr_str(hay: &[u8], needle: &[u8]) -> bool {
+/// Whether `needle` occurs in `hay` (a plain byte search).
+fn contains_bytes(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
 
