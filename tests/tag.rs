@@ -513,3 +513,35 @@ fn markers_go_to_stdout_a_file_or_one_file_per_clip_in_a_folder() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("mislabelled"));
 }
+
+/// The negatives of the issue that made the head a softmax with a "no ambience" label: dialogue
+/// in a quiet room has no ambience to name (the one-vs-rest head called such clips `wind`), and
+/// `speech` is among its labels exactly when the voice-activity model found dialogue regions.
+#[test]
+fn dialogue_in_a_quiet_room_has_no_ambience_and_speech_follows_the_dialogue_regions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (sr, speech) = common::read_wav(&common::data("clean_speech_16k.wav"));
+    // Three takes of a real voice with short pauses of faint room tone (-70 dBFS).
+    let mut room = Vec::new();
+    for take in 0..3u64 {
+        room.extend_from_slice(&speech);
+        room.extend(common::noise(sr as usize * 2 / 5, 0.000_3, 11 + take));
+    }
+    let quiet_room = dir.path().join("quiet_room.wav");
+    write_wav(&quiet_room, sr, &room);
+    let noise = dir.path().join("noise.wav");
+    write_wav(&noise, 16_000, &common::noise(16_000 * 4, 0.3, 3));
+    let records = tag_records(&[quiet_room.clone(), example(), noise]);
+    assert_eq!(records[0]["ambience"], "other", "{}", records[0]);
+    assert_eq!(records[0]["speech"], true, "{}", records[0]);
+    for r in &records {
+        let labelled = r["labels"]
+            .as_array()
+            .expect("labels")
+            .iter()
+            .any(|l| l["label"] == "speech");
+        let regions = !r["speech_segments"].as_array().expect("regions").is_empty();
+        assert_eq!(r["speech"], labelled, "{r}");
+        assert_eq!(labelled, regions, "{r}");
+    }
+}

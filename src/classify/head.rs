@@ -1,5 +1,8 @@
-//! The ambience classifier head: one-vs-rest logistic regression over YAMNet's embedding and the
-//! signal features, trained by scripts/train_tagger.py and stored in `models/tagging/ambience_head.json`.
+//! The ambience classifier head: logistic regression over YAMNet's embedding and the signal
+//! features, stored in `models/tagging/ambience_head.json`. Either one-vs-rest sigmoids fitted on
+//! patches (scripts/train_tagger.py, the first heads) or a softmax with a "no ambience" label,
+//! fitted on patches or on clips and chosen by leave-one-source-out cross-validation
+//! (scripts/loso_tagger.py).
 
 use std::path::Path;
 
@@ -43,6 +46,22 @@ pub struct Head {
     /// half; heads whose thresholds were chosen on held-out sources use 1).
     #[serde(default = "half")]
     pub accept_fraction: f32,
+    /// How a clip's ambience scores come from its patches.
+    #[serde(default)]
+    pub pooling: Pooling,
+}
+
+/// How a head's per-patch outputs become a clip's ambience scores.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pooling {
+    /// The mean of the patches' (smoothed) probabilities: heads fitted on patches.
+    #[default]
+    Patch,
+    /// The activation of the patches' mean scores (logits): heads fitted on clips, each the mean
+    /// of its patches' inputs. The head is linear, so this is the head applied to the clip's mean
+    /// input.
+    Clip,
 }
 
 fn half() -> f32 {
@@ -77,7 +96,7 @@ impl Head {
             .ne(SIGNAL_FEATURES.iter().copied())
         {
             return Err(bad(format!(
-                "trained with signal features {:?}, this build computes {SIGNAL_FEATURES:?}; retrain with scripts/train_tagger.py",
+                "trained with signal features {:?}, this build computes {SIGNAL_FEATURES:?}; retrain with scripts/loso_tagger.py --write",
                 head.signal_features
             )));
         }
@@ -105,8 +124,8 @@ impl Head {
         Ok(head)
     }
 
-    /// Probabilities per label for one patch.
-    pub(crate) fn predict(&self, embedding: &[f32], signal: &[f32], out: &mut Vec<f32>) {
+    /// Scores (logits, before the activation) per label for one patch.
+    pub(crate) fn logits(&self, embedding: &[f32], signal: &[f32], out: &mut Vec<f32>) {
         out.clear();
         out.extend_from_slice(&self.bias);
         for (i, &v) in embedding.iter().chain(signal).enumerate() {
@@ -115,6 +134,10 @@ impl Head {
                 *z += w[i] * s;
             }
         }
+    }
+
+    /// Turns scores (logits) into probabilities, in place.
+    pub(crate) fn activate(&self, out: &mut [f32]) {
         match self.activation {
             Activation::Sigmoid => out.iter_mut().for_each(|z| *z = 1.0 / (1.0 + (-*z).exp())),
             Activation::Softmax => {
@@ -130,6 +153,12 @@ impl Head {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Probabilities per label for one patch.
+    fn predict(head: &Head, embedding: &[f32], signal: &[f32], out: &mut Vec<f32>) {
+        head.logits(embedding, signal, out);
+        head.activate(out);
+    }
 
     fn head(activation: &str) -> Head {
         let n = 1 + SIGNAL_FEATURES.len();
@@ -161,7 +190,7 @@ mod tests {
         let signal = vec![0.0; SIGNAL_FEATURES.len()];
         let mut out = Vec::new();
         for x in [-3.0f32, 0.0, 2.5] {
-            head("softmax").predict(&[x], &signal, &mut out);
+            predict(&head("softmax"), &[x], &signal, &mut out);
             assert!((out.iter().sum::<f32>() - 1.0).abs() < 1e-6, "{out:?}");
             let z = [x, -x, 0.5];
             let e: Vec<f32> = z.iter().map(|v| v.exp()).collect();
@@ -169,7 +198,7 @@ mod tests {
             for (p, e) in out.iter().zip(&e) {
                 assert!((p - e / sum).abs() < 1e-6);
             }
-            head("sigmoid").predict(&[x], &signal, &mut out);
+            predict(&head("sigmoid"), &[x], &signal, &mut out);
             assert!((out[0] - 1.0 / (1.0 + (-x).exp())).abs() < 1e-6);
             assert!((out[2] - 1.0 / (1.0 + (-0.5f32).exp())).abs() < 1e-6);
         }

@@ -23,7 +23,7 @@ mod vad;
 mod yamnet;
 
 pub use analysis::{Analyser, FileSummary, PatchAnalysis};
-pub use head::{Activation, Head};
+pub use head::{Activation, Head, Pooling};
 pub use signal::SIGNAL_FEATURES;
 pub use tagger::{
     AmbienceModel, ClassScore, LabelScore, Segment, TagConfig, TagResult, TagWorker, Tagger,

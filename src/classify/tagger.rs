@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::analysis::{Analyser, PatchAnalysis};
-use super::head::Head;
+use super::head::{Head, Pooling};
 use super::taxonomy::{LabelKind, Taxonomy};
 use super::vad::{self, GatedVad, RegionParams, SpeechSegment, Vad, VadSession};
 use super::yamnet::Yamnet;
@@ -144,7 +144,12 @@ impl Tagger {
         let head_path = models_dir.join("tagging").join("ambience_head.json");
         let head = if head_path.exists() {
             let head = Head::load(&head_path)?;
-            for l in &head.labels {
+            // Every label is an ambience of the taxonomy, but the head's "no ambience".
+            for l in head
+                .labels
+                .iter()
+                .filter(|&l| head.abstain_label.as_ref() != Some(l))
+            {
                 if taxonomy
                     .index(l)
                     .is_none_or(|i| taxonomy.labels[i].kind != LabelKind::Ambience)
@@ -201,7 +206,10 @@ struct PatchRow {
     start_s: f64,
     level_db: f32,
     mapping: Vec<f32>,
+    /// The head's probabilities.
     head: Vec<f32>,
+    /// The head's logits, kept for a clip-pooled head (empty otherwise).
+    logits: Vec<f32>,
 }
 
 impl TagWorker<'_> {
@@ -253,7 +261,11 @@ impl TagWorker<'_> {
             ),
             _ => Vec::new(),
         };
-        let calls = patches.decide(summary.duration_s, self.config.min_segment_s);
+        let regions = self
+            .config
+            .speech_regions
+            .map(|_| speech_segments.as_slice());
+        let calls = patches.decide(summary.duration_s, self.config.min_segment_s, regions);
         Ok(TagResult {
             path: path.display().to_string(),
             duration_s: summary.duration_s,
@@ -318,8 +330,13 @@ impl<'a> Patches<'a> {
             let speech = self.speech_label.map_or(1.0, |i| self.mapping[i]);
             d.borrow_mut().patch(p.start_s, p.end_s, speech);
         }
+        let mut logits = Vec::new();
         if let Some(h) = self.head {
-            h.predict(&p.embedding, &p.signal, &mut self.head_out);
+            h.logits(&p.embedding, &p.signal, &mut self.head_out);
+            if h.pooling == Pooling::Clip {
+                logits.clone_from(&self.head_out);
+            }
+            h.activate(&mut self.head_out);
         }
         for (s, &v) in self.class_sum.iter_mut().zip(&p.scores) {
             *s += f64::from(v);
@@ -329,15 +346,21 @@ impl<'a> Patches<'a> {
             level_db: p.signal[0],
             mapping: self.mapping.clone(),
             head: self.head_out.clone(),
+            logits,
         });
     }
 
     /// The clip's labels, ambience, speech and timeline, for a clip of `duration_s` seconds
-    /// whose timeline segments are at least `min_segment_s` long.
-    fn decide(&self, duration_s: f64, min_segment_s: f64) -> ClipCalls {
+    /// whose timeline segments are at least `min_segment_s` long. With its dialogue `regions`
+    /// (when the voice-activity model ran), speech is whether there are any.
+    fn decide(
+        &self,
+        duration_s: f64,
+        min_segment_s: f64,
+        regions: Option<&[SpeechSegment]>,
+    ) -> ClipCalls {
         let (tax, rows) = (self.tax, &self.rows);
         let n = rows.len().max(1);
-        let candidates = candidates(self.head, tax, rows);
         // Shorter than one analysis window (25 ms), a clip holds nothing that can be heard.
         let too_short = duration_s < MIN_AUDIBLE_S;
         let silent: Vec<bool> = rows
@@ -349,17 +372,21 @@ impl<'a> Patches<'a> {
         } else {
             silent.iter().filter(|&&s| s).count() as f32 / n as f32
         };
+        let (candidates, abstain) = candidates(self.head, tax, rows, &silent);
 
-        let mut labels = clip_labels(tax, rows, &candidates, &silent, silence_score);
+        let mut labels = clip_labels(tax, rows, &candidates, silence_score);
         let accept = self.head.map_or(0.5, |h| h.accept_fraction);
         let ambience = clip_ambience(
             tax,
             &candidates,
-            &silent,
+            abstain,
             silence_score,
             accept,
             &mut labels,
         );
+        if let Some(regions) = regions {
+            speech_follows_regions(tax, rows, &mut labels, !regions.is_empty());
+        }
         let speech = labels.iter().any(|l| {
             tax.index(&l.label)
                 .is_some_and(|i| tax.labels[i].kind == LabelKind::Speech)
@@ -422,56 +449,102 @@ fn smooth(v: Vec<f32>, radius: usize) -> Vec<f32> {
         .collect()
 }
 
-/// An ambience label a clip may have: its taxonomy index, its per-patch scores (smoothed) and the
-/// score it must reach.
+/// An ambience label a clip may have: its taxonomy index, its per-patch scores (smoothed), its
+/// score over the clip and the score it must reach.
 #[derive(Debug, Clone, PartialEq)]
 struct Candidate {
     label: usize,
     scores: Vec<f32>,
+    clip_score: f32,
     threshold: f32,
+}
+
+impl Candidate {
+    /// A candidate whose clip score is the mean of its per-patch `scores` over the audible patches.
+    fn patch_pooled(label: usize, scores: Vec<f32>, threshold: f32, silent: &[bool]) -> Self {
+        Self {
+            label,
+            clip_score: audible_mean(&scores, silent),
+            scores,
+            threshold,
+        }
+    }
 }
 
 /// The ambience candidates: the head's labels with its thresholds, or without a head (or with
 /// `--ambience-model mapping`) every ambience label of the taxonomy with the mapping's scores.
-fn candidates(head: Option<&Head>, tax: &Taxonomy, rows: &[PatchRow]) -> Vec<Candidate> {
-    match head {
-        Some(h) => h
-            .labels
-            .iter()
-            .enumerate()
-            .filter_map(|(j, name)| {
-                Some(Candidate {
-                    label: tax.index(name)?,
-                    scores: smooth(
-                        rows.iter().map(|r| r.head[j]).collect(),
-                        h.smoothing_patches,
-                    ),
-                    threshold: h.thresholds[j],
-                })
-            })
-            .collect(),
-        None => tax
+/// Clip scores leave out the `silent` patches. Also the clip score of the head's abstain label
+/// (no ambience), when it has one.
+fn candidates(
+    head: Option<&Head>,
+    tax: &Taxonomy,
+    rows: &[PatchRow],
+    silent: &[bool],
+) -> (Vec<Candidate>, Option<f32>) {
+    let Some(h) = head else {
+        let mapped = tax
             .labels
             .iter()
             .enumerate()
             .filter(|(_, l)| l.kind == LabelKind::Ambience)
-            .map(|(i, l)| Candidate {
-                label: i,
-                scores: smooth(rows.iter().map(|r| r.mapping[i]).collect(), 1),
-                threshold: l.threshold,
+            .map(|(i, l)| {
+                let scores = smooth(rows.iter().map(|r| r.mapping[i]).collect(), 1);
+                Candidate::patch_pooled(i, scores, l.threshold, silent)
             })
-            .collect(),
+            .collect();
+        return (mapped, None);
+    };
+    let clip = (h.pooling == Pooling::Clip).then(|| clip_pooled(h, rows, silent));
+    let mut abstain = None;
+    let mut out = Vec::new();
+    for (j, name) in h.labels.iter().enumerate() {
+        let scores = smooth(
+            rows.iter().map(|r| r.head[j]).collect(),
+            h.smoothing_patches,
+        );
+        let clip_score = clip
+            .as_ref()
+            .map_or_else(|| audible_mean(&scores, silent), |p| p[j]);
+        if h.abstain_label.as_ref() == Some(name) {
+            abstain = Some(clip_score);
+        } else if let Some(label) = tax.index(name) {
+            out.push(Candidate {
+                label,
+                scores,
+                clip_score,
+                threshold: h.thresholds[j],
+            });
+        }
     }
+    (out, abstain)
+}
+
+/// A clip-pooled head's probabilities for the clip: the activation of its mean logits over the
+/// audible patches (all zero when none is audible).
+fn clip_pooled(h: &Head, rows: &[PatchRow], silent: &[bool]) -> Vec<f32> {
+    let mut sum = vec![0.0f64; h.labels.len()];
+    let mut n = 0usize;
+    for r in rows.iter().zip(silent).filter(|(_, &s)| !s).map(|(r, _)| r) {
+        for (a, &z) in sum.iter_mut().zip(&r.logits) {
+            *a += f64::from(z);
+        }
+        n += 1;
+    }
+    if n == 0 {
+        return vec![0.0; h.labels.len()];
+    }
+    let mut p: Vec<f32> = sum.iter().map(|&a| (a / n as f64) as f32).collect();
+    h.activate(&mut p);
+    p
 }
 
 /// Clips shorter than this (one analysis window) are silence: nothing in them can be heard.
 const MIN_AUDIBLE_S: f64 = 0.025;
 
-/// A candidate's score over a clip: the mean over its patches that are not silent (what the head
-/// says of digital silence is not an ambience), 0 when every patch is.
-fn audible_mean(c: &Candidate, silent: &[bool]) -> f32 {
-    let (sum, n) = c
-        .scores
+/// The mean of per-patch scores over the patches that are not silent (what the head says of
+/// digital silence is not an ambience), 0 when every patch is.
+fn audible_mean(scores: &[f32], silent: &[bool]) -> f32 {
+    let (sum, n) = scores
         .iter()
         .zip(silent)
         .filter(|(_, &s)| !s)
@@ -490,7 +563,6 @@ fn clip_labels(
     tax: &Taxonomy,
     rows: &[PatchRow],
     candidates: &[Candidate],
-    silent: &[bool],
     silence_score: f32,
 ) -> Vec<LabelScore> {
     let mut labels = Vec::new();
@@ -499,14 +571,10 @@ fn clip_labels(
         let (score, threshold) = match l.kind {
             LabelKind::Silence => (silence_score, l.threshold),
             LabelKind::Ambience => match candidate {
-                Some(c) => (audible_mean(c, silent), c.threshold),
+                Some(c) => (c.clip_score, c.threshold),
                 None => continue,
             },
-            // A clip has speech or music when a quarter of it does.
-            LabelKind::Speech | LabelKind::Music => (
-                upper_quartile(smooth(rows.iter().map(|r| r.mapping[i]).collect(), 1)),
-                l.threshold,
-            ),
+            LabelKind::Speech | LabelKind::Music => (come_and_go_score(rows, i), l.threshold),
         };
         if score >= threshold {
             labels.push(LabelScore {
@@ -519,17 +587,54 @@ fn clip_labels(
     labels
 }
 
+/// The clip score of a label that comes and goes (speech, music), taxonomy index `i`: a clip has
+/// it when a quarter of it does (the upper quartile of its smoothed per-patch scores).
+fn come_and_go_score(rows: &[PatchRow], i: usize) -> f32 {
+    upper_quartile(smooth(rows.iter().map(|r| r.mapping[i]).collect(), 1))
+}
+
+/// Where the voice-activity model ran, the speech label follows its dialogue regions: dropped
+/// when it found none, added with its score when it found some. YAMNet's speech score alone calls
+/// crowds dialogue (babble is speech to AudioSet); the regions rarely do (BENCHMARKS.md, "Speech
+/// on crowds").
+fn speech_follows_regions(
+    tax: &Taxonomy,
+    rows: &[PatchRow],
+    labels: &mut Vec<LabelScore>,
+    has_regions: bool,
+) {
+    let is_speech = |name: &str| {
+        tax.index(name)
+            .is_some_and(|i| tax.labels[i].kind == LabelKind::Speech)
+    };
+    if !has_regions {
+        labels.retain(|l| !is_speech(&l.label));
+        return;
+    }
+    if labels.iter().any(|l| is_speech(&l.label)) {
+        return;
+    }
+    if let Some(i) = tax.labels.iter().position(|l| l.kind == LabelKind::Speech) {
+        labels.push(LabelScore {
+            label: tax.labels[i].name.clone(),
+            score: come_and_go_score(rows, i),
+        });
+        labels.sort_by(|a, b| b.score.total_cmp(&a.score));
+    }
+}
+
 /// The clip's one ambience: `silence` when 90 % of it is silent, else the best candidate (the
 /// first of equals) when it reaches `accept` × its threshold (a head says which fraction: half for
 /// the older heads, whose thresholds were tuned on the clips they were trained on, where they are
-/// more confident than on new recordings), else `other`.
+/// more confident than on new recordings) and scores above the head's `abstain` label (no
+/// ambience), else `other`.
 ///
 /// What a user reads stays consistent: an ambience named is always among `labels` (added with its
 /// score when it was taken at less than its threshold), and a silent clip's ambience is `silence`.
 fn clip_ambience(
     tax: &Taxonomy,
     candidates: &[Candidate],
-    silent: &[bool],
+    abstain: Option<f32>,
     silence_score: f32,
     accept: f32,
     labels: &mut Vec<LabelScore>,
@@ -539,10 +644,12 @@ fn clip_ambience(
     }
     let best = candidates
         .iter()
-        .map(|c| (c.label, audible_mean(c, silent), c.threshold))
+        .map(|c| (c.label, c.clip_score, c.threshold))
         .max_by(|a, b| a.1.total_cmp(&b.1).then(std::cmp::Ordering::Greater));
     match best {
-        Some((i, score, t)) if score > 0.0 && score >= accept * t => {
+        Some((i, score, t))
+            if score > 0.0 && score >= accept * t && abstain.is_none_or(|a| score > a) =>
+        {
             let name = tax.labels[i].name.clone();
             if !labels.iter().any(|l| l.label == name) {
                 labels.push(LabelScore {
@@ -741,11 +848,86 @@ mod tests {
     use super::*;
 
     fn candidate(label: usize, scores: &[f32], threshold: f32) -> Candidate {
-        Candidate {
+        Candidate::patch_pooled(
             label,
-            scores: scores.to_vec(),
+            scores.to_vec(),
             threshold,
+            &vec![false; scores.len()],
+        )
+    }
+
+    /// A softmax head over rain, wind and none, pooled `pooling`, whose logits are its inputs' first
+    /// three values (the rest of its inputs weigh nothing).
+    fn head(pooling: &str) -> Head {
+        let n = 3 + crate::classify::signal::SIGNAL_FEATURES.len();
+        let row = |k: usize| {
+            (0..n)
+                .map(|i| f32::from(u8::from(i == k)))
+                .collect::<Vec<_>>()
+        };
+        serde_json::from_value(serde_json::json!({
+            "labels": ["rain", "wind", "none"],
+            "signal_features": crate::classify::signal::SIGNAL_FEATURES,
+            "embedding_len": 3,
+            "mean": vec![0.0; n],
+            "scale": vec![1.0; n],
+            "weights": [row(0), row(1), row(2)],
+            "bias": [0.0, 0.0, 0.0],
+            "thresholds": [0.3, 0.3, 1.0],
+            "smoothing_patches": 0,
+            "activation": "softmax",
+            "abstain_label": "none",
+            "accept_fraction": 1.0,
+            "pooling": pooling,
+        }))
+        .expect("head")
+    }
+
+    fn rows(h: &Head, logits: &[[f32; 3]]) -> Vec<PatchRow> {
+        let signal = vec![0.0; crate::classify::signal::SIGNAL_FEATURES.len()];
+        logits
+            .iter()
+            .enumerate()
+            .map(|(k, z)| {
+                let mut out = Vec::new();
+                h.logits(z, &signal, &mut out);
+                let logits = out.clone();
+                h.activate(&mut out);
+                PatchRow {
+                    start_s: k as f64 * 0.48,
+                    level_db: -20.0,
+                    mapping: Vec::new(),
+                    head: out,
+                    logits,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_clip_pooled_head_scores_the_clip_by_its_mean_logits_over_the_audible_patches() {
+        // One patch sure of rain, one leaning to wind: the mean of the probabilities says rain
+        // (0.49 against 0.37), the softmax of the mean logits says wind (0.45 against 0.27).
+        let h = head("clip");
+        let r = rows(&h, &[[5.0, 0.0, 0.0], [-5.0, 1.0, 0.0], [9.0, -9.0, 0.0]]);
+        let p = clip_pooled(&h, &r, &[false, false, true]);
+        let e = [0.0f32.exp(), 0.5f32.exp(), 0.0f32.exp()];
+        let sum: f32 = e.iter().sum();
+        for (p, e) in p.iter().zip(&e) {
+            assert!((p - e / sum).abs() < 1e-5, "{p} against {}", e / sum);
         }
+        let mean_prob = audible_mean(
+            &r.iter().map(|r| r.head[0]).collect::<Vec<_>>(),
+            &[false, false, true],
+        );
+        assert!(mean_prob > p[0] && mean_prob > 0.45, "{mean_prob}");
+        assert_eq!(
+            clip_pooled(&h, &r, &[true; 3]),
+            vec![0.0; 3],
+            "no audible patch: no score"
+        );
+        // A patch-pooled head keeps no logits.
+        assert_eq!(head("patch").pooling, Pooling::Patch);
     }
 
     /// Patch starts every 0.5 s.

@@ -82,6 +82,17 @@ pub fn write_wav(path: &Path, sr: u32, samples: &[f32]) {
     w.finalize().expect("finalize");
 }
 
+/// Reads a mono 16-bit PCM WAV: its rate and samples in ±1.
+pub fn read_wav(path: &Path) -> (u32, Vec<f32>) {
+    let mut r = hound::WavReader::open(path).expect("open");
+    let sr = r.spec().sample_rate;
+    let samples = r
+        .samples::<i16>()
+        .map(|s| f32::from(s.expect("sample")) / 32768.0)
+        .collect();
+    (sr, samples)
+}
+
 /// Deterministic white noise (xorshift), uniform in ±`amp`.
 pub fn noise(len: usize, amp: f32, seed: u64) -> Vec<f32> {
     let mut s = seed | 1;

@@ -147,7 +147,8 @@ pub struct TagArgs {
     /// mapping of models/tagging/taxonomy.toml (for comparison).
     #[arg(long, value_enum, default_value_t = AmbienceArg::Head)]
     pub ambience_model: AmbienceArg,
-    /// Skip the dialogue regions (speech_segments; the voice-activity model is not run).
+    /// Skip the dialogue regions (speech_segments; the voice-activity model is not run). Faster,
+    /// but `speech` then rests on YAMNet's speech score alone, which calls crowd babble speech.
     #[arg(long)]
     pub no_speech_segments: bool,
     /// Audio or video files, or folders.
