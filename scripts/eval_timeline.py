@@ -2,7 +2,7 @@
 """The ambience timeline on concatenations of different ambiences, scored with heads that never saw
 their sources (issue 10, point 7).
 
-    PYTHONPATH=target/tagger-py python3 scripts/loso_tagger.py bench-data/tagset/features --models softmax \
+    PYTHONPATH=target/tagger-py python3 scripts/loso_tagger.py bench-data/tagset/features --models '' \
         --group-heads bench-data/tagset/group-heads
     python3 scripts/eval_timeline.py [--tagset bench-data/tagset] [--heads bench-data/tagset/group-heads] \
         [--bin target/release/roomtone] [--per-group 8] [--seconds 20] [--seed 7]
