@@ -81,13 +81,11 @@ def main():
             for p in sorted(set(pk)):
                 test = pk == p
                 train = ~test & (second != p)
-                xt = x[train]
-                mean, std = xt.mean(0), xt.std(0)
-                std[std < 1e-6] = 1.0
+                mean, std, xs = L.standardise(x[train])
                 counts = np.bincount(y[train], minlength=k).astype(np.float64)
                 sw = (1.0 / counts[y[train]])
                 sw = (sw / sw.sum()).astype(np.float32)
-                m = L.adam_softmax((xt - mean) / std, y[train], k, sw, lam, 300, 0.05)
+                m = L.adam_softmax(xs, y[train], k, sw, lam, 300, 0.05)
                 pred[test] = (((x[test] - mean) / std) @ m["w"] + m["b"]).argmax(1)
             called = np.array([labels[v] if labels[v] != L.NONE else "other" for v in pred])
             amb = np.isin(truth, L.TARGET)

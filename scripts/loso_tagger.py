@@ -220,6 +220,14 @@ def tune_thresholds(scores, silence, truth, labels, negatives):
     return thr
 
 
+def standardise(x):
+    """Columns' mean and standard deviation (1 where a column is constant), and `x` standardised."""
+    mean = x.mean(axis=0)
+    std = x.std(axis=0)
+    std[std < 1e-6] = 1.0
+    return mean, std, (x - mean) / std
+
+
 def adam_softmax(xs, y, k, sw, lam, iters, lr):
     """Weights and biases of an L2-regularised softmax regression of labels `y` (k of them) on the
     standardised rows `xs`, each row weighing `sw`: full-batch Adam from zero, so deterministic."""
@@ -278,10 +286,7 @@ class Softmax(PatchPooled):
         clip_of = np.concatenate([np.full(len(self.train_rows[i]), i) for i in ids])
         y = self.target[clip_of]
         x = self.x[rows]
-        mean = x.mean(axis=0)
-        std = x.std(axis=0)
-        std[std < 1e-6] = 1.0
-        xs = (x - mean) / std
+        mean, std, xs = standardise(x)
         k = len(self.labels)
         # Each class weighs the same in all; within it each clip the same, whatever its patches.
         counts = np.bincount(self.target[ids], minlength=k).astype(np.float64)
@@ -324,10 +329,7 @@ class ClipSoftmax(Softmax):
     def fit(self, ids, lam, iters=300, lr=0.05):
         x = self.means[ids]
         y = self.target[ids]
-        mean = x.mean(axis=0)
-        std = x.std(axis=0)
-        std[std < 1e-6] = 1.0
-        xs = (x - mean) / std
+        mean, std, xs = standardise(x)
         k = len(self.labels)
         # Each class weighs the same in all, each clip the same within its class.
         counts = np.bincount(y, minlength=k).astype(np.float64)
@@ -493,12 +495,21 @@ def records_report(clips, path):
     speech_report, and the ambience calls of the head it ran with."""
     by_path = {c["path"]: i for i, c in enumerate(clips.meta)}
     called, truth, crowd, amb = [], [], [], []
+    other_named = other = 0
+    neg_named_s = neg_s = 0.0
     for line in Path(path).read_text().splitlines():
         r = json.loads(line)
         p = r["path"].replace("\\", "/")
         i = by_path.get(p[p.find("clips/"):])
         if i is None or "error" in r:
             continue
+        named = [g for g in r["segments"] if g["label"] in AMBIENCE]
+        if r["ambience"] == "other":
+            other += 1
+            other_named += bool(named)
+        if clips.truth(i) == "other":
+            neg_s += r["duration_s"]
+            neg_named_s += sum(g["end_s"] - g["start_s"] for g in named)
         called.append(bool(r["speech"]))
         truth.append(bool(clips.speech[i]))
         crowd.append(clips.label[i] == "crowd" and not clips.speech[i])
@@ -508,6 +519,8 @@ def records_report(clips, path):
     print(f"speech: accuracy {np.mean(called == truth):.3f}; precision {np.sum(called & truth) / max(1, np.sum(called)):.3f}, "
           f"recall {np.sum(called & truth) / max(1, np.sum(truth)):.3f}; crowds without dialogue ({crowd.sum()} clips) "
           f"called speech {np.mean(called[crowd]):.1%}")
+    print(f"timeline: {other_named} of the {other} clips called other name an ambience in their segments; "
+          f"{neg_named_s / max(neg_s, 1e-9):.1%} of the negatives' time is under an ambience segment")
     return dict(amb)
 
 

@@ -515,8 +515,9 @@ fn markers_go_to_stdout_a_file_or_one_file_per_clip_in_a_folder() {
 }
 
 /// The negatives of the issue that made the head a softmax with a "no ambience" label: dialogue
-/// in a quiet room has no ambience to name (the one-vs-rest head called such clips `wind`), and
-/// `speech` is among its labels exactly when the voice-activity model found dialogue regions.
+/// in a quiet room has no ambience to name, in the clip's answer or its timeline (the one-vs-rest
+/// head called such clips `wind` or `nature`), and `speech` is among its labels exactly when the
+/// voice-activity model found dialogue regions.
 #[test]
 fn dialogue_in_a_quiet_room_has_no_ambience_and_speech_follows_the_dialogue_regions() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -534,6 +535,13 @@ fn dialogue_in_a_quiet_room_has_no_ambience_and_speech_follows_the_dialogue_regi
     let records = tag_records(&[quiet_room.clone(), example(), noise]);
     assert_eq!(records[0]["ambience"], "other", "{}", records[0]);
     assert_eq!(records[0]["speech"], true, "{}", records[0]);
+    // Its timeline names no ambience either (a patch where "none" wins is other).
+    for g in records[0]["segments"].as_array().expect("segments") {
+        assert!(
+            ["other", "silence"].contains(&g["label"].as_str().expect("label")),
+            "{g}"
+        );
+    }
     for r in &records {
         let labelled = r["labels"]
             .as_array()

@@ -379,7 +379,7 @@ impl<'a> Patches<'a> {
         let ambience = clip_ambience(
             tax,
             &candidates,
-            abstain,
+            abstain.as_ref().map(|a| a.clip_score),
             silence_score,
             accept,
             &mut labels,
@@ -393,10 +393,18 @@ impl<'a> Patches<'a> {
         });
 
         let starts: Vec<f64> = rows.iter().map(|r| r.start_s).collect();
-        let segments = timeline(&starts, &candidates, &silent, duration_s, min_segment_s)
-            .into_iter()
-            .map(|span| span.segment(tax))
-            .collect();
+        let none = abstain.as_ref().map(|a| a.scores.as_slice());
+        let segments = timeline(
+            &starts,
+            &candidates,
+            none,
+            &silent,
+            duration_s,
+            min_segment_s,
+        )
+        .into_iter()
+        .map(|span| span.segment(tax))
+        .collect();
         ClipCalls {
             labels,
             ambience,
@@ -459,6 +467,14 @@ struct Candidate {
     threshold: f32,
 }
 
+/// A head's "no ambience" label: its per-patch scores (smoothed like the candidates') and its
+/// score over the clip.
+#[derive(Debug, Clone, PartialEq)]
+struct Abstain {
+    scores: Vec<f32>,
+    clip_score: f32,
+}
+
 impl Candidate {
     /// A candidate whose clip score is the mean of its per-patch `scores` over the audible patches.
     fn patch_pooled(label: usize, scores: Vec<f32>, threshold: f32, silent: &[bool]) -> Self {
@@ -473,14 +489,14 @@ impl Candidate {
 
 /// The ambience candidates: the head's labels with its thresholds, or without a head (or with
 /// `--ambience-model mapping`) every ambience label of the taxonomy with the mapping's scores.
-/// Clip scores leave out the `silent` patches. Also the clip score of the head's abstain label
-/// (no ambience), when it has one.
+/// Clip scores leave out the `silent` patches. Also the head's abstain label (no ambience), when
+/// it has one.
 fn candidates(
     head: Option<&Head>,
     tax: &Taxonomy,
     rows: &[PatchRow],
     silent: &[bool],
-) -> (Vec<Candidate>, Option<f32>) {
+) -> (Vec<Candidate>, Option<Abstain>) {
     let Some(h) = head else {
         let mapped = tax
             .labels
@@ -506,7 +522,7 @@ fn candidates(
             .as_ref()
             .map_or_else(|| audible_mean(&scores, silent), |p| p[j]);
         if h.abstain_label.as_ref() == Some(name) {
-            abstain = Some(clip_score);
+            abstain = Some(Abstain { scores, clip_score });
         } else if let Some(label) = tax.index(name) {
             out.push(Candidate {
                 label,
@@ -722,10 +738,11 @@ const HYSTERESIS: f32 = 0.1;
 
 /// The timeline: per-patch calls with hysteresis, runs shorter than `min_segment_s` merged into a
 /// neighbour, each a [`Span`] (its call, start, end and mean score). `starts` are the patches'
-/// start times.
+/// start times; `none`, the head's per-patch "no ambience" scores, if it has them.
 fn timeline(
     starts: &[f64],
     candidates: &[Candidate],
+    none: Option<&[f32]>,
     silent: &[bool],
     duration_s: f64,
     min_segment_s: f64,
@@ -733,7 +750,7 @@ fn timeline(
     if starts.is_empty() {
         return Vec::new();
     }
-    let calls = patch_calls(candidates, silent);
+    let calls = patch_calls(candidates, none, silent);
     let runs = merge_short_runs(runs_of(&calls), starts, duration_s, min_segment_s);
     let score = |call: Call, k: usize| match call {
         Call::Silence => 1.0,
@@ -759,9 +776,10 @@ fn timeline(
 }
 
 /// Each patch's call. The ambience carried from patch to patch changes only when another beats it
-/// by [`HYSTERESIS`], and lapses to `other` only when it falls more than that below its threshold;
+/// by [`HYSTERESIS`], and lapses to `other` only when it falls more than that below its threshold
+/// or below the head's `none` score (no ambience; a patch where `none` scores highest names none);
 /// a silent patch is called silence and leaves the carried ambience as it was.
-fn patch_calls(candidates: &[Candidate], silent: &[bool]) -> Vec<Call> {
+fn patch_calls(candidates: &[Candidate], none: Option<&[f32]>, silent: &[bool]) -> Vec<Call> {
     let find = |label: usize| candidates.iter().find(|c| c.label == label);
     let mut current: Option<usize> = None;
     silent
@@ -771,17 +789,19 @@ fn patch_calls(candidates: &[Candidate], silent: &[bool]) -> Vec<Call> {
             if is_silent {
                 return Call::Silence;
             }
+            let none_k = none.map_or(f32::NEG_INFINITY, |n| n[k]);
             let score_of = |label: usize| find(label).map_or(0.0, |c| c.scores[k]);
             let best = candidates
                 .iter()
-                .filter(|c| c.scores[k] >= c.threshold)
+                .filter(|c| c.scores[k] >= c.threshold && c.scores[k] > none_k)
                 .max_by(|a, b| a.scores[k].total_cmp(&b.scores[k]))
                 .map(|c| (c.label, c.scores[k]));
             current = match (best, current) {
                 (Some((b, sb)), Some(c)) if b != c && sb < score_of(c) + HYSTERESIS => Some(c),
                 (Some((b, _)), _) => Some(b),
                 (None, Some(c))
-                    if score_of(c) >= find(c).map_or(1.0, |x| x.threshold) - HYSTERESIS =>
+                    if score_of(c) >= find(c).map_or(1.0, |x| x.threshold) - HYSTERESIS
+                        && score_of(c) + HYSTERESIS > none_k =>
                 {
                     Some(c)
                 }
@@ -940,7 +960,7 @@ mod tests {
         // Rain holds at 0.6; traffic rises to 0.65 (not enough), then 0.75 (enough).
         let rain = candidate(0, &[0.6, 0.6, 0.6, 0.6], 0.5);
         let traffic = candidate(1, &[0.1, 0.65, 0.65, 0.75], 0.5);
-        let calls = patch_calls(&[rain, traffic], &[false; 4]);
+        let calls = patch_calls(&[rain, traffic], None, &[false; 4]);
         use Call::Ambience as A;
         assert_eq!(calls, [A(0), A(0), A(0), A(1)]);
     }
@@ -948,12 +968,12 @@ mod tests {
     #[test]
     fn the_current_ambience_lapses_only_below_its_threshold_less_the_margin() {
         let rain = candidate(0, &[0.6, 0.45, 0.41, 0.39, 0.3], 0.5);
-        let calls = patch_calls(&[rain], &[false; 5]);
+        let calls = patch_calls(&[rain], None, &[false; 5]);
         use Call::{Ambience as A, Other as O};
         // 0.45 and 0.41 are within 0.1 of the threshold: still rain; 0.39 is not.
         assert_eq!(calls, [A(0), A(0), A(0), O, O]);
         // Without a current ambience, the threshold itself applies.
-        let calls = patch_calls(&[candidate(0, &[0.45], 0.5)], &[false]);
+        let calls = patch_calls(&[candidate(0, &[0.45], 0.5)], None, &[false]);
         assert_eq!(calls, [O]);
     }
 
@@ -962,7 +982,7 @@ mod tests {
         // Traffic at 0.65 after a silent patch does not beat rain (carried) by the margin.
         let rain = candidate(0, &[0.6, 0.0, 0.6], 0.5);
         let traffic = candidate(1, &[0.1, 0.0, 0.65], 0.5);
-        let calls = patch_calls(&[rain, traffic], &[false, true, false]);
+        let calls = patch_calls(&[rain, traffic], None, &[false, true, false]);
         assert_eq!(calls, [Call::Ambience(0), Call::Silence, Call::Ambience(0)]);
     }
 
@@ -1011,11 +1031,27 @@ mod tests {
     }
 
     #[test]
+    fn a_patch_where_none_scores_highest_names_no_ambience_with_the_same_hysteresis() {
+        // Rain over its threshold throughout; "no ambience" beats it in the middle, first by less
+        // than the hysteresis (rain carried on), then by more (other), then falls back.
+        let rain = candidate(0, &[0.6, 0.5, 0.5, 0.3, 0.3, 0.6], 0.2);
+        let none = [0.1, 0.55, 0.55, 0.6, 0.6, 0.1];
+        let calls = patch_calls(std::slice::from_ref(&rain), Some(&none), &[false; 6]);
+        let a = Call::Ambience(0);
+        assert_eq!(calls, [a, a, a, Call::Other, Call::Other, a]);
+        // A patch that starts where none wins is other, and without a none score it is rain.
+        let calls = patch_calls(std::slice::from_ref(&rain), Some(&[0.7, 0.1]), &[false; 2]);
+        assert_eq!(calls, [Call::Other, a]);
+        assert_eq!(patch_calls(&[rain], None, &[false; 6]), [a; 6]);
+    }
+
+    #[test]
     fn the_timeline_covers_the_clip_from_zero_to_its_duration() {
         let rain = candidate(0, &[0.9; 6], 0.5);
         let segments = timeline(
             &starts(6),
             &[rain],
+            None,
             &[false, false, false, true, true, true],
             3.2,
             1.0,
@@ -1029,6 +1065,6 @@ mod tests {
             [(Call::Ambience(0), 0.0, 1.5), (Call::Silence, 1.5, 3.2)]
         );
         assert!((segments[0].score - 0.9).abs() < 1e-6 && segments[1].score == 1.0);
-        assert!(timeline(&[], &[], &[], 0.0, 1.0).is_empty());
+        assert!(timeline(&[], &[], None, &[], 0.0, 1.0).is_empty());
     }
 }
