@@ -44,6 +44,8 @@ from pathlib import Path
 
 import numpy as np
 
+from train_tagger import load, macro_f1  # the feature files' reader and F1, shared
+
 ROOT = Path(__file__).resolve().parent.parent
 TAXONOMY = ROOT / "models/tagging/taxonomy.toml"
 HEAD = ROOT / "models/tagging/ambience_head.json"
@@ -59,26 +61,9 @@ THRESHOLDS = np.array([0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.13, 0.16, 0.2, 0.25,
 MAX_FALSE_AMBIENCE = 0.20
 
 
-def load(prefix):
-    index = json.loads(Path(str(prefix) + ".json").read_text())
-    data = np.fromfile(str(prefix) + ".f32", dtype="<f4").reshape(-1, index["row_len"])
-    cols = index["columns"]
-    return index, {
-        "clip": data[:, 0].astype(np.int64),
-        "emb": data[:, cols["embedding"][0]:cols["embedding"][1]],
-        "sig": data[:, cols["signal"][0]:cols["signal"][1]],
-        "scores": data[:, cols["scores"][0]:cols["scores"][1]],
-    }
-
-
 def f1_table(truth, pred, labels):
-    out = {}
-    for l in labels:
-        tp = sum(t == l and p == l for t, p in zip(truth, pred))
-        fp = sum(t != l and p == l for t, p in zip(truth, pred))
-        fn = sum(t == l and p != l for t, p in zip(truth, pred))
-        out[l] = 0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn)
-    return out
+    """F1 per label (the development-set script's figure)."""
+    return macro_f1(truth, pred, labels)[1]
 
 
 def macro(truth, pred, labels=TARGET):
